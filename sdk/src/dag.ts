@@ -1,0 +1,157 @@
+import { runWithContext } from './context.js';
+import type { DagOptions, Serialized, TaskContext, TaskOptions } from './interfaces.js';
+import type { ArgSpec, RawDagStructure } from './structure.js';
+import { XComArg, isXComArg } from './xcom-arg.js';
+
+const DAG = Symbol.for('@updraft/sdk/Dag');
+
+type AnyFn = (...args: never[]) => unknown;
+
+interface TaskNode {
+  id: string;
+  definition: { options: TaskOptions; fn: AnyFn };
+  upstreamIds: Set<string>;
+  args: ArgSpec[];
+}
+
+/** A declared DAG. Export it from a DAG file (default or named export). */
+export class Dag {
+  declare readonly [DAG]: true;
+  readonly #nodes = new Map<string, TaskNode>();
+  readonly #duplicates: TaskNode[] = [];
+
+  /** @internal use `dag()` */
+  constructor(readonly options: DagOptions) {
+    Object.defineProperty(this, DAG, { value: true });
+  }
+
+  get id(): string {
+    return this.options.id;
+  }
+
+  /** Ids of the task nodes, in declaration order. */
+  get taskIds(): string[] {
+    return [...this.#nodes.keys()];
+  }
+
+  /** @internal Emits the structure the platform validates and stores at deploy. */
+  toStructure(): RawDagStructure {
+    const nodes = [...this.#nodes.values(), ...this.#duplicates];
+    return {
+      format: 1,
+      id: this.options.id,
+      description: this.options.description ?? null,
+      schedule: this.options.schedule ?? null,
+      tags: this.options.tags ?? [],
+      defaultArgs: this.options.defaultArgs ?? {},
+      tasks: nodes.map((node) => ({
+        id: node.id,
+        upstreamIds: [...node.upstreamIds],
+        args: node.args,
+        policy: withoutId(node.definition.options),
+      })),
+    };
+  }
+
+  /** @internal Runs one task node's function with resolved arguments. */
+  async runTask(taskId: string, args: unknown[], ctx: TaskContext): Promise<unknown> {
+    const node = this.#nodes.get(taskId);
+    if (!node) throw new Error(`DAG "${this.id}" has no task "${taskId}" in this bundle.`);
+    const fn = node.definition.fn as (...args: unknown[]) => unknown;
+    return await runWithContext(ctx, () => fn(...args));
+  }
+
+  /** @internal */
+  addNode(definition: TaskNode['definition'], args: unknown[]): string {
+    const taken = [...this.#nodes.values()].filter((n) => n.definition === definition).length;
+    const id = taken === 0 ? definition.options.id : `${definition.options.id}__${taken}`;
+    const node: TaskNode = { id, definition, upstreamIds: new Set(), args: [] };
+    for (const arg of args) {
+      if (isXComArg(arg)) {
+        node.upstreamIds.add(arg.taskId);
+        node.args.push({ xcom: { taskId: arg.taskId, key: arg.key } });
+      } else {
+        node.args.push({ value: arg === undefined ? null : JSON.parse(JSON.stringify(arg)) });
+      }
+    }
+    if (this.#nodes.has(id)) this.#duplicates.push(node);
+    else this.#nodes.set(id, node);
+    return id;
+  }
+
+  /** @internal */
+  addUpstream = (taskId: string, upstreamId: string): void => {
+    this.#nodes.get(taskId)?.upstreamIds.add(upstreamId);
+  };
+}
+
+export function isDag(value: unknown): value is Dag {
+  return typeof value === 'object' && value !== null && (value as { [DAG]?: unknown })[DAG] === true;
+}
+
+let building: Dag | null = null;
+
+/**
+ * Declares a DAG. `build` runs once, at load time: inside it, call tasks to add
+ * task nodes; passing one node's output to another task declares the edge.
+ *
+ * ```ts
+ * export default dag({ id: 'hello_world' }, () => {
+ *   sayHi(readyHi(makeHi()));
+ * });
+ * ```
+ */
+export function dag(options: DagOptions, build: () => void): Dag {
+  if (building) {
+    throw new TypeError(`dag("${options.id}") was declared inside the builder of dag("${building.id}"): declare DAGs at the top level of a file.`);
+  }
+  const declared = new Dag(options);
+  building = declared;
+  try {
+    build();
+  } finally {
+    building = null;
+  }
+  return declared;
+}
+
+/** Arguments of a task call: each a literal value or an upstream's output of the same type. */
+export type TaskArgs<A extends unknown[]> = { [K in keyof A]: A[K] | XComArg<A[K]> };
+
+/** A declared task. Call it inside a `dag()` builder to add a node to that DAG. */
+export interface Task<A extends unknown[], R> {
+  (...args: TaskArgs<A>): XComArg<Serialized<R>>;
+  readonly id: string;
+  readonly options: TaskOptions;
+}
+
+/**
+ * Declares a task: a function that runs on a worker. Its return value is published as
+ * XCom and delivered to the tasks that receive its output.
+ *
+ * ```ts
+ * const makeHi = task('make_hi', () => 'hi');
+ * const shout = task({ id: 'shout', retries: 2 }, (text: string) => text.toUpperCase());
+ * ```
+ */
+export function task<A extends unknown[], R>(idOrOptions: string | TaskOptions, fn: (...args: A) => R): Task<A, R> {
+  const options: TaskOptions = typeof idOrOptions === 'string' ? { id: idOrOptions } : idOrOptions;
+  if (typeof fn !== 'function') {
+    throw new TypeError(`task("${options.id}") needs a function as its second argument.`);
+  }
+  const definition = { options, fn: fn as AnyFn };
+  const call = (...args: unknown[]): XComArg<Serialized<R>> => {
+    if (!building) {
+      throw new TypeError(`Task "${options.id}" was called outside a dag() builder: call tasks inside dag({ id }, () => { ... }).`);
+    }
+    const owner = building;
+    const nodeId = owner.addNode(definition, args);
+    return new XComArg<Serialized<R>>(nodeId, 'return_value', owner.addUpstream);
+  };
+  return Object.assign(call, { id: options.id, options }) as unknown as Task<A, R>;
+}
+
+function withoutId(options: TaskOptions): Omit<TaskOptions, 'id'> {
+  const { id: _id, ...policy } = options;
+  return policy;
+}

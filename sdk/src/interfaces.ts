@@ -1,0 +1,82 @@
+/**
+ * Terminology
+ *
+ * - **DAG**: a set of tasks and the dependencies between them, declared with `dag()`.
+ * - **Task**: a typed function declared with `task()`. Calling it inside a DAG builder
+ *   adds a *task node* to the DAG and returns an `XComArg`: a reference to the value the
+ *   task will return at run time.
+ * - **XCom**: a value a task instance publishes; its return value is the XCom with key
+ *   `return_value`. Values travel as JSON, so a task that returns a `Date` delivers a string.
+ * - **DagRun**: one execution of a DAG. **TaskInstance**: one task in one DagRun.
+ *   **Try**: one attempt at a task instance (`tryNumber` starts at 1).
+ */
+import type { Jsonify } from 'type-fest';
+
+/** Milliseconds, or a string such as `"500ms"`, `"30s"`, `"5m"`, `"2h"`, `"1d"`. */
+export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
+
+/** Retry and timeout policy of a task; every field may also be set in `DagOptions.defaultArgs`. */
+export interface TaskPolicy {
+  /** How many times a failed try is retried. Default 0. */
+  retries?: number;
+  /** Wait before a retry. Default `"5m"` (Airflow's default). */
+  retryDelay?: Duration;
+  /** Double the wait after each failed try (`retryDelay * 2^(try-1)`), capped by `maxRetryDelay`. */
+  retryExponentialBackoff?: boolean;
+  /** Upper bound of the wait between tries. Default `"24h"`. */
+  maxRetryDelay?: Duration;
+  /** A try that runs longer fails with a timeout error; its `signal` is aborted. No default. */
+  timeout?: Duration;
+}
+
+/** Options of one task. */
+export interface TaskOptions extends TaskPolicy {
+  /** Task id, unique within its DAG: letters, digits, `_`, `-` and `.`. */
+  id: string;
+}
+
+/** Options of a DAG. */
+export interface DagOptions {
+  /** DAG id, unique across the deployment: letters, digits, `_`, `-` and `.`. */
+  id: string;
+  description?: string;
+  /** A cron expression or preset (`@daily`); `null` (the default) runs only when triggered. */
+  schedule?: string | null;
+  /** Defaults for every task of this DAG; a task's own options win. */
+  defaultArgs?: TaskPolicy;
+  tags?: string[];
+}
+
+/** Structured logger of a running try; lines are stored with the try and shown with it. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** What a running task can know about itself; returned by `context()`. */
+export interface TaskContext {
+  dagId: string;
+  /** The run's readable id, e.g. `manual__2026-11-27T10:00:00.000Z`. */
+  runId: string;
+  /** The run's numeric id, as used by the API. */
+  dagRunId: number;
+  taskId: string;
+  /** -1 unless the task instance is one of a mapped task's instances. */
+  mapIndex: number;
+  /** 1 for the first try. */
+  tryNumber: number;
+  maxTries: number;
+  logicalDate: Date;
+  /** The JSON object the run was triggered with. */
+  conf: Readonly<Record<string, unknown>>;
+  /** Run parameters (for now the same as `conf`). */
+  params: Readonly<Record<string, unknown>>;
+  log: Logger;
+  /** Aborted when the try times out or the worker shuts down. */
+  signal: AbortSignal;
+}
+
+/** What a task's return value becomes after it travels through XCom (JSON). */
+export type Serialized<T> = Jsonify<Awaited<T>>;

@@ -1,0 +1,27 @@
+import type { TaskPolicy } from './interfaces.js';
+
+/**
+ * The contract between a DAG bundle and the platform: what `Dag.toStructure()` emits
+ * when a bundle is loaded at deploy time. Plain JSON, versioned by `format`. The server
+ * validates it and fills in defaults before storing it with the DagVersion.
+ */
+export interface RawDagStructure {
+  format: 1;
+  id: string;
+  description: string | null;
+  schedule: string | null;
+  tags: string[];
+  defaultArgs: TaskPolicy;
+  tasks: RawTaskStructure[];
+}
+
+export interface RawTaskStructure {
+  /** Node id within the DAG (a task called twice gets `id__1` for its second node). */
+  id: string;
+  upstreamIds: string[];
+  /** Positional arguments: an upstream XCom, or a literal JSON value. */
+  args: ArgSpec[];
+  policy: TaskPolicy;
+}
+
+export type ArgSpec = { xcom: { taskId: string; key: string } } | { value: unknown };

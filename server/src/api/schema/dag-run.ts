@@ -1,0 +1,124 @@
+import { badInput, notFound } from '../../errors.js';
+import { triggerDagRun } from '../../runs.js';
+import { builder } from '../builder.js';
+
+const DagRunState = builder.enumType('DagRunState', { values: ['queued', 'running', 'success', 'failed'] as const });
+const DagRunType = builder.enumType('DagRunType', { values: ['manual', 'scheduled', 'backfill', 'asset_triggered'] as const });
+const TaskInstanceState = builder.enumType('TaskInstanceState', {
+  values: ['none', 'scheduled', 'queued', 'running', 'success', 'failed', 'up_for_retry', 'upstream_failed', 'skipped', 'removed'] as const,
+});
+
+builder.prismaObject('DagRun', {
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    dagId: t.exposeString('dagId'),
+    runId: t.exposeString('runId'),
+    runType: t.expose('runType', { type: DagRunType }),
+    state: t.expose('state', { type: DagRunState }),
+    logicalDate: t.expose('logicalDate', { type: 'DateTime' }),
+    conf: t.expose('conf', { type: 'JSON' }),
+    queuedAt: t.expose('queuedAt', { type: 'DateTime' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
+    endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
+    dag: t.relation('dag'),
+    dagVersion: t.relation('dagVersion'),
+    taskInstances: t.relatedConnection('taskInstances', { cursor: 'id', query: { orderBy: { id: 'asc' } } }),
+  }),
+});
+
+builder.prismaObject('TaskInstance', {
+  fields: (t) => ({
+    id: t.id({ resolve: (ti) => String(ti.id) }),
+    taskId: t.exposeString('taskId'),
+    mapIndex: t.exposeInt('mapIndex'),
+    state: t.expose('state', { type: TaskInstanceState }),
+    tryNumber: t.exposeInt('tryNumber', { description: 'Number of the latest try; 0 before the first.' }),
+    maxTries: t.exposeInt('maxTries'),
+    queuedAt: t.expose('queuedAt', { type: 'DateTime', nullable: true }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
+    endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
+    nextTryAt: t.expose('nextTryAt', { type: 'DateTime', nullable: true }),
+    returnValue: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'What the task returned (its `return_value` XCom), as JSON.',
+      select: { xcoms: { where: { key: 'return_value' }, select: { value: true } } },
+      resolve: (ti) => ti.xcoms[0]?.value ?? null,
+    }),
+    tries: t.relation('tries', { query: { orderBy: { tryNumber: 'asc' } } }),
+  }),
+});
+
+builder.prismaObject('TaskTry', {
+  fields: (t) => ({
+    tryNumber: t.exposeInt('tryNumber'),
+    state: t.expose('state', { type: TaskInstanceState }),
+    workerId: t.exposeString('workerId', { nullable: true }),
+    startedAt: t.expose('startedAt', { type: 'DateTime' }),
+    endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
+    error: t.expose('error', { type: 'JSON', nullable: true }),
+    logs: t.relation('logs', { query: { orderBy: { seq: 'asc' } } }),
+  }),
+});
+
+builder.prismaObject('TaskLog', {
+  fields: (t) => ({
+    seq: t.exposeInt('seq'),
+    level: t.exposeString('level'),
+    message: t.exposeString('message'),
+    fields: t.expose('fields', { type: 'JSON', nullable: true }),
+    loggedAt: t.expose('loggedAt', { type: 'DateTime' }),
+  }),
+});
+
+/** DagRun ids are integers; anything else is the caller's mistake, not a missing run. */
+function parseRunId(id: string | number): number {
+  const n = Number(id);
+  if (!Number.isSafeInteger(n) || n <= 0) throw badInput(`"${id}" is not a DagRun id: ids are positive integers`);
+  return n;
+}
+
+builder.queryFields((t) => ({
+  dagRun: t.prismaField({
+    type: 'DagRun',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (query, _root, args, ctx) => {
+      const run = await ctx.prisma.dagRun.findUnique({ ...query, where: { id: parseRunId(args.id) } });
+      if (!run) throw notFound(`DagRun ${args.id} does not exist`);
+      return run;
+    },
+  }),
+  dagRuns: t.prismaConnection({
+    type: 'DagRun',
+    cursor: 'id',
+    description: 'Newest first.',
+    args: { dagId: t.arg.string() },
+    resolve: (query, _root, args, ctx) =>
+      ctx.prisma.dagRun.findMany({ ...query, where: args.dagId ? { dagId: args.dagId } : {}, orderBy: { id: 'desc' } }),
+  }),
+}));
+
+const TriggerDagRunInput = builder.inputType('TriggerDagRunInput', {
+  fields: (t) => ({
+    dagId: t.string({ required: true }),
+    conf: t.field({ type: 'JSON', description: 'A JSON object handed to the tasks as `context().conf`.' }),
+  }),
+});
+
+const TriggerDagRunPayload = builder.objectRef<{ dagRunId: number }>('TriggerDagRunPayload').implement({
+  fields: (t) => ({
+    dagRun: t.prismaField({
+      type: 'DagRun',
+      resolve: (query, payload, _args, ctx) => ctx.prisma.dagRun.findUniqueOrThrow({ ...query, where: { id: payload.dagRunId } }),
+    }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  triggerDagRun: t.field({
+    type: TriggerDagRunPayload,
+    description: 'Starts a manual run of the DAG’s newest version.',
+    args: { input: t.arg({ type: TriggerDagRunInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ dagRunId: await triggerDagRun(ctx.pool, { dagId: input.dagId, conf: input.conf ?? {} }) }),
+  }),
+}));

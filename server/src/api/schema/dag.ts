@@ -1,0 +1,75 @@
+import type { DagStructure, TaskStructure } from '../../dags/structure.js';
+import { notFound } from '../../errors.js';
+import { builder } from '../builder.js';
+
+const Task = builder.objectRef<TaskStructure>('Task').implement({
+  description: 'A task of a DAG version, with its dependencies.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    upstreamIds: t.exposeStringList('upstreamIds'),
+    downstreamIds: t.exposeStringList('downstreamIds'),
+    triggerRule: t.exposeString('triggerRule'),
+    retries: t.exposeInt('retries'),
+    timeoutMs: t.exposeInt('timeoutMs', { nullable: true }),
+  }),
+});
+
+builder.prismaObject('DagVersion', {
+  fields: (t) => ({
+    versionNumber: t.exposeInt('versionNumber'),
+    bundleHash: t.exposeString('bundleHash'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    tasks: t.field({ type: [Task], resolve: (v) => (v.structure as unknown as DagStructure).tasks }),
+  }),
+});
+
+builder.prismaObject('Dag', {
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    description: t.exposeString('description', { nullable: true }),
+    fileName: t.exposeString('fileName'),
+    schedule: t.exposeString('schedule', { nullable: true }),
+    paused: t.exposeBoolean('paused'),
+    isActive: t.exposeBoolean('isActive'),
+    versions: t.relation('versions', { description: 'Newest first.', query: { orderBy: { versionNumber: 'desc' } } }),
+    tasks: t.field({
+      type: [Task],
+      description: 'Tasks of the newest version.',
+      select: { versions: { orderBy: { versionNumber: 'desc' }, take: 1, select: { structure: true } } },
+      resolve: (dag) => (dag.versions[0]?.structure as unknown as DagStructure | undefined)?.tasks ?? [],
+    }),
+    runs: t.relatedConnection('runs', { cursor: 'id', query: { orderBy: { id: 'desc' } } }),
+  }),
+});
+
+builder.prismaObject('ImportError', {
+  fields: (t) => ({
+    fileName: t.exposeString('fileName'),
+    message: t.exposeString('message'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  dags: t.prismaConnection({
+    type: 'Dag',
+    cursor: 'id',
+    args: { includeInactive: t.arg.boolean({ defaultValue: false, description: 'Also list DAGs whose file is gone.' }) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.prisma.dag.findMany({ ...query, where: args.includeInactive ? {} : { isActive: true }, orderBy: { id: 'asc' } }),
+  }),
+  dag: t.prismaField({
+    type: 'Dag',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (query, _root, args, ctx) => {
+      const dag = await ctx.prisma.dag.findUnique({ ...query, where: { id: String(args.id) } });
+      if (!dag) throw notFound(`DAG "${args.id}" does not exist`);
+      return dag;
+    },
+  }),
+  importErrors: t.prismaField({
+    type: ['ImportError'],
+    description: 'DAG files that failed at the latest deploy.',
+    resolve: (query, _root, _args, ctx) => ctx.prisma.importError.findMany({ ...query, orderBy: { fileName: 'asc' } }),
+  }),
+}));

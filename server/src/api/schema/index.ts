@@ -1,0 +1,9 @@
+import { builder } from '../builder.js';
+import './scalars.js';
+import './dag.js';
+import './dag-run.js';
+
+builder.queryType({});
+builder.mutationType({});
+
+export const schema = builder.toSchema();

@@ -1,0 +1,28 @@
+import { createServer, type Server } from 'node:http';
+import { createYoga } from 'graphql-yoga';
+import type { ApiContext } from './builder.js';
+import { schema } from './schema/index.js';
+
+/**
+ * The GraphQL API as a fetch-style handler; `context` is shared by all requests.
+ * Yoga masks unexpected errors; UpdraftErrors (GraphQLErrors) keep message and code.
+ */
+export function createApi(context: ApiContext) {
+  return createYoga({
+    schema,
+    context: () => context,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    logging: 'warn',
+  });
+}
+
+/** Serves the API on http://host:port/graphql. */
+export async function serveApi(context: ApiContext, opts: { host: string; port: number }): Promise<Server> {
+  const server = createServer(createApi(context));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  return server;
+}

@@ -1,0 +1,177 @@
+import type { RawDagStructure } from '@updraft/sdk';
+import { z } from 'zod';
+import { durationMs } from './duration.js';
+
+/**
+ * A validated DAG structure with every default filled in: what a DagVersion stores and
+ * what the executor, the API and (later) the scheduler read.
+ */
+export interface DagStructure {
+  format: 1;
+  id: string;
+  /** The DAG file, relative to the deployed folder. */
+  fileName: string;
+  description: string | null;
+  schedule: string | null;
+  tags: string[];
+  tasks: TaskStructure[];
+}
+
+export interface TaskStructure {
+  id: string;
+  upstreamIds: string[];
+  downstreamIds: string[];
+  args: RawDagStructure['tasks'][number]['args'];
+  triggerRule: 'all_success';
+  retries: number;
+  retryDelayMs: number;
+  retryExponentialBackoff: boolean;
+  maxRetryDelayMs: number;
+  timeoutMs: number | null;
+}
+
+/** Airflow's defaults: no retries, 5 minutes between tries, at most 24 hours with backoff. */
+export const TASK_DEFAULTS = {
+  retries: 0,
+  retryDelayMs: 300_000,
+  retryExponentialBackoff: false,
+  maxRetryDelayMs: 86_400_000,
+  timeoutMs: null,
+} as const;
+
+const ID = /^[A-Za-z0-9_.-]{1,250}$/;
+const idSchema = z.string().regex(ID, 'must be 1-250 letters, digits, "_", "-" or "."');
+
+const duration = z
+  .union([z.number(), z.string()])
+  .transform((value, ctx) => {
+    const ms = durationMs(value as never);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a duration: use milliseconds or a string like "30s", "5m", "2h"` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const policySchema = z.strictObject({
+  retries: z.number().int('must be a whole number').min(0, 'must be 0 or more').optional(),
+  retryDelay: duration.optional(),
+  retryExponentialBackoff: z.boolean().optional(),
+  maxRetryDelay: duration.optional(),
+  timeout: duration.refine((ms) => ms > 0, 'must be more than 0').optional(),
+});
+
+const argSchema = z.union([
+  z.strictObject({ xcom: z.strictObject({ taskId: z.string(), key: z.string() }) }),
+  z.strictObject({ value: z.unknown() }),
+]);
+
+const rawSchema = z.strictObject({
+  format: z.literal(1),
+  id: idSchema,
+  description: z.string().nullable(),
+  schedule: z.string().min(1).nullable(),
+  tags: z.array(z.string()),
+  defaultArgs: policySchema,
+  tasks: z.array(z.strictObject({ id: idSchema, upstreamIds: z.array(z.string()), args: z.array(argSchema), policy: policySchema })),
+});
+
+/** A DAG file's structure failed validation; `problems` each name the DAG and task. */
+export class DagValidationError extends Error {
+  override name = 'DagValidationError';
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+/** Validates a structure emitted by a bundle and fills in defaults. Throws DagValidationError. */
+export function validateStructure(raw: unknown, fileName: string): DagStructure {
+  const parsed = rawSchema.safeParse(raw);
+  if (!parsed.success) {
+    const dagId = typeof (raw as { id?: unknown })?.id === 'string' ? (raw as { id: string }).id : '?';
+    throw new DagValidationError(parsed.error.issues.map((issue) => `DAG "${dagId}": ${describePath(raw, issue.path)}${issue.message}`));
+  }
+  const dag = parsed.data;
+  const problems: string[] = [];
+  const where = (taskId: string) => `DAG "${dag.id}", task "${taskId}"`;
+
+  const seen = new Set<string>();
+  for (const t of dag.tasks) {
+    if (seen.has(t.id)) problems.push(`${where(t.id)}: duplicate task id; give each task a unique id`);
+    seen.add(t.id);
+  }
+  for (const t of dag.tasks) {
+    for (const up of t.upstreamIds) {
+      if (!seen.has(up)) problems.push(`${where(t.id)}: depends on unknown task "${up}"`);
+      if (up === t.id) problems.push(`${where(t.id)}: depends on itself`);
+    }
+  }
+  if (problems.length === 0) {
+    const cycle = findCycle(dag.tasks);
+    if (cycle) problems.push(`DAG "${dag.id}": cycle between tasks ${cycle.join(' -> ')}`);
+  }
+  if (problems.length > 0) throw new DagValidationError(problems);
+
+  const downstream = new Map(dag.tasks.map((t) => [t.id, [] as string[]]));
+  for (const t of dag.tasks) for (const up of t.upstreamIds) downstream.get(up)!.push(t.id);
+
+  return {
+    format: 1,
+    id: dag.id,
+    fileName,
+    description: dag.description,
+    schedule: dag.schedule,
+    tags: dag.tags,
+    tasks: dag.tasks.map((t) => {
+      const policy = { ...dag.defaultArgs, ...t.policy };
+      return {
+        id: t.id,
+        upstreamIds: [...t.upstreamIds].sort(),
+        downstreamIds: downstream.get(t.id)!.sort(),
+        args: t.args,
+        triggerRule: 'all_success',
+        retries: policy.retries ?? TASK_DEFAULTS.retries,
+        retryDelayMs: policy.retryDelay ?? TASK_DEFAULTS.retryDelayMs,
+        retryExponentialBackoff: policy.retryExponentialBackoff ?? TASK_DEFAULTS.retryExponentialBackoff,
+        maxRetryDelayMs: policy.maxRetryDelay ?? TASK_DEFAULTS.maxRetryDelayMs,
+        timeoutMs: policy.timeout ?? TASK_DEFAULTS.timeoutMs,
+      };
+    }),
+  };
+}
+
+/** Task ids along one cycle (first id repeated at the end), or null for an acyclic graph. */
+export function findCycle(tasks: Array<{ id: string; upstreamIds: string[] }>): string[] | null {
+  const upstream = new Map(tasks.map((t) => [t.id, t.upstreamIds]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const path: string[] = [];
+  const visit = (id: string): string[] | null => {
+    if (state.get(id) === 'done') return null;
+    if (state.get(id) === 'visiting') return [...path.slice(path.indexOf(id)), id].reverse();
+    state.set(id, 'visiting');
+    path.push(id);
+    for (const up of upstream.get(id) ?? []) {
+      const cycle = visit(up);
+      if (cycle) return cycle;
+    }
+    path.pop();
+    state.set(id, 'done');
+    return null;
+  };
+  for (const t of tasks) {
+    const cycle = visit(t.id);
+    if (cycle) return cycle;
+  }
+  return null;
+}
+
+/** "task "x": retries: " for a zod issue path into the raw structure. */
+function describePath(raw: unknown, path: PropertyKey[]): string {
+  const [first, index, ...rest] = path;
+  if (first === 'tasks' && typeof index === 'number') {
+    const taskId = (raw as { tasks?: Array<{ id?: unknown }> }).tasks?.[index]?.id;
+    const field = rest.filter((p) => p !== 'policy').join('.');
+    return `task "${String(taskId)}": ${field ? `${field}: ` : ''}`;
+  }
+  return path.length ? `${path.join('.')}: ` : '';
+}

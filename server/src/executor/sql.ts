@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+import type { ClientBase, Pool, QueryResultRow } from 'pg';
+
+/**
+ * The hot-path statements, one file each in ./sql, run as named prepared statements.
+ * Everything else goes through Prisma.
+ */
+const NAMES = [
+  'claim_task_instance',
+  'select_dag_version',
+  'select_bundle',
+  'select_xcom_args',
+  'finish_try',
+  'upsert_xcom',
+  'insert_task_logs',
+  'lock_task_instances',
+  'select_task_states',
+  'set_task_states',
+  'enqueue_task_instances',
+  'lock_dag_run',
+  'finish_dag_run',
+  'create_dag_run',
+  'create_task_instances',
+  'register_worker',
+  'heartbeat_worker',
+] as const;
+
+export type StatementName = (typeof NAMES)[number];
+
+const TEXT = Object.fromEntries(
+  NAMES.map((name) => [name, readFileSync(new URL(`./sql/${name}.sql`, import.meta.url), 'utf8')]),
+) as Record<StatementName, string>;
+
+export async function sql<R extends QueryResultRow>(client: ClientBase | Pool, name: StatementName, values: unknown[]): Promise<R[]> {
+  const result = await client.query<R>({ name: `updraft_${name}`, text: TEXT[name], values });
+  return result.rows;
+}

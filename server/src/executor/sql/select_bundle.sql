@@ -1,0 +1,2 @@
+-- $1 bundle hash
+SELECT code FROM bundle WHERE hash = $1

@@ -1,0 +1,2 @@
+-- $1 dag version id
+SELECT structure FROM dag_version WHERE id = $1

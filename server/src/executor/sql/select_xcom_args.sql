@@ -1,0 +1,6 @@
+-- Upstream values a task receives as arguments.
+-- $1 dag run id, $2 upstream task ids
+SELECT ti.task_id, x.key, x.value
+FROM task_instance ti
+JOIN xcom x ON x.task_instance_id = ti.id
+WHERE ti.dag_run_id = $1 AND ti.task_id = ANY($2::text[]) AND ti.map_index = -1

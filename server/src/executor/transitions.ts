@@ -1,0 +1,134 @@
+import type { Pool, PoolClient } from 'pg';
+import type { DagStructure, TaskStructure } from '../dags/structure.js';
+import { pgErrorCode } from '../errors.js';
+import { retryDelayMs } from './retry.js';
+import { sql } from './sql.js';
+import { evaluateTriggerRule, type UpstreamState } from './trigger-rules.js';
+
+/** How a try ended. `value` is the task's return value as JSON text (undefined: none). */
+export type TryOutcome =
+  | { kind: 'success'; valueJson: string | undefined }
+  | { kind: 'failed'; error: { name: string; message: string; stack?: string }; retryable: boolean };
+
+export interface LogLine {
+  seq: number;
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  fields: Record<string, unknown> | undefined;
+  loggedAt: Date;
+}
+
+export interface FinishedTry {
+  taskState: 'success' | 'failed' | 'up_for_retry';
+  /** The run's final state when this try ended it. */
+  runState: 'success' | 'failed' | null;
+}
+
+/**
+ * Records how a try ended and moves the run forward, in one transaction: the try and
+ * task instance states, the XCom, the log lines, the downstream task instances that
+ * became runnable (enqueued as jobs) or can no longer run, and the run's own end.
+ * Returns null when the try had already been ended elsewhere.
+ */
+export async function finishTry(
+  pool: Pool,
+  args: { dagRunId: number; taskInstanceId: string; tryId: string; tryNumber: number; maxTries: number; structure: DagStructure; task: TaskStructure; outcome: TryOutcome; logs: LogLine[] },
+): Promise<FinishedTry | null> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const finished = await finishInTransaction(client, args);
+      await client.query(finished ? 'COMMIT' : 'ROLLBACK');
+      return finished;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      // Deadlocks and serialization failures are safe to retry: nothing was committed.
+      if (attempt < 5 && (pgErrorCode(e) === '40P01' || pgErrorCode(e) === '40001')) continue;
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+}
+
+async function finishInTransaction(client: PoolClient, args: Parameters<typeof finishTry>[1]): Promise<FinishedTry | null> {
+  const { outcome, task } = args;
+  let taskState: FinishedTry['taskState'];
+  let nextTryAt: Date | null = null;
+  if (outcome.kind === 'success') taskState = 'success';
+  else if (outcome.retryable && args.tryNumber < args.maxTries) {
+    taskState = 'up_for_retry';
+    nextTryAt = new Date(Date.now() + retryDelayMs(task, args.tryNumber + 1));
+  } else taskState = 'failed';
+
+  const error = outcome.kind === 'failed' ? JSON.stringify(outcome.error) : null;
+  const tryState = taskState === 'success' ? 'success' : 'failed';
+  const updated = await sql(client, 'finish_try', [args.tryId, tryState, error, taskState, nextTryAt]);
+  if (updated.length === 0) return null;
+
+  if (outcome.kind === 'success' && outcome.valueJson !== undefined) {
+    await sql(client, 'upsert_xcom', [args.taskInstanceId, 'return_value', outcome.valueJson, Buffer.byteLength(outcome.valueJson)]);
+  }
+  if (args.logs.length > 0) {
+    const { logs } = args;
+    await sql(client, 'insert_task_logs', [
+      args.tryId,
+      logs.map((l) => l.seq),
+      logs.map((l) => l.level),
+      logs.map((l) => l.message),
+      logs.map((l) => (l.fields === undefined ? null : JSON.stringify(l.fields))),
+      logs.map((l) => l.loggedAt),
+    ]);
+  }
+  if (taskState === 'up_for_retry') {
+    await sql(client, 'enqueue_task_instances', [[args.taskInstanceId]]);
+    return { taskState, runState: null };
+  }
+  await scheduleDownstream(client, args.dagRunId, args.structure, [task.id]);
+  return { taskState, runState: await finishRunIfDone(client, args.dagRunId, args.structure) };
+}
+
+/**
+ * Evaluates the trigger rules of the tasks downstream of `finishedTaskIds`: enqueues
+ * those that may run and ends those that never will, then follows the ones it ended.
+ */
+export async function scheduleDownstream(client: PoolClient, dagRunId: number, structure: DagStructure, finishedTaskIds: string[]): Promise<void> {
+  const byId = new Map(structure.tasks.map((t) => [t.id, t]));
+  let frontier = finishedTaskIds;
+  while (frontier.length > 0) {
+    const downstreamIds = unique(frontier.flatMap((id) => byId.get(id)!.downstreamIds));
+    if (downstreamIds.length === 0) return;
+    const locked = await sql<{ id: string; task_id: string; state: string }>(client, 'lock_task_instances', [dagRunId, downstreamIds]);
+    const waiting = locked.filter((ti) => ti.state === 'none' || ti.state === 'scheduled');
+    if (waiting.length === 0) return;
+
+    const upstreamIds = unique(waiting.flatMap((ti) => byId.get(ti.task_id)!.upstreamIds));
+    const states = new Map(
+      (await sql<{ task_id: string; state: UpstreamState }>(client, 'select_task_states', [dagRunId, upstreamIds])).map((r) => [r.task_id, r.state]),
+    );
+    const next = { run: [] as typeof waiting, upstream_failed: [] as typeof waiting, skipped: [] as typeof waiting };
+    for (const ti of waiting) {
+      const t = byId.get(ti.task_id)!;
+      const outcome = evaluateTriggerRule(t.triggerRule, t.upstreamIds.map((id) => states.get(id) ?? 'none'));
+      if (outcome !== 'wait') next[outcome].push(ti);
+    }
+    if (next.run.length > 0) await sql(client, 'enqueue_task_instances', [next.run.map((ti) => ti.id)]);
+    for (const state of ['upstream_failed', 'skipped'] as const) {
+      if (next[state].length > 0) await sql(client, 'set_task_states', [next[state].map((ti) => ti.id), state]);
+    }
+    frontier = [...next.upstream_failed, ...next.skipped].map((ti) => ti.task_id);
+  }
+}
+
+/** Ends the run when nothing in it can still run; returns its final state, if it ended. */
+export async function finishRunIfDone(client: PoolClient, dagRunId: number, structure: DagStructure): Promise<'success' | 'failed' | null> {
+  await sql(client, 'lock_dag_run', [dagRunId]);
+  const leaves = structure.tasks.filter((t) => t.downstreamIds.length === 0).map((t) => t.id);
+  const [ended] = await sql<{ state: 'success' | 'failed' }>(client, 'finish_dag_run', [dagRunId, leaves]);
+  return ended?.state ?? null;
+}
+
+function unique<T>(items: T[]): T[] {
+  return [...new Set(items)];
+}

@@ -1,0 +1,47 @@
+import type { Pool } from 'pg';
+import { loadStructure } from './dags/versions.js';
+import { badInput, notFound } from './errors.js';
+import { sql } from './executor/sql.js';
+import { finishRunIfDone } from './executor/transitions.js';
+
+export interface TriggerInput {
+  dagId: string;
+  /** JSON object handed to the run's tasks as `context().conf`. */
+  conf?: unknown;
+}
+
+/**
+ * Creates a manual DagRun on the DAG's newest version, with a task instance per task,
+ * and enqueues the tasks without upstreams, all in one transaction. Returns the run id.
+ */
+export async function triggerDagRun(pool: Pool, input: TriggerInput): Promise<number> {
+  const conf = input.conf ?? {};
+  if (typeof conf !== 'object' || conf === null || Array.isArray(conf)) {
+    throw badInput(`conf must be a JSON object, got ${Array.isArray(conf) ? 'an array' : JSON.stringify(conf)}`);
+  }
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const [dag] = (await client.query<{ paused: boolean; is_active: boolean }>('SELECT paused, is_active FROM dag WHERE id = $1', [input.dagId])).rows;
+    if (!dag) throw notFound(`DAG "${input.dagId}" does not exist; deploy it first (\`updraft deploy <dir>\`)`);
+    if (dag.paused) throw badInput(`DAG "${input.dagId}" is paused; unpause it to trigger runs`);
+    const [run] = await sql<{ id: number; dag_version_id: number }>(client, 'create_dag_run', [input.dagId, 'manual', JSON.stringify(conf), 'manual']);
+    if (!run) throw notFound(`DAG "${input.dagId}" has no deployed version`);
+    const structure = await loadStructure(client, run.dag_version_id);
+    const created = await sql<{ id: string; task_id: string }>(client, 'create_task_instances', [
+      run.id,
+      structure.tasks.map((t) => t.id),
+      structure.tasks.map((t) => t.retries + 1),
+    ]);
+    const roots = new Set(structure.tasks.filter((t) => t.upstreamIds.length === 0).map((t) => t.id));
+    await sql(client, 'enqueue_task_instances', [created.filter((ti) => roots.has(ti.task_id)).map((ti) => ti.id)]);
+    if (structure.tasks.length === 0) await finishRunIfDone(client, run.id, structure);
+    await client.query('COMMIT');
+    return run.id;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
+}
