@@ -1,0 +1,72 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveApi } from '../server/src/api/server.js';
+import { updraft } from './support/cli.js';
+import { createTestPlatform, dagFolder, REPO_ROOT, type TestPlatform } from './support/platform.js';
+
+describe('updraft CLI against a database', () => {
+  let platform: TestPlatform;
+  let env: Record<string, string>;
+  let failingDir: string;
+  beforeAll(async () => {
+    platform = await createTestPlatform();
+    env = { DATABASE_URL: platform.db.url, UPDRAFT_HOME: path.join(REPO_ROOT, '.updraft', 'test-cli-home') };
+    failingDir = await dagFolder({
+      'failing.ts': `import { dag, task } from '@updraft/sdk';\nexport default dag({ id: 'always_fails' }, () => { task('boom', () => { throw new Error('boom'); })(); });`,
+      'cycle.ts': `import { dag, task } from '@updraft/sdk';\nexport default dag({ id: 'loop' }, () => { task('x', () => 1)().after('y'); task('y', () => 1)().after('x'); });`,
+    });
+  });
+  afterAll(() => platform.close());
+
+  it('deploys a folder and lists its DAGs', async () => {
+    const deploy = await updraft(['deploy', 'examples/dags'], env);
+    expect(deploy.code).toBe(0);
+    expect(deploy.stdout).toContain('✓ hello_world (hello_world.ts) version 1');
+    const list = await updraft(['dags', 'list'], env);
+    expect(list.stdout).toMatch(/hello_world\s+hello_world\.ts\s+-\s+active\s+3/);
+  });
+
+  it('deploy names the tasks of a cycle and exits non-zero', async () => {
+    const deploy = await updraft(['deploy', failingDir], env);
+    expect(deploy.code).toBe(1);
+    expect(deploy.stdout).toMatch(/✗ cycle\.ts\n\s+cycle\.ts: DAG "loop": cycle between tasks (x -> y -> x|y -> x -> y)/);
+    expect(deploy.stdout).toContain('✓ always_fails (failing.ts) version 1');
+  });
+
+  it('trigger --wait runs a worker when none is up, prints success and exits 0', async () => {
+    const result = await updraft(['dags', 'trigger', 'hello_world', '--wait'], env);
+    expect(result.stderr).toContain('No worker is running');
+    expect(result.stdout.trim().split('\n').at(-1)).toBe('success');
+    expect(result.code).toBe(0);
+  });
+
+  it('trigger --wait exits non-zero when the run fails', async () => {
+    const result = await updraft(['dags', 'trigger', 'always_fails', '--wait'], env);
+    expect(result.stdout.trim().split('\n').at(-1)).toBe('failed');
+    expect(result.code).toBe(1);
+  });
+
+  it('explains bad input', async () => {
+    const unknown = await updraft(['dags', 'trigger', 'nope'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('updraft: DAG "nope" does not exist');
+    const conf = await updraft(['dags', 'trigger', 'hello_world', '--conf', '{oops'], env);
+    expect(conf.code).toBe(1);
+    expect(conf.stderr).toContain('--conf is not valid JSON');
+  });
+
+  it('--url talks to a running API instead of the local database', async () => {
+    await platform.startWorker();
+    const server = await serveApi({ prisma: platform.db.prisma, pool: platform.pool }, { host: '127.0.0.1', port: 0 });
+    const { port } = server.address() as { port: number };
+    try {
+      const result = await updraft(['dags', 'trigger', 'hello_world', '--wait', '--url', `http://127.0.0.1:${port}/graphql`], { DATABASE_URL: 'postgres://nowhere.invalid/none' });
+      expect(result.stdout.trim().split('\n').at(-1)).toBe('success');
+      expect(result.code).toBe(0);
+      const unreachable = await updraft(['dags', 'list', '--url', 'http://127.0.0.1:1/graphql'], {});
+      expect(unreachable.stderr).toContain('Could not reach the Updraft API at http://127.0.0.1:1/graphql');
+    } finally {
+      server.close();
+    }
+  });
+});

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestPlatform, dagFolder, writeDagFiles, type TestPlatform } from './support/platform.js';
+
+const chainDag = (id: string, extra = '') => `
+import { dag, task } from '@updraft/sdk';
+const first = task('first', () => 1);
+const second = task('second', (n: number) => n + 1);
+export default dag({ id: '${id}' }, () => { second(first()); ${extra} });
+`;
+
+describe('deploy', () => {
+  let platform: TestPlatform;
+  beforeAll(async () => {
+    platform = await createTestPlatform();
+  });
+  afterAll(() => platform.close());
+
+  it('stores DAGs with their structure, and reports every broken file without stopping the others', async () => {
+    const dir = await dagFolder({
+      'good.ts': chainDag('good'),
+      'cycle.ts': `
+import { dag, task } from '@updraft/sdk';
+const a = task('a', () => 1);
+const b = task('b', () => 2);
+const c = task('c', () => 3);
+export default dag({ id: 'cyclic' }, () => { const x = a(); const y = b().after(x); c().after(y); x.after('c'); });
+`,
+      'duplicate.ts': `
+import { dag, task } from '@updraft/sdk';
+const one = task('same', () => 1);
+const two = task('same', () => 2);
+export default dag({ id: 'dupes' }, () => { one(); two(); });
+`,
+      'unknown.ts': chainDag('unknown_upstream', "task('orphan', () => 0)().after('ghost');"),
+      'options.ts': `
+import { dag, task } from '@updraft/sdk';
+const t = task({ id: 'negative', retries: -1, retryDelay: 'soon' as never }, () => 1);
+export default dag({ id: 'bad_options', schedule: 'every day' }, () => { t(); });
+`,
+      'syntax.ts': `import { dag } from '@updraft/sdk';\nexport default dag({ id: 'broken' }, () => { (`,
+      'throws.ts': `import { dag } from '@updraft/sdk';\nthrow new Error('cannot reach the warehouse');\nexport default dag({ id: 'never' }, () => {});`,
+      'helpers/util.ts': `export const notADag = 1;`,
+    });
+    const result = await platform.deploy(dir);
+
+    expect(result.dags.map((d) => d.dagId)).toEqual(['good']);
+    const errors = Object.fromEntries(result.importErrors.map((e) => [e.fileName, e.message]));
+    expect(Object.keys(errors).sort()).toEqual(['cycle.ts', 'duplicate.ts', 'options.ts', 'syntax.ts', 'throws.ts', 'unknown.ts']);
+    expect(errors['cycle.ts']).toMatch(/cycle\.ts: DAG "cyclic": cycle between tasks (a -> b -> c -> a|b -> c -> a -> b|c -> a -> b -> c)/);
+    expect(errors['duplicate.ts']).toContain('duplicate.ts: DAG "dupes", task "same": duplicate task id');
+    expect(errors['unknown.ts']).toContain('DAG "unknown_upstream", task "orphan": depends on unknown task "ghost"');
+    expect(errors['options.ts']).toContain('DAG "bad_options": task "negative": retries: must be 0 or more');
+    expect(errors['options.ts']).toContain('task "negative": retryDelay: "soon" is not a duration');
+    expect(errors['syntax.ts']).toMatch(/^syntax\.ts:2:\d+: /);
+    expect(errors['throws.ts']).toContain('cannot reach the warehouse');
+
+    const stored = await platform.db.prisma.importError.findMany({ orderBy: { fileName: 'asc' } });
+    expect(stored.map((e) => e.fileName)).toEqual(Object.keys(errors).sort());
+    const good = await platform.db.prisma.dagVersion.findFirstOrThrow({ where: { dagId: 'good' } });
+    expect((good.structure as { tasks: Array<{ id: string; upstreamIds: string[] }> }).tasks.map((t) => [t.id, t.upstreamIds])).toEqual([
+      ['first', []],
+      ['second', ['first']],
+    ]);
+  });
+
+  it('reports an invalid schedule with the DAG id', async () => {
+    const dir = await dagFolder({
+      'sched.ts': `import { dag, task } from '@updraft/sdk';\nexport default dag({ id: 'sched', schedule: '61 * * * *' }, () => { task('t', () => 1)(); });`,
+    });
+    const result = await platform.deploy(dir);
+    expect(result.importErrors[0]!.message).toContain('sched.ts: DAG "sched": schedule "61 * * * *" is not a cron expression or preset');
+  });
+
+  it('stores a new DagVersion only when the structure or the code changed', async () => {
+    const dir = await dagFolder({ 'versioned.ts': chainDag('versioned'), 'other.ts': chainDag('other') });
+    const versionOf = async () => (await platform.deploy(dir)).dags.find((d) => d.dagId === 'versioned')!;
+
+    expect(await versionOf()).toMatchObject({ versionNumber: 1, changed: true });
+    expect(await versionOf()).toMatchObject({ versionNumber: 1, changed: false });
+
+    await writeDagFiles(dir, { 'other.ts': chainDag('other', '/* another file changed */') });
+    expect(await versionOf()).toMatchObject({ versionNumber: 1, changed: false });
+
+    await writeDagFiles(dir, { 'versioned.ts': chainDag('versioned').replace('n + 1', 'n + 2') });
+    expect(await versionOf()).toMatchObject({ versionNumber: 2, changed: true });
+
+    await writeDagFiles(dir, { 'versioned.ts': chainDag('versioned', "task('third', () => 3)();") });
+    expect(await versionOf()).toMatchObject({ versionNumber: 3, changed: true });
+  });
+
+  it('marks DAGs whose file is gone inactive, and keeps those of a file that broke', async () => {
+    const dir = await dagFolder({ 'stays.ts': chainDag('stays'), 'goes.ts': chainDag('goes') });
+    await platform.deploy(dir);
+    const { rm } = await import('node:fs/promises');
+    await rm(`${dir}/goes.ts`);
+    await writeDagFiles(dir, { 'stays.ts': 'import "@updraft/sdk"; throw new Error("oops")' });
+    await platform.deploy(dir);
+    const dags = await platform.db.prisma.dag.findMany({ where: { id: { in: ['stays', 'goes'] } }, orderBy: { id: 'asc' } });
+    expect(dags.map((d) => [d.id, d.isActive])).toEqual([
+      ['goes', false],
+      ['stays', true],
+    ]);
+  });
+});

@@ -1,0 +1,141 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestPlatform, dagFolder, REPO_ROOT, writeDagFiles, type TestPlatform } from './support/platform.js';
+
+const DAGS = {
+  'retrying.ts': `
+import { context, dag, task } from '@updraft/sdk';
+const flaky = task({ id: 'flaky', retries: 2, retryDelay: 0 }, () => {
+  if (context().tryNumber < 3) throw new Error('try ' + context().tryNumber + ' failed');
+  return 'third time lucky';
+});
+export default dag({ id: 'retrying' }, () => { flaky(); });
+`,
+  'failing.ts': `
+import { dag, task, NonRetryableError } from '@updraft/sdk';
+const start = task('start', () => 'ok');
+const boom = task({ id: 'boom', retries: 3, retryDelay: 0 }, (_: string) => { throw new NonRetryableError('bad input'); });
+const after = task('after', (_: void) => 'never');
+const sibling = task('sibling', (s: string) => s + '!');
+export default dag({ id: 'failing' }, () => { const s = start(); after(boom(s)); sibling(s); });
+`,
+  'diamond.ts': `
+import { context, dag, task } from '@updraft/sdk';
+const source = task('source', () => ({ at: new Date('2026-01-02T03:04:05Z'), n: 2 }));
+const left = task('left', (x: { at: string; n: number }) => x.n * 10);
+const right = task('right', (x: { at: string; n: number }) => x.at);
+const join = task('join', (l: number, r: string, literal: string) => [l, r, literal, context().conf.who ?? null]);
+export default dag({ id: 'diamond', defaultArgs: { retries: 1 } }, () => {
+  const s = source();
+  join(left(s), right(s), 'lit');
+});
+`,
+  'wide.ts': `
+import { dag, task } from '@updraft/sdk';
+const leaf = task('leaf', async (i: number) => { await new Promise((r) => setTimeout(r, 5)); return i; });
+const sum = task('sum', (...xs: number[]) => xs.reduce((a, b) => a + b, 0));
+export default dag({ id: 'wide' }, () => {
+  const leaves = Array.from({ length: 30 }, (_, i) => leaf(i));
+  sum(...leaves);
+});
+`,
+  'slow.ts': `
+import { context, dag, task } from '@updraft/sdk';
+const slow = task({ id: 'slow', timeout: '200ms' }, () => new Promise((resolve, reject) => {
+  const timer = setTimeout(resolve, 5000);
+  context().signal.addEventListener('abort', () => { clearTimeout(timer); reject(new Error('aborted')); });
+}));
+export default dag({ id: 'slow' }, () => { slow(); });
+`,
+};
+
+describe('execution', () => {
+  let platform: TestPlatform;
+  beforeAll(async () => {
+    platform = await createTestPlatform();
+    const result = await platform.deploy(await dagFolder(DAGS));
+    expect(result.importErrors).toEqual([]);
+    await platform.startWorker(4);
+  });
+  afterAll(() => platform.close());
+
+  it('runs hello_world: each task receives the previous one’s value and the run succeeds', async () => {
+    await platform.deploy(path.join(REPO_ROOT, 'examples/dags'));
+    const runId = await platform.trigger('hello_world');
+    expect(await platform.waitForRun(runId)).toBe('success');
+    expect(await platform.taskInstances(runId)).toEqual([
+      { taskId: 'make_hi', state: 'success', tryNumber: 1, returnValue: 'hi' },
+      { taskId: 'ready_hi', state: 'success', tryNumber: 1, returnValue: expect.stringContaining('hi') },
+      { taskId: 'say_hi', state: 'success', tryNumber: 1, returnValue: null },
+    ]);
+    const logs = await platform.db.prisma.taskLog.findMany({ where: { taskTry: { taskInstance: { dagRunId: runId, taskId: 'say_hi' } } } });
+    expect(logs.map((l) => [l.level, l.message])).toEqual([['info', 'hi, ready to fly!']]);
+  });
+
+  it('retries a task that throws twice and records all three tries', async () => {
+    const runId = await platform.trigger('retrying');
+    expect(await platform.waitForRun(runId)).toBe('success');
+    const ti = await platform.db.prisma.taskInstance.findFirstOrThrow({ where: { dagRunId: runId }, include: { tries: { orderBy: { tryNumber: 'asc' } }, xcoms: true } });
+    expect(ti).toMatchObject({ state: 'success', tryNumber: 3, maxTries: 3 });
+    expect(ti.tries.map((t) => [t.tryNumber, t.state, (t.error as { message?: string } | null)?.message ?? null])).toEqual([
+      [1, 'failed', 'try 1 failed'],
+      [2, 'failed', 'try 2 failed'],
+      [3, 'success', null],
+    ]);
+    expect(ti.xcoms[0]!.value).toBe('third time lucky');
+  });
+
+  it('fails a task without retries on NonRetryableError, marks its downstream upstream_failed and fails the run', async () => {
+    const runId = await platform.trigger('failing');
+    expect(await platform.waitForRun(runId)).toBe('failed');
+    const states = Object.fromEntries((await platform.taskInstances(runId)).map((ti) => [ti.taskId, [ti.state, ti.tryNumber]]));
+    expect(states).toEqual({ start: ['success', 1], boom: ['failed', 1], after: ['upstream_failed', 0], sibling: ['success', 1] });
+  });
+
+  it('delivers values through a diamond as JSON (a Date arrives as a string) with literals and conf', async () => {
+    const runId = await platform.trigger('diamond', { who: 'tests' });
+    expect(await platform.waitForRun(runId)).toBe('success');
+    const join = (await platform.taskInstances(runId)).find((ti) => ti.taskId === 'join')!;
+    expect(join.returnValue).toEqual([20, '2026-01-02T03:04:05.000Z', 'lit', 'tests']);
+  });
+
+  it('runs a fan-in after all of its 30 upstreams, which finish concurrently', async () => {
+    const runIds = await Promise.all([platform.trigger('wide'), platform.trigger('wide')]);
+    for (const runId of runIds) {
+      expect(await platform.waitForRun(runId)).toBe('success');
+      const sum = (await platform.taskInstances(runId)).find((ti) => ti.taskId === 'sum')!;
+      expect(sum).toMatchObject({ state: 'success', tryNumber: 1, returnValue: 435 });
+    }
+  });
+
+  it('fails a try that runs past its timeout and aborts its signal', async () => {
+    const runId = await platform.trigger('slow');
+    expect(await platform.waitForRun(runId)).toBe('failed');
+    const tries = await platform.db.prisma.taskTry.findMany({ where: { taskInstance: { dagRunId: runId } } });
+    expect(tries).toHaveLength(1);
+    expect(tries[0]!.error).toMatchObject({ name: 'TaskTimeoutError', message: 'the task ran longer than its timeout of 200 ms' });
+    expect(tries[0]!.endedAt!.getTime() - tries[0]!.startedAt.getTime()).toBeLessThan(4000);
+  });
+
+  it('runs each run on the bundle version it was created with, even after a new deploy', async () => {
+    // `wait` holds a run until the gate file exists, so that `v` starts after version two is deployed.
+    const pinned = (value: string) => `
+import { existsSync } from 'node:fs';
+import { context, dag, task } from '@updraft/sdk';
+const wait = task('wait', async () => { while (!existsSync(String(context().conf.gate))) await new Promise((r) => setTimeout(r, 10)); });
+const v = task('v', () => '${value}');
+export default dag({ id: 'pinned' }, () => { v().after(wait()); });`;
+    const dir = await dagFolder({ 'pinned.ts': pinned('one') });
+    await platform.deploy(dir);
+    const gate = path.join(dir, 'gate');
+    const first = await platform.trigger('pinned', { gate });
+    await writeDagFiles(dir, { 'pinned.ts': pinned('two') });
+    expect((await platform.deploy(dir)).dags).toEqual([expect.objectContaining({ dagId: 'pinned', versionNumber: 2 })]);
+    const second = await platform.trigger('pinned', { gate });
+    await writeDagFiles(dir, { gate: '' });
+    expect(await platform.waitForRun(first)).toBe('success');
+    expect(await platform.waitForRun(second)).toBe('success');
+    expect((await platform.taskInstances(first)).find((ti) => ti.taskId === 'v')!.returnValue).toBe('one');
+    expect((await platform.taskInstances(second)).find((ti) => ti.taskId === 'v')!.returnValue).toBe('two');
+  });
+});

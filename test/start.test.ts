@@ -1,0 +1,77 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UPDRAFT_BIN } from './support/cli.js';
+import { REPO_ROOT } from './support/platform.js';
+
+/** `updraft start` as `npm start` runs it, on its own embedded PostgreSQL under a fresh home. */
+async function start(home: string): Promise<{ url: string; stop(): Promise<number | null> }> {
+  const env = { ...process.env, UPDRAFT_HOME: home, DATABASE_URL: '' };
+  delete env.DATABASE_URL;
+  const child: ChildProcess = spawn(process.execPath, [UPDRAFT_BIN, 'start', '--dags', 'examples/dags', '--port', '0'], { cwd: REPO_ROOT, env });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`updraft start did not come up:\n${output}`)), 90_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk;
+      const match = /GraphQL at (\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`updraft start exited with ${code}:\n${output}`)));
+  });
+  return {
+    url,
+    stop: () =>
+      new Promise((resolve) => {
+        child.on('exit', (code) => resolve(code));
+        child.kill('SIGINT');
+      }),
+  };
+}
+
+async function graphql(url: string, query: string, variables?: Record<string, unknown>) {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const body = (await response.json()) as { data: any; errors?: unknown };
+  expect(body.errors).toBeUndefined();
+  return body.data;
+}
+
+describe('updraft start', () => {
+  let home: string;
+  beforeAll(async () => {
+    home = await fs.mkdtemp(path.join(os.tmpdir(), 'updraft-start-'));
+    await fs.chmod(home, 0o755); // as root, the embedded PostgreSQL runs as "postgres" and must enter it
+  });
+  afterAll(() => fs.rm(home, { recursive: true, force: true }));
+
+  it('serves the example DAGs, runs hello_world, and keeps DAGs and runs across a restart', async () => {
+    const first = await start(home);
+    const triggeredAt = Date.now();
+    const { triggerDagRun } = await graphql(first.url, `mutation { triggerDagRun(input: { dagId: "hello_world", conf: {} }) { dagRun { id state } } }`);
+    const id = triggerDagRun.dagRun.id;
+    let run: any;
+    do {
+      run = (await graphql(first.url, `query ($id: ID!) { dagRun(id: $id) { state taskInstances(first: 100) { edges { node { taskId returnValue } } } } }`, { id })).dagRun;
+    } while (run.state === 'running' && Date.now() - triggeredAt < 30_000);
+    // How fast is measured by `npm run bench` (BENCHMARKS.md), not here.
+    expect(run.state).toBe('success');
+    expect(run.taskInstances.edges.find((e: any) => e.node.taskId === 'ready_hi').node.returnValue).toContain('hi');
+    expect(await first.stop()).toBe(0);
+
+    const second = await start(home);
+    try {
+      const data = await graphql(second.url, `{ dags(first: 10) { edges { node { id } } } dagRun(id: "${id}") { state dagId } }`);
+      expect(data.dags.edges.map((e: any) => e.node.id)).toEqual(['hello_world']);
+      expect(data.dagRun).toEqual({ state: 'success', dagId: 'hello_world' });
+    } finally {
+      expect(await second.stop()).toBe(0);
+    }
+  });
+});

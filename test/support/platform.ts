@@ -1,0 +1,85 @@
+// A platform against a test database: deploy DAG files written by the test, run a worker,
+// trigger runs and wait for them, all through the same modules `updraft start` uses.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { deployDags, type DeployResult } from '../../server/src/deploy.js';
+import type { TryEvent } from '../../server/src/executor/run-task.js';
+import { startWorker, type Worker } from '../../server/src/executor/worker.js';
+import { triggerDagRun } from '../../server/src/runs.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/**
+ * A folder for DAG files inside the repository, so that `@updraft/sdk` resolves from
+ * them the way it does from a user's project.
+ */
+export async function dagFolder(files: Record<string, string>): Promise<string> {
+  const dir = path.join(REPO_ROOT, '.updraft', 'test-dags', randomBytes(6).toString('hex'));
+  await writeDagFiles(dir, files);
+  return dir;
+}
+
+export async function writeDagFiles(dir: string, files: Record<string, string>): Promise<void> {
+  for (const [name, source] of Object.entries(files)) {
+    await fs.mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+    await fs.writeFile(path.join(dir, name), source);
+  }
+}
+
+export interface TestPlatform {
+  db: TestDatabase;
+  pool: pg.Pool;
+  cacheDir: string;
+  events: TryEvent[];
+  deploy(dir: string): Promise<DeployResult>;
+  startWorker(concurrency?: number): Promise<Worker>;
+  trigger(dagId: string, conf?: unknown): Promise<number>;
+  /** Waits until the run has ended and returns its state. */
+  waitForRun(id: number, timeoutMs?: number): Promise<string>;
+  taskInstances(runId: number): Promise<Array<{ taskId: string; state: string; tryNumber: number; returnValue: unknown }>>;
+  close(): Promise<void>;
+}
+
+export async function createTestPlatform(): Promise<TestPlatform> {
+  const db = await createTestDatabase();
+  const pool = new pg.Pool({ connectionString: db.url, max: 10 });
+  pool.on('error', () => undefined); // dropped at the end of the file with FORCE
+  const cacheDir = path.join(REPO_ROOT, '.updraft', 'test-bundles');
+  const workers: Worker[] = [];
+  const events: TryEvent[] = [];
+  return {
+    db,
+    pool,
+    cacheDir,
+    events,
+    deploy: (dir) => deployDags(db.prisma, dir, { cacheDir }),
+    async startWorker(concurrency = 4) {
+      const worker = await startWorker({ pool, cacheDir, concurrency, onEvent: (e) => events.push(e) });
+      workers.push(worker);
+      return worker;
+    },
+    trigger: (dagId, conf) => triggerDagRun(pool, { dagId, conf }),
+    async waitForRun(id, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const run = await db.prisma.dagRun.findUniqueOrThrow({ where: { id } });
+        if (run.state === 'success' || run.state === 'failed') return run.state;
+        if (Date.now() > deadline) throw new Error(`DagRun ${id} still ${run.state} after ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    async taskInstances(runId) {
+      const rows = await db.prisma.taskInstance.findMany({ where: { dagRunId: runId }, include: { xcoms: true }, orderBy: { id: 'asc' } });
+      return rows.map((ti) => ({ taskId: ti.taskId, state: ti.state, tryNumber: ti.tryNumber, returnValue: ti.xcoms.find((x) => x.key === 'return_value')?.value ?? null }));
+    },
+    async close() {
+      for (const worker of workers) await worker.stop();
+      await pool.end();
+      await db.drop();
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import { createRequire } from 'node:module';
+import { defineConfig } from 'vitest/config';
+
+const require = createRequire(import.meta.url);
+
+export default defineConfig({
+  resolve: {
+    // Node loads graphql's CommonJS build for the libraries (graphql has no exports map),
+    // while Vite would pick its ESM build for our sources: two GraphQLError classes.
+    alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
+  },
+  test: {
+    include: ['test/**/*.test.ts', 'server/**/*.test.ts', 'sdk/**/*.test.ts'],
+    // Starts (or connects to) PostgreSQL once and prepares a migrated template database
+    // that each test file clones (test/support/db.ts).
+    globalSetup: ['test/support/global-setup.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+    typecheck: {
+      enabled: true,
+      include: ['sdk/**/*.test-d.ts', 'test/**/*.test-d.ts'],
+    },
+  },
+});
