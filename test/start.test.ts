@@ -8,8 +8,8 @@ import { REPO_ROOT } from './support/platform.js';
 
 /** `updraft start` as `npm start` runs it, on its own embedded PostgreSQL under a fresh home. */
 async function start(home: string): Promise<{ url: string; stop(): Promise<number | null> }> {
-  const env = { ...process.env, UPDRAFT_HOME: home, DATABASE_URL: '' };
-  delete env.DATABASE_URL;
+  const { DATABASE_URL: _ignored, ...inherited } = process.env;
+  const env = { ...inherited, UPDRAFT_HOME: home };
   const child: ChildProcess = spawn(process.execPath, [UPDRAFT_BIN, 'start', '--dags', 'examples/dags', '--port', '0'], { cwd: REPO_ROOT, env });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {

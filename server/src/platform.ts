@@ -8,6 +8,7 @@ import { migrate } from './db/migrate.js';
 import { createPrisma, type Db } from './db/prisma.js';
 import { deployDags, type DeployResult } from './deploy.js';
 import { startWorker, type Worker, type WorkerOptions } from './executor/worker.js';
+import { startScheduler, type Scheduler } from './scheduler.js';
 
 /** A connection to the metadata database: Prisma for CRUD, a pg pool for the hot path. */
 export interface Database {
@@ -50,32 +51,36 @@ export interface Platform {
   stop(): Promise<void>;
 }
 
-/** API + worker in one process, after deploying `dagsDir` when given: what `updraft start` runs. */
+/** API, scheduler and worker in one process, after deploying `dagsDir` when given: what `updraft start` runs. */
 export async function startPlatform(
   config: UpdraftConfig,
   opts: { dagsDir?: string; onEvent?: WorkerOptions['onEvent']; onWarning?: (message: string) => void } = {},
 ): Promise<Platform> {
   const database = await openDatabase(config);
   let worker: Worker | undefined;
+  let scheduler: Scheduler | undefined;
   let server: Server | undefined;
   try {
     const deploy = opts.dagsDir ? await deployDags(database.prisma, opts.dagsDir, { cacheDir: bundleCacheDir(config) }) : null;
     worker = await startWorker({ pool: database.pool, cacheDir: bundleCacheDir(config), concurrency: config.concurrency, onEvent: opts.onEvent, onWarning: opts.onWarning });
+    scheduler = startScheduler({ pool: database.pool, onWarning: opts.onWarning });
     server = await serveApi({ prisma: database.prisma, pool: database.pool }, { host: config.host, port: config.port });
     const { port } = server.address() as AddressInfo;
-    const started = { worker, server };
+    const started = { worker, scheduler, server };
     return {
       url: `http://${config.host}:${port}/graphql`,
       database,
       deploy,
       async stop() {
         await new Promise<void>((resolve) => started.server.close(() => resolve()));
+        await started.scheduler.stop();
         await started.worker.stop();
         await database.close();
       },
     };
   } catch (e) {
     server?.close();
+    await scheduler?.stop();
     await worker?.stop();
     await database.close();
     throw e;

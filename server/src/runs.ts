@@ -10,11 +10,22 @@ export interface TriggerInput {
   conf?: unknown;
 }
 
-/**
- * Creates a manual DagRun on the DAG's newest version, with a task instance per task,
- * and enqueues the tasks without upstreams, all in one transaction. Returns the run id.
- */
+/** Starts a manual run of the DAG's newest version now. Returns the run id. */
 export async function triggerDagRun(pool: Pool, input: TriggerInput): Promise<number> {
+  const id = await createDagRun(pool, { ...input, runType: 'manual', logicalDate: null });
+  if (id === null) throw badInput(`DAG "${input.dagId}" already has a run at this logical date; try again`);
+  return id;
+}
+
+/**
+ * Creates a DagRun on the DAG's newest version, with a task instance per task, and
+ * enqueues the tasks without upstreams, all in one transaction. Returns the run id,
+ * or null when the DAG already has a run for `logicalDate` (runs are unique per date).
+ */
+export async function createDagRun(
+  pool: Pool,
+  input: TriggerInput & { runType: 'manual' | 'scheduled'; logicalDate: Date | null },
+): Promise<number | null> {
   const conf = input.conf ?? {};
   if (typeof conf !== 'object' || conf === null || Array.isArray(conf)) {
     throw badInput(`conf must be a JSON object, got ${Array.isArray(conf) ? 'an array' : JSON.stringify(conf)}`);
@@ -25,8 +36,11 @@ export async function triggerDagRun(pool: Pool, input: TriggerInput): Promise<nu
     const [dag] = (await client.query<{ paused: boolean; is_active: boolean }>('SELECT paused, is_active FROM dag WHERE id = $1', [input.dagId])).rows;
     if (!dag) throw notFound(`DAG "${input.dagId}" does not exist; deploy it first (\`updraft deploy <dir>\`)`);
     if (dag.paused) throw badInput(`DAG "${input.dagId}" is paused; unpause it to trigger runs`);
-    const [run] = await sql<{ id: number; dag_version_id: number }>(client, 'create_dag_run', [input.dagId, 'manual', JSON.stringify(conf), 'manual']);
-    if (!run) throw notFound(`DAG "${input.dagId}" has no deployed version`);
+    const [run] = await sql<{ id: number; dag_version_id: number }>(client, 'create_dag_run', [input.dagId, input.runType, JSON.stringify(conf), input.logicalDate]);
+    if (!run) {
+      await client.query('ROLLBACK');
+      return null;
+    }
     const structure = await loadStructure(client, run.dag_version_id);
     const created = await sql<{ id: string; task_id: string }>(client, 'create_task_instances', [
       run.id,

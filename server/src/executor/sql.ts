@@ -23,6 +23,7 @@ const NAMES = [
   'create_task_instances',
   'register_worker',
   'heartbeat_worker',
+  'select_scheduled_dags',
 ] as const;
 
 export type StatementName = (typeof NAMES)[number];

@@ -1,0 +1,58 @@
+import type { Pool } from 'pg';
+import { latestTick, nextTick } from './dags/schedule.js';
+import { coerceError } from './errors.js';
+import { sql } from './executor/sql.js';
+import { createDagRun } from './runs.js';
+
+export interface Scheduler {
+  stop(): Promise<void>;
+}
+
+/** Longest sleep between two looks at the DAG table, so that new deploys are seen soon. */
+const MAX_SLEEP_MS = 2_000;
+
+/**
+ * Creates a scheduled DagRun at each tick of every active, unpaused DAG's schedule
+ * (cron times in UTC; the run's logical date is the tick). Without catchup (a later
+ * issue) a DAG's first run is its first tick after it was deployed, and ticks missed
+ * while no scheduler ran are skipped but for the latest. `@once` runs once, at deploy.
+ * Runs are unique per (DAG, logical date), so any number of schedulers may run at once.
+ */
+export function startScheduler(opts: { pool: Pool; onRun?: (dagId: string, runId: number, logicalDate: Date) => void; onWarning?: (message: string) => void }): Scheduler {
+  let stopped = false;
+  let wake: () => void = () => {};
+  const loop = (async () => {
+    while (!stopped) {
+      let sleepMs = MAX_SLEEP_MS;
+      try {
+        const now = new Date();
+        const dags = await sql<{ id: string; schedule: string; created_at: Date }>(opts.pool, 'select_scheduled_dags', []);
+        for (const dag of dags) {
+          const tick = dag.schedule === '@once' ? dag.created_at : latestTick(dag.schedule, now);
+          if (tick && tick >= dag.created_at) {
+            const runId = await createDagRun(opts.pool, { dagId: dag.id, runType: 'scheduled', logicalDate: tick });
+            if (runId !== null) opts.onRun?.(dag.id, runId, tick);
+          }
+          const next = nextTick(dag.schedule, now);
+          if (next) sleepMs = Math.min(sleepMs, next.getTime() - Date.now());
+        }
+      } catch (e) {
+        opts.onWarning?.(`scheduler: ${coerceError(e).message}`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(sleepMs, 0));
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      wake();
+      await loop;
+    },
+  };
+}
