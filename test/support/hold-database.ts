@@ -1,0 +1,14 @@
+// Child process for test/embedded-postgres.test.ts: resolves the database of the Updraft home
+// given as argv[2] and prints { url, owned, pid } (pid: the postmaster's) as one JSON line. Then it waits to be killed,
+// or, with argv[3] === 'exit', exits at once without stopping anything.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { resolveDatabase } from '../../server/src/db/embedded.js';
+
+const [, , home, mode] = process.argv;
+if (!home) throw new Error('usage: hold-database.ts <home> [exit]');
+const db = await resolveDatabase({ home });
+const { pid } = JSON.parse(readFileSync(path.join(home, 'postgres.json'), 'utf8')) as { pid: number };
+process.stdout.write(`${JSON.stringify({ url: db.url, owned: db.owned, pid })}\n`);
+if (mode === 'exit') process.exit(0);
+setInterval(() => {}, 1 << 30);
