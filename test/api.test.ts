@@ -79,6 +79,17 @@ describe('GraphQL API', () => {
     expect(second.pageInfo.hasNextPage).toBe(false);
   });
 
+  it('pauses a DAG, refuses to trigger it while paused, and unpauses it', async () => {
+    const pause = `mutation ($paused: Boolean!) { setDagPaused(input: { dagId: "hello_world", paused: $paused }) { id paused } }`;
+    expect((await graphql(pause, { paused: true })).body.data.setDagPaused).toEqual({ id: 'hello_world', paused: true });
+    const refused = await graphql(TRIGGER);
+    expect(refused.body.errors[0]).toMatchObject({ message: 'DAG "hello_world" is paused; unpause it to trigger runs', extensions: { code: 'BAD_USER_INPUT' } });
+    expect((await graphql(pause, { paused: false })).body.data.setDagPaused.paused).toBe(false);
+    expect((await graphql(TRIGGER)).body.data.triggerDagRun.dagRun.state).toBe('running');
+    const unknown = await graphql(`mutation { setDagPaused(input: { dagId: "nope", paused: true }) { id } }`);
+    expect(unknown.body.errors[0].extensions.code).toBe('NOT_FOUND');
+  });
+
   it('answers NOT_FOUND for an unknown DAG or run', async () => {
     const trigger = await graphql(`mutation { triggerDagRun(input: { dagId: "nope" }) { dagRun { id } } }`);
     expect(trigger.body.errors).toEqual([expect.objectContaining({ message: expect.stringContaining('DAG "nope" does not exist'), extensions: { code: 'NOT_FOUND' } })]);

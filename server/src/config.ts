@@ -12,7 +12,7 @@ export interface UpdraftConfig {
   concurrency: number;
 }
 
-export function resolveConfig(overrides: Partial<UpdraftConfig> = {}): UpdraftConfig {
+export function resolveConfig(overrides: { [K in keyof UpdraftConfig]?: UpdraftConfig[K] | undefined } = {}): UpdraftConfig {
   const port = overrides.port ?? Number(process.env.PORT ?? 4000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`port must be a whole number from 0 to 65535, got ${port}`);
   const concurrency = overrides.concurrency ?? 8;

@@ -1,10 +1,11 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pg from 'pg';
+import type pg from 'pg';
 import { serveApi } from './api/server.js';
 import { bundleCacheDir, type UpdraftConfig } from './config.js';
 import { resolveDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
+import { createPool } from './db/pool.js';
 import { createPrisma, type Db } from './db/prisma.js';
 import { deployDags, type DeployResult } from './deploy.js';
 import { startWorker, type Worker, type WorkerOptions } from './executor/worker.js';
@@ -27,9 +28,7 @@ export async function openDatabase(config: Pick<UpdraftConfig, 'home'>): Promise
     await db.stop();
     throw e;
   }
-  const pool = new pg.Pool({ connectionString: db.url, max: 20 });
-  // An idle client losing its connection must not crash the process; the next query reconnects.
-  pool.on('error', (e) => console.warn(`database connection lost: ${e.message}`));
+  const pool = createPool(db.url);
   const prisma = createPrisma(db.url);
   return {
     url: db.url,

@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import type pg from 'pg';
+import { createPool } from '../../server/src/db/pool.js';
 import { deployDags, type DeployResult } from '../../server/src/deploy.js';
 import type { TryEvent } from '../../server/src/executor/run-task.js';
 import { startWorker, type Worker } from '../../server/src/executor/worker.js';
@@ -46,8 +47,7 @@ export interface TestPlatform {
 
 export async function createTestPlatform(): Promise<TestPlatform> {
   const db = await createTestDatabase();
-  const pool = new pg.Pool({ connectionString: db.url, max: 10 });
-  pool.on('error', () => undefined); // dropped at the end of the file with FORCE
+  const pool = createPool(db.url, { max: 10, onError: () => undefined }); // dropped WITH (FORCE) at the end
   const cacheDir = path.join(REPO_ROOT, '.updraft', 'test-bundles');
   const workers: Worker[] = [];
   const events: TryEvent[] = [];

@@ -18,12 +18,13 @@ program
   .command('start')
   .description('Run the API, the worker and (with --dags) a deploy of a DAG folder in one process')
   .option('--dags <dir>', 'DAG folder to deploy at start')
-  .option('--port <port>', 'API port', integer, 4000)
-  .option('--host <host>', 'API host', '127.0.0.1')
-  .option('--concurrency <n>', 'task instances run at once', integer, 8)
-  .action(async (opts: { dags?: string; port: number; host: string; concurrency: number }) => {
-    const config = resolveConfig(opts);
-    const platform = await startPlatform(config, { dagsDir: opts.dags, onEvent: printEvent, onWarning: (m) => console.warn(`worker: ${m}`) });
+  .option('--port <port>', 'API port (default 4000, or PORT)', integer)
+  .option('--host <host>', 'API host (default 127.0.0.1)')
+  .option('--concurrency <n>', 'task instances run at once (default 8)', integer)
+  .action(async (opts: { dags?: string; port?: number; host?: string; concurrency?: number }) => {
+    const { dags: dagsDir, ...overrides } = opts;
+    const config = resolveConfig(overrides);
+    const platform = await startPlatform(config, { dagsDir, onEvent: printEvent, onWarning: (m) => console.warn(`worker: ${m}`) });
     if (platform.deploy) printDeploy(platform.deploy);
     console.log(`Updraft is up: GraphQL at ${platform.url} (Ctrl-C to stop)`);
     await untilSignal();
@@ -34,8 +35,8 @@ program
 program
   .command('worker')
   .description('Run a worker that executes task instances (any number may share one database)')
-  .option('--concurrency <n>', 'task instances run at once', integer, 8)
-  .action(async (opts: { concurrency: number }) => {
+  .option('--concurrency <n>', 'task instances run at once (default 8)', integer)
+  .action(async (opts: { concurrency?: number }) => {
     const config = resolveConfig(opts);
     const database = await openDatabase(config);
     const worker = await startWorker({ pool: database.pool, cacheDir: bundleCacheDir(config), concurrency: config.concurrency, onEvent: printEvent });
@@ -108,6 +109,19 @@ dags
       }
     });
   });
+
+for (const [name, paused] of [['pause', true], ['unpause', false]] as const) {
+  dags
+    .command(`${name} <dagId>`)
+    .description(paused ? 'Stop scheduling and triggering a DAG' : 'Resume a paused DAG')
+    .option(urlOption, urlHelp)
+    .action(async (dagId: string, opts: { url?: string }) =>
+      withClient(opts.url, async (client) => {
+        await client.request(`mutation ($input: SetDagPausedInput!) { setDagPaused(input: $input) { id paused } }`, { input: { dagId, paused } });
+        console.log(`${dagId} is ${paused ? 'paused' : 'active'}`);
+      }),
+    );
+}
 
 async function withClient(url: string | undefined, fn: (client: ApiClient) => Promise<void>) {
   const client = await connectClient(resolveConfig(), url);

@@ -73,3 +73,23 @@ builder.queryFields((t) => ({
     resolve: (query, _root, _args, ctx) => ctx.prisma.importError.findMany({ ...query, orderBy: { fileName: 'asc' } }),
   }),
 }));
+
+const SetDagPausedInput = builder.inputType('SetDagPausedInput', {
+  fields: (t) => ({
+    dagId: t.string({ required: true }),
+    paused: t.boolean({ required: true }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  setDagPaused: t.prismaField({
+    type: 'Dag',
+    description: 'Pauses or unpauses a DAG: a paused DAG gets no scheduled runs and cannot be triggered.',
+    args: { input: t.arg({ type: SetDagPausedInput, required: true }) },
+    resolve: async (query, _root, { input }, ctx) => {
+      const { count } = await ctx.prisma.dag.updateMany({ where: { id: input.dagId }, data: { paused: input.paused } });
+      if (count === 0) throw notFound(`DAG "${input.dagId}" does not exist`);
+      return ctx.prisma.dag.findUniqueOrThrow({ ...query, where: { id: input.dagId } });
+    },
+  }),
+}));
