@@ -85,23 +85,26 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
     await sql(client, 'enqueue_task_instances', [[args.taskInstanceId]]);
     return { taskState, runState: null };
   }
-  await scheduleDownstream(client, args.dagRunId, args.structure, [task.id]);
-  return { taskState, runState: await finishRunIfDone(client, args.dagRunId, args.structure) };
+  const enqueued = await scheduleDownstream(client, args.dagRunId, args.structure, [task.id]);
+  // A run with a task instance just enqueued cannot be over: skip the run-row lock.
+  return { taskState, runState: enqueued > 0 ? null : await finishRunIfDone(client, args.dagRunId, args.structure) };
 }
 
 /**
  * Evaluates the trigger rules of the tasks downstream of `finishedTaskIds`: enqueues
  * those that may run and ends those that never will, then follows the ones it ended.
+ * Returns how many it enqueued.
  */
-export async function scheduleDownstream(client: PoolClient, dagRunId: number, structure: DagStructure, finishedTaskIds: string[]): Promise<void> {
+export async function scheduleDownstream(client: PoolClient, dagRunId: number, structure: DagStructure, finishedTaskIds: string[]): Promise<number> {
   const byId = new Map(structure.tasks.map((t) => [t.id, t]));
+  let enqueued = 0;
   let frontier = finishedTaskIds;
   while (frontier.length > 0) {
     const downstreamIds = unique(frontier.flatMap((id) => byId.get(id)!.downstreamIds));
-    if (downstreamIds.length === 0) return;
+    if (downstreamIds.length === 0) break;
     const locked = await sql<{ id: string; task_id: string; state: string }>(client, 'lock_task_instances', [dagRunId, downstreamIds]);
     const waiting = locked.filter((ti) => ti.state === 'none' || ti.state === 'scheduled');
-    if (waiting.length === 0) return;
+    if (waiting.length === 0) break;
 
     const upstreamIds = unique(waiting.flatMap((ti) => byId.get(ti.task_id)!.upstreamIds));
     const states = new Map(
@@ -114,11 +117,13 @@ export async function scheduleDownstream(client: PoolClient, dagRunId: number, s
       if (outcome !== 'wait') next[outcome].push(ti);
     }
     if (next.run.length > 0) await sql(client, 'enqueue_task_instances', [next.run.map((ti) => ti.id)]);
+    enqueued += next.run.length;
     for (const state of ['upstream_failed', 'skipped'] as const) {
       if (next[state].length > 0) await sql(client, 'set_task_states', [next[state].map((ti) => ti.id), state]);
     }
     frontier = [...next.upstream_failed, ...next.skipped].map((ti) => ti.task_id);
   }
+  return enqueued;
 }
 
 /** Ends the run when nothing in it can still run; returns its final state, if it ended. */

@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import type { Pool } from 'pg';
+import { openDatabase, type Database } from '../server/src/platform.js';
+import type { Cleanup } from './cleanup.js';
+
+export interface BenchDatabase {
+  db: Database;
+  /** The temporary UPDRAFT home (embedded cluster, bundle cache). */
+  home: string;
+  /** A temporary folder for generated DAGs. */
+  dagsDir: string;
+  /** How the database is provided, for the report. */
+  kind: string;
+}
+
+/** A temporary home and a migrated database of its own, both removed by `cleanup`. */
+export async function openBenchDatabase(cleanup: Cleanup): Promise<BenchDatabase> {
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'updraft-bench-'));
+  cleanup.defer(`remove ${tmp}`, () => fs.rm(tmp, { recursive: true, force: true }));
+  // As root the embedded server runs as another OS user, which must be able to enter this folder.
+  await fs.chmod(tmp, 0o711);
+  const kind = await useThrowawayDatabase(cleanup);
+  const home = path.join(tmp, 'home');
+  const db = await openDatabase({ home });
+  cleanup.defer('close the database', () => db.close());
+  return { db, home, dagsDir: path.join(tmp, 'dags'), kind };
+}
+
+/**
+ * With DATABASE_URL set, the bench runs in a throwaway database created on that server
+ * (and dropped afterwards): deploying its DAG folder would deactivate the DAGs of the
+ * database it was pointed at.
+ */
+async function useThrowawayDatabase(cleanup: Cleanup): Promise<string> {
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) return 'embedded PostgreSQL (temporary UPDRAFT home under the OS temp dir)';
+  const name = `updraft_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await admin(serverUrl, (c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}`));
+  cleanup.defer(`drop database ${name}`, () => admin(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(name)} WITH (FORCE)`)));
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  process.env.DATABASE_URL = url.toString();
+  return `DATABASE_URL's server (${url.host}), throwaway database`;
+}
+
+async function admin(url: string, fn: (client: pg.Client) => Promise<unknown>): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export interface Machine {
+  cpus: number;
+  memoryGiB: number;
+  node: string;
+  postgres: string;
+  database: string;
+  date: string;
+}
+
+export async function describeMachine(pool: Pool, database: string): Promise<Machine> {
+  const { rows } = await pool.query<{ version: string }>('SELECT version()');
+  return {
+    cpus: os.availableParallelism(),
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    postgres: rows[0]!.version,
+    database,
+    date: new Date().toISOString(),
+  };
+}

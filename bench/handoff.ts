@@ -1,0 +1,96 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Pool } from 'pg';
+import type { Db } from '../server/src/db/prisma.js';
+import { deployDags } from '../server/src/deploy.js';
+import { startWorker } from '../server/src/executor/worker.js';
+import { triggerDagRun } from '../server/src/runs.js';
+import type { Cleanup } from './cleanup.js';
+import { within } from './wait.js';
+
+export const CHAIN_DAG_ID = 'bench_chain';
+
+/**
+ * Writes a DAG folder with one DAG: a chain of `length` no-op tasks t000 -> t001 -> ...
+ * The folder links the repository's SDK so the bundler resolves `@updraft/sdk` from it.
+ */
+export async function writeChainDag(dir: string, length: number): Promise<void> {
+  await fs.mkdir(path.join(dir, 'node_modules', '@updraft'), { recursive: true });
+  await fs.symlink(path.resolve(import.meta.dirname, '..', 'sdk'), path.join(dir, 'node_modules', '@updraft', 'sdk'), 'dir');
+  const ids = Array.from({ length }, (_, i) => `t${String(i).padStart(3, '0')}`);
+  const code = [
+    `import { chain, dag, task } from '@updraft/sdk';`,
+    ``,
+    `const noops = ${JSON.stringify(ids)}.map((id) => task(id, () => undefined));`,
+    ``,
+    `export default dag({ id: '${CHAIN_DAG_ID}', description: 'Benchmark: a chain of ${length} no-op tasks' }, () => {`,
+    `  chain(...noops.map((noop) => noop()));`,
+    `});`,
+    ``,
+  ].join('\n');
+  await fs.writeFile(path.join(dir, 'chain.ts'), code);
+}
+
+export async function deployChain(prisma: Db, dagsDir: string, cacheDir: string): Promise<void> {
+  const result = await deployDags(prisma, dagsDir, { cacheDir });
+  if (result.importErrors.length > 0) throw new Error(`the benchmark DAG did not deploy:\n${result.importErrors.map((e) => e.message).join('\n')}`);
+}
+
+export interface HandoffResult {
+  /** Next try's started_at minus previous try's ended_at, ms, over the measured runs. */
+  handoffs: number[];
+  /** dag_run ended_at minus started_at, ms, per measured run. */
+  runWallTimes: number[];
+}
+
+/**
+ * Runs the DAG (the chain by default) `warmup + measured` times, one run after the other, on one Updraft worker
+ * with the given concurrency, and reads the handoffs back from task_try (database clock).
+ */
+export async function measureHandoff(
+  db: { pool: Pool },
+  cleanup: Cleanup,
+  opts: { cacheDir: string; concurrency: number; warmup: number; measured: number; dagId?: string },
+): Promise<HandoffResult> {
+  const dagId = opts.dagId ?? CHAIN_DAG_ID;
+  let onRunEnd: ((state: string) => void) | undefined;
+  const worker = await startWorker({
+    pool: db.pool,
+    cacheDir: opts.cacheDir,
+    concurrency: opts.concurrency,
+    onEvent: (event) => {
+      if (event.kind === 'finished' && event.result.runState) onRunEnd?.(event.result.runState);
+    },
+    onWarning: (message) => console.warn(`worker: ${message}`),
+  });
+  const stopWorker = cleanup.defer(`stop the Updraft worker (concurrency ${opts.concurrency})`, () => worker.stop());
+
+  const measuredRuns: number[] = [];
+  try {
+    for (let i = 0; i < opts.warmup + opts.measured; i++) {
+      const ended = new Promise<string>((resolve) => (onRunEnd = resolve));
+      const runId = await triggerDagRun(db.pool, { dagId });
+      const state = await within(ended, 30_000, `run ${runId} of ${dagId} did not end`);
+      if (state !== 'success') throw new Error(`run ${runId} of ${dagId} ended ${state}`);
+      if (i >= opts.warmup) measuredRuns.push(runId);
+    }
+  } finally {
+    await stopWorker();
+  }
+
+  const { rows: handoffs } = await db.pool.query<{ ms: number }>(
+    `SELECT extract(epoch FROM started_at - previous_ended_at)::float8 * 1000 AS ms
+     FROM (
+       SELECT tt.started_at, lag(tt.ended_at) OVER (PARTITION BY ti.dag_run_id ORDER BY ti.task_id) AS previous_ended_at
+       FROM task_instance ti JOIN task_try tt ON tt.task_instance_id = ti.id
+       WHERE ti.dag_run_id = ANY($1::int[])
+     ) pairs
+     WHERE previous_ended_at IS NOT NULL`,
+    [measuredRuns],
+  );
+  const { rows: runs } = await db.pool.query<{ ms: number }>(
+    `SELECT extract(epoch FROM ended_at - started_at)::float8 * 1000 AS ms FROM dag_run WHERE id = ANY($1::int[]) ORDER BY id`,
+    [measuredRuns],
+  );
+  return { handoffs: handoffs.map((r) => r.ms), runWallTimes: runs.map((r) => r.ms) };
+}

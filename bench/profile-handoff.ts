@@ -1,0 +1,102 @@
+// Where the time of a concurrency-1 handoff goes, from the client's side of every statement:
+// `npx tsx bench/profile-handoff.ts`. An investigation aid, not part of `npm run bench`.
+import { performance } from 'node:perf_hooks';
+import { bundleCacheDir } from '../server/src/config.js';
+import { Cleanup } from './cleanup.js';
+import { openBenchDatabase } from './environment.js';
+import { deployChain, measureHandoff, writeChainDag } from './handoff.js';
+import { traceQueries, type TracedQuery } from './query-trace.js';
+import { summarize } from './stats.js';
+
+const CHAIN_LENGTH = 100;
+const RUNS = 5;
+
+async function main(cleanup: Cleanup): Promise<void> {
+  const { db, home, dagsDir } = await openBenchDatabase(cleanup);
+  await writeChainDag(dagsDir, CHAIN_LENGTH);
+  const cacheDir = bundleCacheDir({ home });
+  await deployChain(db.prisma, dagsDir, cacheDir);
+  await measureHandoff(db, cleanup, { cacheDir, concurrency: 1, warmup: 1, measured: 0 });
+
+  const trace = traceQueries();
+  let result;
+  try {
+    result = await measureHandoff(db, cleanup, { cacheDir, concurrency: 1, warmup: 0, measured: RUNS });
+  } finally {
+    trace.stop();
+  }
+  const segments = handoffSegments(trace.queries);
+  print('handoff, database clock (task_try)', result.handoffs);
+  for (const [name, values] of segments) print(name, values);
+
+  console.log('\nround trips of the statements on the path (all tries):');
+  const byLabel = new Map<string, number[]>();
+  for (const q of trace.queries) byLabel.set(q.label, [...(byLabel.get(q.label) ?? []), q.doneAt - q.sentAt]);
+  for (const [label, values] of [...byLabel].sort((a, b) => b[1].length - a[1].length)) print(label, values);
+
+  console.log('\nbaseline round trips on this server:');
+  await db.pool.query('CREATE TABLE bench_commit (x int)');
+  print('SELECT 1', await timeEach(200, () => db.pool.query('SELECT 1')));
+  print('INSERT one row, autocommit (WAL flush)', await timeEach(200, () => db.pool.query('INSERT INTO bench_commit VALUES (1)')));
+  print('pool.connect + release', await timeEach(200, async () => (await db.pool.connect()).release()));
+}
+
+/**
+ * Splits each handoff at the statements that bound it: the finishing transaction after
+ * finish_try (where ended_at is taken), its COMMIT, graphile-worker's get_job, and the
+ * claim of the next task (where started_at is taken).
+ */
+function handoffSegments(queries: TracedQuery[]): Map<string, number[]> {
+  const segments = new Map<string, number[]>();
+  const add = (name: string, value: number) => segments.set(name, [...(segments.get(name) ?? []), value]);
+  const claims = queries.filter((q) => q.label === 'updraft_claim_task_instance');
+  claims.forEach((claim, i) => {
+    if (i % CHAIN_LENGTH === 0) return; // first task of a run: no handoff into it
+    const before = queries.filter((q) => q.sentAt < claim.sentAt);
+    const finish = before.findLast((q) => q.label === 'updraft_finish_try')!;
+    const getJob = before.findLast((q) => q.label.startsWith('get_job'))!;
+    const tx = queries.filter((q) => q.client === finish.client && q.sentAt > finish.sentAt);
+    const commit = tx.find((q) => q.label === 'COMMIT')!;
+    add('  finish_try answered → COMMIT sent (5 statements)', commit.sentAt - finish.doneAt);
+    add('  COMMIT round trip', commit.doneAt - commit.sentAt);
+    add('  COMMIT answered → get_job sent (handler returns)', getJob.sentAt - commit.doneAt);
+    add('  get_job round trip', getJob.doneAt - getJob.sentAt);
+    add('  get_job answered → claim sent (handler starts)', claim.sentAt - getJob.doneAt);
+    add('  claim round trip', claim.doneAt - claim.sentAt);
+    add('  total, finish_try answered → claim answered', claim.doneAt - finish.doneAt);
+  });
+  claims.forEach((claim) => {
+    const after = queries.filter((q) => q.sentAt > claim.doneAt);
+    const finish = after.find((q) => q.label === 'updraft_finish_try')!;
+    const begin = queries.filter((q) => q.client === finish.client && q.sentAt < finish.sentAt).findLast((q) => q.label === 'BEGIN')!;
+    add('inside a try: claim answered → BEGIN sent (task runs)', begin.sentAt - claim.doneAt);
+    add('inside a try: BEGIN round trip', begin.doneAt - begin.sentAt);
+  });
+  return segments;
+}
+
+async function timeEach(times: number, fn: () => Promise<unknown>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const t = performance.now();
+    await fn();
+    out.push(performance.now() - t);
+  }
+  return out;
+}
+
+function print(name: string, values: number[]): void {
+  const s = summarize(values);
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  console.log(`${name.padEnd(58)} n=${String(s.n).padStart(5)}  p50 ${s.p50.toFixed(2).padStart(6)}  p90 ${s.p90.toFixed(2).padStart(6)}  mean ${mean.toFixed(2).padStart(6)} ms`);
+}
+
+const cleanup = new Cleanup();
+try {
+  await main(cleanup);
+} catch (e) {
+  console.error(e);
+  process.exitCode = 1;
+} finally {
+  await cleanup.run();
+}

@@ -1,0 +1,51 @@
+import { performance } from 'node:perf_hooks';
+import { Logger, run } from 'graphile-worker';
+import type { Pool } from 'pg';
+import type { Cleanup } from './cleanup.js';
+import { within } from './wait.js';
+
+const TASK = 'bench_raw_noop';
+
+/**
+ * The floor: a bare graphile-worker runner (concurrency 1, the same pool and poll interval
+ * as Updraft's worker) and a no-op task. Each sample is the wall-clock time from just
+ * before `SELECT graphile_worker.add_job(...)` is sent (autocommit: it commits before it
+ * returns) to the start of the task handler. Jobs are added one at a time, each only
+ * once the worker has finished the previous one and gone idle, so every sample takes the
+ * idle path: commit, NOTIFY, get_job, handler.
+ */
+export async function measureRawLatency(pool: Pool, cleanup: Cleanup, opts: { warmup: number; samples: number }): Promise<number[]> {
+  let onStart: ((at: number) => void) | undefined;
+  let onIdle: (() => void) | undefined;
+  const runner = await run({
+    pgPool: pool,
+    concurrency: 1,
+    noHandleSignals: true,
+    pollInterval: 2_000,
+    logger: quietLogger,
+    taskList: { [TASK]: async () => onStart?.(performance.now()) },
+  });
+  const stopRunner = cleanup.defer('stop the raw graphile-worker runner', () => runner.stop());
+  runner.events.on('worker:getJob:empty', () => onIdle?.());
+
+  const latencies: number[] = [];
+  try {
+    for (let i = 0; i < opts.warmup + opts.samples; i++) {
+      const started = new Promise<number>((resolve) => (onStart = resolve));
+      // The empty get_job after a job is when the worker waits for the next NOTIFY.
+      const idle = new Promise<void>((resolve) => (onIdle = resolve));
+      const sentAt = performance.now();
+      await pool.query('SELECT graphile_worker.add_job($1, $2::json)', [TASK, '{}']);
+      const startedAt = await within(started, 5_000, `raw job ${i} did not start`);
+      if (i >= opts.warmup) latencies.push(startedAt - sentAt);
+      await within(idle, 5_000, `the raw runner did not go idle after job ${i}`);
+    }
+  } finally {
+    await stopRunner();
+  }
+  return latencies;
+}
+
+export const quietLogger = new Logger(() => (level, message) => {
+  if (level === 'error') console.error(`graphile-worker: ${message}`);
+});

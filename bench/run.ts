@@ -1,0 +1,93 @@
+// `npm run bench`: raw graphile-worker latency vs Updraft's task-to-task handoff, written to BENCHMARKS.md.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { bundleCacheDir } from '../server/src/config.js';
+import { Cleanup } from './cleanup.js';
+import { describeMachine, openBenchDatabase } from './environment.js';
+import { deployChain, measureHandoff, writeChainDag, type HandoffResult } from './handoff.js';
+import { measureRawLatency } from './raw-graphile-worker.js';
+import { benchmarksMarkdown, ratioLine, table, type Row } from './report.js';
+import { summarize } from './stats.js';
+
+// Raw and Updraft blocks alternate so that both see the same background load on a shared
+// machine; only one runner exists at a time, so they never compete.
+const ROUNDS = 5;
+const RAW_PER_ROUND = { warmup: 10, samples: 100 };
+const CHAIN_LENGTH = 100;
+const RUNS_AT_CONCURRENCY_8 = { warmup: 1, measured: 5 };
+const HELLO_WORLD_RUNS = { warmup: 1, measured: 20 };
+
+async function main(cleanup: Cleanup): Promise<void> {
+  const began = performance.now();
+  log('opening the database');
+  const { db, home, dagsDir, kind } = await openBenchDatabase(cleanup);
+  const machine = await describeMachine(db.pool, kind);
+
+  log(`deploying a chain of ${CHAIN_LENGTH} no-op tasks`);
+  await writeChainDag(dagsDir, CHAIN_LENGTH);
+  await fs.copyFile(path.resolve(import.meta.dirname, '..', 'examples/dags/hello_world.ts'), path.join(dagsDir, 'hello_world.ts'));
+  const cacheDir = bundleCacheDir({ home });
+  await deployChain(db.prisma, dagsDir, cacheDir);
+
+  const rawLatencies: number[] = [];
+  const chain1: HandoffResult = { handoffs: [], runWallTimes: [] };
+  for (let round = 1; round <= ROUNDS; round++) {
+    log(`round ${round}/${ROUNDS}: raw graphile-worker ${RAW_PER_ROUND.warmup} warm-up + ${RAW_PER_ROUND.samples} jobs, Updraft chain run at concurrency 1`);
+    rawLatencies.push(...(await measureRawLatency(db.pool, cleanup, RAW_PER_ROUND)));
+    append(chain1, await measureHandoff(db, cleanup, { cacheDir, concurrency: 1, warmup: round === 1 ? 1 : 0, measured: 1 }));
+  }
+  log(`Updraft chain at concurrency 8: ${RUNS_AT_CONCURRENCY_8.warmup} warm-up + ${RUNS_AT_CONCURRENCY_8.measured} runs`);
+  const chain8 = await measureHandoff(db, cleanup, { cacheDir, concurrency: 8, ...RUNS_AT_CONCURRENCY_8 });
+  log(`hello_world: ${HELLO_WORLD_RUNS.warmup} warm-up + ${HELLO_WORLD_RUNS.measured} runs at concurrency 8`);
+  const helloWorld = await measureHandoff(db, cleanup, { cacheDir, concurrency: 8, dagId: 'hello_world', ...HELLO_WORLD_RUNS });
+
+  const raw = summarize(rawLatencies);
+  const handoff1 = summarize(chain1.handoffs);
+  const rows: Row[] = [
+    { name: 'raw graphile-worker: add_job commit → handler start (concurrency 1)', summary: raw },
+    { name: 'Updraft handoff: try ended_at → next try started_at (concurrency 1)', summary: handoff1 },
+    { name: `Updraft run wall time, ${CHAIN_LENGTH}-task chain (concurrency 1)`, summary: summarize(chain1.runWallTimes) },
+    { name: 'Updraft handoff: try ended_at → next try started_at (concurrency 8)', summary: summarize(chain8.handoffs) },
+    { name: `Updraft run wall time, ${CHAIN_LENGTH}-task chain (concurrency 8)`, summary: summarize(chain8.runWallTimes) },
+    { name: 'hello_world: trigger → run success (concurrency 8)', summary: summarize(helloWorld.runWallTimes) },
+  ];
+
+  const ratio = ratioLine(handoff1, raw);
+  const elapsedS = (performance.now() - began) / 1000;
+  const markdown = benchmarksMarkdown({ machine, rows, ratio, method: METHOD, elapsedS });
+  await fs.writeFile(path.resolve(import.meta.dirname, '..', 'BENCHMARKS.md'), markdown);
+  console.log(`\n${table(rows)}\n\n${ratio}\n\nWritten to BENCHMARKS.md`);
+}
+
+const METHOD = [
+  `**Rounds.** The bench alternates: ${ROUNDS} rounds of (raw graphile-worker block, then one Updraft chain run at concurrency 1), then the concurrency-8 runs. Each block starts its own runner or worker and stops it before the next block starts, so the two never compete for jobs, NOTIFYs or CPU, while both see the same background load of a shared machine. Everything runs in one database (raw jobs under their own task identifier), one process, one pg pool (max 20).`,
+  `**Raw graphile-worker (the floor).** A bare graphile-worker 0.17 runner (\`run()\`, concurrency 1, the same pg pool and \`pollInterval\` as Updraft's worker) with one no-op task. Jobs are added one at a time with \`SELECT graphile_worker.add_job(...)\` in autocommit; the next job is added only after the previous handler ran and the worker then found the queue empty, so every sample takes the idle path (commit, NOTIFY, get_job, handler). Latency is wall clock in the bench process: \`performance.now()\` just before the add_job statement is sent, versus \`performance.now()\` at the top of the handler, so it includes add_job's own round trip. Per round ${RAW_PER_ROUND.warmup} warm-up jobs are discarded and ${RAW_PER_ROUND.samples} measured.`,
+  `**Updraft handoff.** A generated DAG of ${CHAIN_LENGTH} no-op tasks in a chain (t000 → t001 → … → t${String(CHAIN_LENGTH - 1).padStart(3, '0')}) is deployed once and run on an Updraft worker (\`startWorker\`); one warm-up run precedes the first measured run. For each consecutive pair of tasks, handoff = the next task's \`task_try.started_at\` − the previous task's \`task_try.ended_at\`, both database clock (\`clock_timestamp()\` in the finish and claim statements). A handoff therefore spans the rest of the finishing transaction after its first statement (trigger rules of the downstream task, enqueueing its job, the run-end check, COMMIT), the handler returning, graphile-worker fetching the next job (at concurrency 1 the job is already committed when the worker loops, so no NOTIFY is waited for; at concurrency 8 an idle worker is woken by the NOTIFY), and the claim statement up to its timestamp. Run wall time is \`dag_run.ended_at − started_at\`, one value per measured run.`,
+  `**hello_world.** \`examples/dags/hello_world.ts\` (three tasks in a line) is triggered ${HELLO_WORLD_RUNS.measured} times, one run after the other, after ${HELLO_WORLD_RUNS.warmup} warm-up run; the figure is \`dag_run.ended_at − started_at\`, where \`started_at\` is set in the trigger's own transaction: trigger to run success.`,
+];
+
+function append(into: HandoffResult, from: HandoffResult): void {
+  into.handoffs.push(...from.handoffs);
+  into.runWallTimes.push(...from.runWallTimes);
+}
+
+function log(message: string): void {
+  console.log(`[bench] ${message}`);
+}
+
+const cleanup = new Cleanup();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`\n[bench] ${signal}: cleaning up`);
+    void cleanup.run().finally(() => process.exit(130));
+  });
+}
+try {
+  await main(cleanup);
+} catch (e) {
+  console.error(e);
+  process.exitCode = 1;
+} finally {
+  await cleanup.run();
+}
