@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { latestTick, nextTick } from './dags/schedule.js';
 import { coerceError } from './errors.js';
+import { recoverLostTries } from './executor/recovery.js';
 import { sql } from './executor/sql.js';
 import { createDagRun } from './runs.js';
 
@@ -17,6 +18,8 @@ const MAX_SLEEP_MS = 2_000;
  * issue) a DAG's first run is its first tick after it was deployed, and ticks missed
  * while no scheduler ran are skipped but for the latest. `@once` runs once, at deploy.
  * Runs are unique per (DAG, logical date), so any number of schedulers may run at once.
+ * Each pass also fails the tries of workers that stopped sending heartbeats (Airflow's
+ * zombie detection), so that they are retried.
  */
 export function startScheduler(opts: { pool: Pool; onRun?: (dagId: string, runId: number, logicalDate: Date) => void; onWarning?: (message: string) => void }): Scheduler {
   let stopped = false;
@@ -27,6 +30,9 @@ export function startScheduler(opts: { pool: Pool; onRun?: (dagId: string, runId
       try {
         const now = new Date();
         const dags = await sql<{ id: string; schedule: string; created_at: Date }>(opts.pool, 'select_scheduled_dags', []);
+        for (const lost of await recoverLostTries(opts.pool)) {
+          opts.onWarning?.(`worker ${lost.workerId} was lost while running ${lost.taskId} (run ${lost.dagRunId}, try ${lost.tryNumber}); the try failed and is ${lost.result?.taskState ?? 'already ended'}`);
+        }
         for (const dag of dags) {
           const tick = dag.schedule === '@once' ? dag.created_at : latestTick(dag.schedule, now);
           if (tick && tick >= dag.created_at) {

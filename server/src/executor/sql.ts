@@ -24,6 +24,8 @@ const NAMES = [
   'register_worker',
   'heartbeat_worker',
   'select_scheduled_dags',
+  'select_lost_tries',
+  'mark_workers_lost',
 ] as const;
 
 export type StatementName = (typeof NAMES)[number];

@@ -19,6 +19,7 @@ export interface WorkerOptions {
 
 export interface Worker {
   id: string;
+  /** Stops taking jobs, lets running tries finish (aborting their signal after a grace period). Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -52,15 +53,18 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   }, HEARTBEAT_MS);
   heartbeat.unref();
 
+  let stopping: Promise<void> | undefined;
   return {
     id,
-    async stop() {
-      clearInterval(heartbeat);
-      // Running tries get a grace period to finish before their signal is aborted.
-      const grace = setTimeout(() => shutdown.abort(), SHUTDOWN_GRACE_MS);
-      await runner.stop();
-      clearTimeout(grace);
-      await sql(opts.pool, 'heartbeat_worker', [id, true]);
-    },
+    stop: () => (stopping ??= stop()),
   };
+
+  async function stop() {
+    clearInterval(heartbeat);
+    // Running tries get a grace period to finish before their signal is aborted.
+    const grace = setTimeout(() => shutdown.abort(), SHUTDOWN_GRACE_MS);
+    await runner.stop();
+    clearTimeout(grace);
+    await sql(opts.pool, 'heartbeat_worker', [id, true]);
+  }
 }

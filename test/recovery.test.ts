@@ -1,0 +1,71 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recoverLostTries } from '../server/src/executor/recovery.js';
+import { UPDRAFT_BIN } from './support/cli.js';
+import { createTestPlatform, dagFolder, REPO_ROOT, type TestPlatform } from './support/platform.js';
+
+const SLOW_ON_FIRST_TRY = (id: string, retries: number) => `
+import { context, dag, task } from '@updraft/sdk';
+const work = task({ id: 'work', retries: ${retries}, retryDelay: 0 }, async () => {
+  if (context().tryNumber === 1) await new Promise((r) => setTimeout(r, 60_000));
+  return 'done on try ' + context().tryNumber;
+});
+const after = task('after', (s: string) => s + '!');
+export default dag({ id: '${id}' }, () => { after(work()); });
+`;
+
+describe('a worker killed mid-task', () => {
+  let platform: TestPlatform;
+  beforeAll(async () => {
+    platform = await createTestPlatform();
+    const result = await platform.deploy(await dagFolder({ 'retried.ts': SLOW_ON_FIRST_TRY('retried', 1), 'no_retry.ts': SLOW_ON_FIRST_TRY('no_retry', 0) }));
+    expect(result.importErrors).toEqual([]);
+  });
+  afterAll(() => platform.close());
+
+  /** Runs `updraft worker` in a child process until the run's `work` task is running, then SIGKILLs it. */
+  async function killWorkerMidTask(runId: number): Promise<void> {
+    const child = spawn(process.execPath, [UPDRAFT_BIN, 'worker'], { cwd: REPO_ROOT, env: { ...process.env, DATABASE_URL: platform.db.url }, stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    const deadline = Date.now() + 30_000;
+    while ((await platform.db.prisma.taskInstance.findFirst({ where: { dagRunId: runId, taskId: 'work' } }))?.state !== 'running') {
+      if (Date.now() > deadline) throw new Error('the worker never started the task');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  it('is detected by its missing heartbeats; the try fails and is retried, and the run goes on', async () => {
+    const runId = await platform.trigger('retried');
+    await killWorkerMidTask(runId);
+    expect(await recoverLostTries(platform.pool, { heartbeatTimeoutMs: 60_000 })).toEqual([]); // not yet overdue
+
+    await new Promise((r) => setTimeout(r, 300));
+    const lost = await recoverLostTries(platform.pool, { heartbeatTimeoutMs: 200 });
+    expect(lost).toEqual([expect.objectContaining({ dagRunId: runId, taskId: 'work', tryNumber: 1, result: { taskState: 'up_for_retry', runState: null } })]);
+
+    const worker = await platform.startWorker();
+    expect(await platform.waitForRun(runId)).toBe('success');
+    await worker.stop();
+    const work = await platform.db.prisma.taskInstance.findFirstOrThrow({ where: { dagRunId: runId, taskId: 'work' }, include: { tries: { orderBy: { tryNumber: 'asc' } } } });
+    expect(work.tries.map((t) => [t.tryNumber, t.state, (t.error as { name?: string } | null)?.name ?? null])).toEqual([
+      [1, 'failed', 'WorkerLostError'],
+      [2, 'success', null],
+    ]);
+    expect((work.tries[0]!.error as { message: string }).message).toMatch(/^worker .+ stopped sending heartbeats while running this try/);
+    expect((await platform.taskInstances(runId)).find((ti) => ti.taskId === 'after')!.returnValue).toBe('done on try 2!');
+    const killed = await platform.db.prisma.worker.findUniqueOrThrow({ where: { id: lost[0]!.workerId } });
+    expect(killed.stoppedAt).not.toBeNull();
+  });
+
+  it('fails the task and its run when no retries are left', async () => {
+    const runId = await platform.trigger('no_retry');
+    await killWorkerMidTask(runId);
+    await new Promise((r) => setTimeout(r, 300));
+    const lost = await recoverLostTries(platform.pool, { heartbeatTimeoutMs: 200 });
+    expect(lost.map((l) => l.result)).toEqual([{ taskState: 'failed', runState: 'failed' }]);
+    const states = Object.fromEntries((await platform.taskInstances(runId)).map((ti) => [ti.taskId, ti.state]));
+    expect(states).toEqual({ work: 'failed', after: 'upstream_failed' });
+  });
+});
