@@ -3,6 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestPlatform, dagFolder, REPO_ROOT, writeDagFiles, type TestPlatform } from './support/platform.js';
 
 const DAGS = {
+  'cycle.ts': `
+import { dag, task } from '@updraft/sdk';
+const a = task('a', () => 1);
+const b = task('b', () => 2);
+export default dag({ id: 'cyclic' }, () => { a().after('b'); b().after('a'); });
+`,
   'retrying.ts': `
 import { context, dag, task } from '@updraft/sdk';
 const flaky = task({ id: 'flaky', retries: 2, retryDelay: 0 }, () => {
@@ -53,8 +59,9 @@ describe('execution', () => {
   let platform: TestPlatform;
   beforeAll(async () => {
     platform = await createTestPlatform();
+    // A broken file in the folder must not keep the other DAGs from loading and running.
     const result = await platform.deploy(await dagFolder(DAGS));
-    expect(result.importErrors).toEqual([]);
+    expect(result.importErrors).toEqual([{ fileName: 'cycle.ts', message: expect.stringMatching(/cycle\.ts: DAG "cyclic": cycle between tasks (a -> b -> a|b -> a -> b)/) }]);
     await platform.startWorker(4);
   });
   afterAll(() => platform.close());

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UPDRAFT_BIN } from './support/cli.js';
+import { UPDRAFT_BIN, updraft } from './support/cli.js';
 import { REPO_ROOT } from './support/platform.js';
 
 /** `updraft start` as `npm start` runs it, on its own embedded PostgreSQL under a fresh home. */
@@ -63,7 +63,18 @@ describe('updraft start', () => {
     // How fast is measured by `npm run bench` (BENCHMARKS.md), not here.
     expect(run.state).toBe('success');
     expect(run.taskInstances.edges.find((e: any) => e.node.taskId === 'ready_hi').node.returnValue).toContain('hi');
+
+    // The CLI finds the running platform's database through the home folder and uses its worker.
+    const cli = await updraft(['dags', 'trigger', 'hello_world', '--wait'], { UPDRAFT_HOME: home, DATABASE_URL: undefined });
+    expect(cli.stdout.trim().split('\n').at(-1)).toBe('success');
+    expect(cli.stderr).not.toContain('No worker is running');
+    expect(cli.code).toBe(0);
     expect(await first.stop()).toBe(0);
+
+    // With nothing running, a CLI command starts the embedded database for its own duration.
+    const list = await updraft(['dags', 'list'], { UPDRAFT_HOME: home, DATABASE_URL: undefined });
+    expect(list.stdout).toMatch(/hello_world\s+hello_world\.ts/);
+    expect(list.code).toBe(0);
 
     const second = await start(home);
     try {

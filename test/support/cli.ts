@@ -13,7 +13,9 @@ export interface CliResult {
 /** Runs `updraft <args>` as a user would, from the repository root. */
 export function updraft(args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [UPDRAFT_BIN, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env } });
+    const merged = { ...process.env, ...env };
+    for (const [key, value] of Object.entries(env)) if (value === undefined) delete merged[key];
+    const child = spawn(process.execPath, [UPDRAFT_BIN, ...args], { cwd: REPO_ROOT, env: merged });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
