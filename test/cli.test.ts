@@ -1,8 +1,9 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveApi } from '../server/src/api/server.js';
 import { updraft } from './support/cli.js';
-import { createTestPlatform, dagFolder, REPO_ROOT, type TestPlatform } from './support/platform.js';
+import { createTestPlatform, dagFolder, REPO_ROOT, TEST_SCRATCH, type TestPlatform } from './support/platform.js';
 
 describe('updraft CLI against a database', () => {
   let platform: TestPlatform;
@@ -10,9 +11,12 @@ describe('updraft CLI against a database', () => {
   let failingDir: string;
   beforeAll(async () => {
     platform = await createTestPlatform();
-    env = { DATABASE_URL: platform.db.url, UPDRAFT_HOME: path.join(REPO_ROOT, '.updraft', 'test-cli-home') };
+    env = { DATABASE_URL: platform.db.url, UPDRAFT_HOME: path.join(TEST_SCRATCH, 'cli-home') };
+    // A deploy is the whole folder: this one keeps hello_world and adds failing DAGs.
     failingDir = await dagFolder({
+      'hello_world.ts': await fs.readFile(path.join(REPO_ROOT, 'examples/dags/hello_world.ts'), 'utf8'),
       'failing.ts': `import { dag, task } from '@updraft/sdk';\nexport default dag({ id: 'always_fails' }, () => { task('boom', () => { throw new Error('boom'); })(); });`,
+      'leaky.ts': `import { dag, task } from '@updraft/sdk';\nconst leak = task('leak', () => { void Promise.reject(new Error('nobody handles me')); return 1; });\nconst next = task('next', (n: number) => n + 1);\nexport default dag({ id: 'leaky' }, () => { next(leak()); });`,
       'cycle.ts': `import { dag, task } from '@updraft/sdk';\nexport default dag({ id: 'loop' }, () => { task('x', () => 1)().after('y'); task('y', () => 1)().after('x'); });`,
     });
   });
@@ -31,6 +35,7 @@ describe('updraft CLI against a database', () => {
     expect(deploy.code).toBe(1);
     expect(deploy.stdout).toMatch(/✗ cycle\.ts\n\s+cycle\.ts: DAG "loop": cycle between tasks (x -> y -> x|y -> x -> y)/);
     expect(deploy.stdout).toContain('✓ always_fails (failing.ts) version 1');
+    expect(deploy.stdout).toContain('✓ hello_world (hello_world.ts)');
   });
 
   it('trigger --wait runs a worker when none is up, prints success and exits 0', async () => {
@@ -46,6 +51,13 @@ describe('updraft CLI against a database', () => {
     expect(result.code).toBe(1);
   });
 
+  it('a task leaking a rejected promise does not take the worker down', async () => {
+    const result = await updraft(['dags', 'trigger', 'leaky', '--wait'], env);
+    expect(result.stderr).toContain('unhandled promise rejection (in task code?): Error: nobody handles me');
+    expect(result.stdout.trim().split('\n').at(-1)).toBe('success');
+    expect(result.code).toBe(0);
+  });
+
   it('explains bad input', async () => {
     const unknown = await updraft(['dags', 'trigger', 'nope'], env);
     expect(unknown.code).toBe(1);
@@ -53,6 +65,9 @@ describe('updraft CLI against a database', () => {
     const conf = await updraft(['dags', 'trigger', 'hello_world', '--conf', '{oops'], env);
     expect(conf.code).toBe(1);
     expect(conf.stderr).toContain('--conf is not valid JSON');
+    const folder = await updraft(['deploy', 'no/such/folder'], env);
+    expect(folder.code).toBe(1);
+    expect(folder.stderr).toMatch(/updraft: DAG folder \S*no\/such\/folder does not exist or is not a folder/);
   });
 
   it('--url talks to a running API instead of the local database', async () => {

@@ -88,6 +88,21 @@ export default dag({ id: 'bad_options', schedule: 'every day' }, () => { t(); })
     expect(await versionOf()).toMatchObject({ versionNumber: 3, changed: true });
   });
 
+  it('leaves the DAGs and import errors of other deploy sources alone', async () => {
+    const teamA = await dagFolder({ 'a.ts': chainDag('team_a'), 'broken.ts': 'import "@updraft/sdk"; throw new Error("a is broken")' });
+    const teamB = await dagFolder({ 'b.ts': chainDag('team_b') });
+    const a = await platform.deploy(teamA);
+    const b = await platform.deploy(teamB);
+    expect(a.source).not.toBe(b.source);
+    expect(a.source).toMatch(/^\.updraft\/test\/dags\/[0-9a-f]+$/);
+    const dags = await platform.db.prisma.dag.findMany({ where: { id: { in: ['team_a', 'team_b'] } }, orderBy: { id: 'asc' } });
+    expect(dags.map((d) => [d.id, d.source, d.isActive])).toEqual([
+      ['team_a', a.source, true],
+      ['team_b', b.source, true],
+    ]);
+    expect(await platform.db.prisma.importError.findMany({ where: { source: a.source }, select: { fileName: true } })).toEqual([{ fileName: 'broken.ts' }]);
+  });
+
   it('marks DAGs whose file is gone inactive, and keeps those of a file that broke', async () => {
     const dir = await dagFolder({ 'stays.ts': chainDag('stays'), 'goes.ts': chainDag('goes') });
     await platform.deploy(dir);
@@ -100,5 +115,6 @@ export default dag({ id: 'bad_options', schedule: 'every day' }, () => { t(); })
       ['goes', false],
       ['stays', true],
     ]);
+    await expect(platform.trigger('goes')).rejects.toThrow('DAG "goes" is no longer in the deployed DAG folder; deploy its file again to run it');
   });
 });

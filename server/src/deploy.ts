@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { RawDagStructure } from '@updraft/sdk';
 import { buildBundle, sha256 } from './bundle/build.js';
 import { extractStructures } from './bundle/extract.js';
@@ -7,6 +8,8 @@ import { validateSchedule } from './dags/schedule.js';
 
 /** What a deploy stored. */
 export interface DeployResult {
+  /** The deploy source: DAGs and import errors of other sources are left alone. */
+  source: string;
   bundleHash: string;
   dags: Array<{ dagId: string; fileName: string; versionNumber: number; changed: boolean }>;
   importErrors: Array<{ fileName: string; message: string }>;
@@ -15,10 +18,13 @@ export interface DeployResult {
 /**
  * Bundles the DAG folder `dir`, extracts and validates each DAG, and stores the bundle,
  * the DAGs and their new versions (only where structure or code changed) and the import
- * errors in one transaction. The folder is the whole deployment: DAGs whose file is gone
- * are marked inactive; a file that fails keeps its DAGs on their last good version.
+ * errors in one transaction. The folder is the whole of its *source* (named by `source`,
+ * by default the folder's path relative to the working directory, like an Airflow 3 DAG
+ * bundle): DAGs of that source whose file is gone are marked inactive; a file that fails
+ * keeps its DAGs on their last good version; other sources are not touched.
  */
-export async function deployDags(db: Db, dir: string, opts: { cacheDir: string }): Promise<DeployResult> {
+export async function deployDags(db: Db, dir: string, opts: { cacheDir: string; source?: string }): Promise<DeployResult> {
+  const source = opts.source ?? defaultSource(dir);
   const bundle = await buildBundle(dir);
   const importErrors = [...bundle.errors];
   const extracted = await extractStructures(bundle, bundle.files.map((f) => f.fileName), { cacheDir: opts.cacheDir });
@@ -44,7 +50,7 @@ export async function deployDags(db: Db, dir: string, opts: { cacheDir: string }
     await tx.bundle.upsert({ where: { hash: bundle.hash }, update: {}, create: { hash: bundle.hash, code: bundle.code, sizeBytes: Buffer.byteLength(bundle.code) } });
     const stored: DeployResult['dags'] = [];
     for (const { fileName, structure, codeHash } of accepted) {
-      const fields = { fileName, description: structure.description, schedule: structure.schedule, isActive: true };
+      const fields = { source, fileName, description: structure.description, schedule: structure.schedule, isActive: true };
       await tx.dag.upsert({ where: { id: structure.id }, update: fields, create: { id: structure.id, ...fields } });
       const latest = await tx.dagVersion.findFirst({ where: { dagId: structure.id }, orderBy: { versionNumber: 'desc' } });
       const structureHash = sha256(JSON.stringify(structure));
@@ -57,12 +63,16 @@ export async function deployDags(db: Db, dir: string, opts: { cacheDir: string }
       stored.push({ dagId: structure.id, fileName, versionNumber, changed: true });
     }
     const presentFiles = [...bundle.files.map((f) => f.fileName), ...importErrors.map((e) => e.fileName)];
-    await tx.dag.updateMany({ where: { fileName: { notIn: presentFiles }, isActive: true }, data: { isActive: false } });
-    await tx.importError.deleteMany({});
-    await tx.importError.createMany({ data: importErrors });
+    await tx.dag.updateMany({ where: { source, fileName: { notIn: presentFiles }, isActive: true }, data: { isActive: false } });
+    await tx.importError.deleteMany({ where: { source } });
+    await tx.importError.createMany({ data: importErrors.map((e) => ({ source, ...e })) });
     return stored;
   });
-  return { bundleHash: bundle.hash, dags, importErrors };
+  return { source, bundleHash: bundle.hash, dags, importErrors };
+}
+
+function defaultSource(dir: string): string {
+  return path.relative(process.cwd(), path.resolve(dir)).split(path.sep).join('/') || '.';
 }
 
 function checkDag(raw: RawDagStructure, fileName: string, owner: Map<string, string>): DagStructure {

@@ -35,6 +35,7 @@ export async function createDagRun(
     await client.query('BEGIN');
     const [dag] = (await client.query<{ paused: boolean; is_active: boolean }>('SELECT paused, is_active FROM dag WHERE id = $1', [input.dagId])).rows;
     if (!dag) throw notFound(`DAG "${input.dagId}" does not exist; deploy it first (\`updraft deploy <dir>\`)`);
+    if (!dag.is_active) throw badInput(`DAG "${input.dagId}" is no longer in the deployed DAG folder; deploy its file again to run it`);
     if (dag.paused) throw badInput(`DAG "${input.dagId}" is paused; unpause it to trigger runs`);
     const [run] = await sql<{ id: number; dag_version_id: number }>(client, 'create_dag_run', [input.dagId, input.runType, JSON.stringify(conf), input.logicalDate]);
     if (!run) {

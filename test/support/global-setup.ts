@@ -9,6 +9,7 @@ import type { TestProject } from 'vitest/node';
 import { type EmbeddedServer, startEmbeddedPostgres } from '../../server/src/db/embedded.js';
 import { migrate } from '../../server/src/db/migrate.js';
 import { databaseUrl } from './db-url.js';
+import { TEST_SCRATCH } from './paths.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -39,6 +40,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
 
   const teardown = async () => {
+    await fs.rm(TEST_SCRATCH, { recursive: true, force: true });
     if (server) {
       await server.stop();
       if (tmpDir) await fs.rm(tmpDir, { recursive: true, force: true });

@@ -3,7 +3,6 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { createPool } from '../../server/src/db/pool.js';
 import { deployDags, type DeployResult } from '../../server/src/deploy.js';
@@ -11,15 +10,16 @@ import type { TryEvent } from '../../server/src/executor/run-task.js';
 import { startWorker, type Worker } from '../../server/src/executor/worker.js';
 import { triggerDagRun } from '../../server/src/runs.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
+import { TEST_SCRATCH } from './paths.js';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export { REPO_ROOT, TEST_SCRATCH } from './paths.js';
 
 /**
  * A folder for DAG files inside the repository, so that `@updraft/sdk` resolves from
  * them the way it does from a user's project.
  */
 export async function dagFolder(files: Record<string, string>): Promise<string> {
-  const dir = path.join(REPO_ROOT, '.updraft', 'test-dags', randomBytes(6).toString('hex'));
+  const dir = path.join(TEST_SCRATCH, 'dags', randomBytes(6).toString('hex'));
   await writeDagFiles(dir, files);
   return dir;
 }
@@ -48,7 +48,7 @@ export interface TestPlatform {
 export async function createTestPlatform(): Promise<TestPlatform> {
   const db = await createTestDatabase();
   const pool = createPool(db.url, { max: 10, onError: () => undefined }); // dropped WITH (FORCE) at the end
-  const cacheDir = path.join(REPO_ROOT, '.updraft', 'test-bundles');
+  const cacheDir = path.join(TEST_SCRATCH, 'bundles');
   const workers: Worker[] = [];
   const events: TryEvent[] = [];
   return {

@@ -10,6 +10,7 @@ CREATE TYPE "TaskInstanceState" AS ENUM ('none', 'scheduled', 'queued', 'running
 -- CreateTable
 CREATE TABLE "dag" (
     "id" TEXT NOT NULL,
+    "source" TEXT NOT NULL,
     "file_name" TEXT NOT NULL,
     "description" TEXT,
     "schedule" TEXT,
@@ -126,6 +127,7 @@ CREATE TABLE "task_log" (
 -- CreateTable
 CREATE TABLE "import_error" (
     "id" SERIAL NOT NULL,
+    "source" TEXT NOT NULL,
     "file_name" TEXT NOT NULL,
     "message" TEXT NOT NULL,
     "created_at" TIMESTAMPTZ(6) NOT NULL DEFAULT CURRENT_TIMESTAMP,
@@ -180,7 +182,7 @@ CREATE UNIQUE INDEX "xcom_task_instance_id_key_key" ON "xcom"("task_instance_id"
 CREATE UNIQUE INDEX "task_log_task_try_id_seq_key" ON "task_log"("task_try_id", "seq");
 
 -- CreateIndex
-CREATE UNIQUE INDEX "import_error_file_name_key" ON "import_error"("file_name");
+CREATE UNIQUE INDEX "import_error_source_file_name_key" ON "import_error"("source", "file_name");
 
 -- AddForeignKey
 ALTER TABLE "dag_version" ADD CONSTRAINT "dag_version_dag_id_fkey" FOREIGN KEY ("dag_id") REFERENCES "dag"("id") ON DELETE CASCADE ON UPDATE CASCADE;

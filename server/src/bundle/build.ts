@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 
@@ -21,6 +21,8 @@ const SOURCE = /\.(ts|mts|cts|js|mjs|cjs)$/;
  * like Airflow's safe mode, helper modules without DAGs are not loaded as DAG files.
  */
 export async function findDagFiles(dir: string): Promise<string[]> {
+  const found = await stat(dir).catch(() => null);
+  if (!found?.isDirectory()) throw new Error(`DAG folder ${dir} does not exist or is not a folder`);
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   const files: string[] = [];
   for (const entry of entries) {

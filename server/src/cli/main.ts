@@ -22,6 +22,7 @@ program
   .option('--host <host>', 'API host (default 127.0.0.1)')
   .option('--concurrency <n>', 'task instances run at once (default 8)', integer)
   .action(async (opts: { dags?: string; port?: number; host?: string; concurrency?: number }) => {
+    survivePromiseLeaks();
     const { dags: dagsDir, ...overrides } = opts;
     const config = resolveConfig(overrides);
     const platform = await startPlatform(config, { dagsDir, onEvent: printEvent, onWarning: (m) => console.warn(`worker: ${m}`) });
@@ -37,6 +38,7 @@ program
   .description('Run a worker that executes task instances (any number may share one database)')
   .option('--concurrency <n>', 'task instances run at once (default 8)', integer)
   .action(async (opts: { concurrency?: number }) => {
+    survivePromiseLeaks();
     const config = resolveConfig(opts);
     const database = await openDatabase(config);
     const worker = await startWorker({ pool: database.pool, cacheDir: bundleCacheDir(config), concurrency: config.concurrency, onEvent: printEvent });
@@ -49,11 +51,12 @@ program
 program
   .command('deploy <dir>')
   .description('Bundle, validate and store the DAGs of a folder')
-  .action(async (dir: string) => {
+  .option('--source <name>', "name of this deploy source; a deploy retires only its own source's DAGs (default: the folder's relative path)")
+  .action(async (dir: string, opts: { source?: string }) => {
     const config = resolveConfig();
     const database = await openDatabase(config);
     try {
-      const result = await deployDags(database.prisma, dir, { cacheDir: bundleCacheDir(config) });
+      const result = await deployDags(database.prisma, dir, { cacheDir: bundleCacheDir(config), source: opts.source });
       printDeploy(result);
       if (result.importErrors.length > 0) process.exitCode = 1;
     } finally {
@@ -144,6 +147,7 @@ async function ensureWorker(client: ApiClient): Promise<() => Promise<void>> {
   );
   if (rows[0]!.live > 0) return async () => {};
   console.error('No worker is running; running one in this process until the run ends.');
+  survivePromiseLeaks();
   const worker = await startWorker({ pool: database.pool, cacheDir: bundleCacheDir(resolveConfig()), onEvent: printEvent });
   return () => worker.stop();
 }
@@ -163,7 +167,7 @@ function printDeploy(result: DeployResult) {
   for (const error of result.importErrors) {
     console.log(`  ✗ ${error.fileName}\n${error.message.replace(/^/gm, '      ')}`);
   }
-  console.log(`Deployed bundle ${result.bundleHash.slice(0, 12)}: ${result.dags.length} DAG(s), ${result.importErrors.length} import error(s)`);
+  console.log(`Deployed ${result.source} as bundle ${result.bundleHash.slice(0, 12)}: ${result.dags.length} DAG(s), ${result.importErrors.length} import error(s)`);
 }
 
 function printEvent(event: TryEvent) {
@@ -175,6 +179,14 @@ function printEvent(event: TryEvent) {
 function printTable(header: string[], rows: string[][]) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const row of [header, ...rows]) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+}
+
+/**
+ * Task code runs in the worker process; a promise it forgets to handle must not take the
+ * worker and every other running try down with it.
+ */
+function survivePromiseLeaks() {
+  process.on('unhandledRejection', (reason) => console.warn(`unhandled promise rejection (in task code?): ${coerceError(reason).stack}`));
 }
 
 function untilSignal(): Promise<void> {

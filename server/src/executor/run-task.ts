@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import type { BundleLoader } from '../bundle/loader.js';
 import type { TaskStructure } from '../dags/structure.js';
 import { loadStructure, taskOf } from '../dags/versions.js';
-import { coerceError } from '../errors.js';
+import { coerceError, pgErrorCode } from '../errors.js';
 import { sql } from './sql.js';
 import { finishTry, type FinishedTry, type LogLine, type TryOutcome } from './transitions.js';
 
@@ -90,18 +90,44 @@ export async function runTaskInstance(deps: RunTaskDeps, payload: RunTaskPayload
       retryable: error.name !== 'NonRetryableError',
     };
   }
-  const result = await finishTry(deps.pool, {
-    dagRunId: claim.dag_run_id,
-    taskInstanceId: claim.task_instance_id,
-    tryId: claim.try_id,
-    tryNumber: claim.try_number,
-    maxTries: claim.max_tries,
-    structure,
-    task,
-    outcome,
-    logs,
-  });
+  const finish = () =>
+    finishTry(deps.pool, {
+      dagRunId: claim.dag_run_id,
+      taskInstanceId: claim.task_instance_id,
+      tryId: claim.try_id,
+      tryNumber: claim.try_number,
+      maxTries: claim.max_tries,
+      structure,
+      task,
+      outcome,
+      logs,
+    });
+  const result = await retryWhileDatabaseFails(finish);
   if (result) deps.onEvent?.({ kind: 'finished', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, result });
+}
+
+/**
+ * The try's outcome exists only in this process until it is recorded, and a redelivered
+ * job cannot record it (the claim refuses a running instance): so a database blip must
+ * not lose it. Retries for about a minute; after that the try is left to lost-worker recovery.
+ */
+async function retryWhileDatabaseFails<T>(fn: () => Promise<T>): Promise<T> {
+  for (const delayMs of [100, 500, 2_000, 5_000, 10_000, 20_000, 30_000]) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isConnectionError(e)) throw e;
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
+  return fn();
+}
+
+/** Errors from losing the database (network, restart, failover), as opposed to a bad statement. */
+function isConnectionError(e: unknown): boolean {
+  const code = pgErrorCode(e);
+  if (code) return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === 'ECONNREFUSED' || code === 'ECONNRESET';
+  return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(coerceError(e).message);
 }
 
 async function resolveArgs(pool: Pool, dagRunId: number, task: TaskStructure): Promise<unknown[]> {

@@ -27,6 +27,7 @@ builder.prismaObject('Dag', {
   fields: (t) => ({
     id: t.exposeID('id'),
     description: t.exposeString('description', { nullable: true }),
+    source: t.exposeString('source', { description: 'The deploy source (DAG folder) the DAG comes from.' }),
     fileName: t.exposeString('fileName'),
     schedule: t.exposeString('schedule', { nullable: true }),
     paused: t.exposeBoolean('paused'),
@@ -44,6 +45,7 @@ builder.prismaObject('Dag', {
 
 builder.prismaObject('ImportError', {
   fields: (t) => ({
+    source: t.exposeString('source'),
     fileName: t.exposeString('fileName'),
     message: t.exposeString('message'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
@@ -70,7 +72,7 @@ builder.queryFields((t) => ({
   importErrors: t.prismaField({
     type: ['ImportError'],
     description: 'DAG files that failed at the latest deploy.',
-    resolve: (query, _root, _args, ctx) => ctx.prisma.importError.findMany({ ...query, orderBy: { fileName: 'asc' } }),
+    resolve: (query, _root, _args, ctx) => ctx.prisma.importError.findMany({ ...query, orderBy: [{ source: 'asc' }, { fileName: 'asc' }] }),
   }),
 }));
 
