@@ -69,6 +69,11 @@ describe('updraft start', () => {
     expect(cli.stdout.trim().split('\n').at(-1)).toBe('success');
     expect(cli.stderr).not.toContain('No worker is running');
     expect(cli.code).toBe(0);
+
+    const port = new URL(first.url).port;
+    const clash = await updraft(['start', '--port', port], { UPDRAFT_HOME: home, DATABASE_URL: undefined });
+    expect(clash.stderr).toContain(`updraft: Port ${port} on 127.0.0.1 is in use (another \`updraft start\`?); choose another with --port`);
+    expect(clash.code).toBe(1);
     expect(await first.stop()).toBe(0);
 
     // With nothing running, a CLI command starts the embedded database for its own duration.

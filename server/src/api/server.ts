@@ -21,7 +21,9 @@ export function createApi(context: ApiContext) {
 export async function serveApi(context: ApiContext, opts: { host: string; port: number }): Promise<Server> {
   const server = createServer(createApi(context));
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'EADDRINUSE' ? new Error(`Port ${opts.port} on ${opts.host} is in use (another \`updraft start\`?); choose another with --port`) : e),
+    );
     server.listen(opts.port, opts.host, () => resolve());
   });
   return server;

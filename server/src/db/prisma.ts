@@ -3,7 +3,14 @@ import { PrismaClient } from '../generated/prisma/client.js';
 
 export type Db = PrismaClient;
 
-/** A Prisma client over node-postgres (Prisma 7 needs no query engine binary with a driver adapter). */
-export function createPrisma(url: string): Db {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: url }) });
+/**
+ * A Prisma client over node-postgres (Prisma 7 needs no query engine binary with a driver
+ * adapter). `onQuery` sees every SQL statement it sends (tests use it to catch N+1 queries).
+ */
+export function createPrisma(url: string, opts: { onQuery?: (sql: string) => void } = {}): Db {
+  const adapter = new PrismaPg({ connectionString: url });
+  if (!opts.onQuery) return new PrismaClient({ adapter });
+  const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
+  client.$on('query', (event) => opts.onQuery!(event.query));
+  return client;
 }
