@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
+import { withClient } from '../server/src/db/client.js';
 import type { Pool } from 'pg';
 import { openDatabase, type Database } from '../server/src/platform.js';
 import type { Cleanup } from './cleanup.js';
@@ -39,23 +39,16 @@ async function useThrowawayDatabase(cleanup: Cleanup): Promise<string> {
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) return 'embedded PostgreSQL (temporary UPDRAFT home under the OS temp dir)';
   const name = `updraft_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await admin(serverUrl, (c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}`));
-  cleanup.defer(`drop database ${name}`, () => admin(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(name)} WITH (FORCE)`)));
+  await withClient(serverUrl, (c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}`));
+  cleanup.defer(`drop database ${name}`, async () => {
+    await withClient(serverUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(name)} WITH (FORCE)`));
+  });
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   process.env.DATABASE_URL = url.toString();
   return `DATABASE_URL's server (${url.host}), throwaway database`;
 }
 
-async function admin(url: string, fn: (client: pg.Client) => Promise<unknown>): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 export interface Machine {
   cpus: number;

@@ -1,8 +1,8 @@
 // A database of its own for a test file: a clone of the migrated template that
 // test/support/global-setup.ts prepared (CREATE DATABASE ... TEMPLATE takes milliseconds).
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { inject } from 'vitest';
+import { withClient } from '../../server/src/db/client.js';
 import { type Db, createPrisma } from '../../server/src/db/prisma.js';
 import { databaseUrl } from './db-url.js';
 
@@ -21,7 +21,7 @@ export interface TestDatabase {
 export async function createTestDatabase(opts: { empty?: boolean } = {}): Promise<TestDatabase> {
   const adminUrl = inject('databaseAdminUrl');
   const name = `${inject('databasePrefix')}${process.pid}_${randomBytes(6).toString('hex')}`;
-  await admin(adminUrl, async (c) => {
+  await withClient(adminUrl, async (c) => {
     const template = opts.empty ? '' : ` TEMPLATE ${c.escapeIdentifier(inject('databaseTemplate'))}`;
     await c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}${template}`);
   });
@@ -36,17 +36,8 @@ export async function createTestDatabase(opts: { empty?: boolean } = {}): Promis
       if (dropped) return;
       dropped = true;
       await prisma.$disconnect();
-      await admin(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(name)} WITH (FORCE)`));
+      await withClient(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(name)} WITH (FORCE)`));
     },
   };
 }
 
-async function admin(url: string, fn: (client: pg.Client) => Promise<unknown>): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await fn(client);
-  } finally {
-    await client.end();
-  }
-}

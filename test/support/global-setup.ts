@@ -4,9 +4,9 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { type EmbeddedServer, startEmbeddedPostgres } from '../../server/src/db/embedded.js';
+import { withClient } from '../../server/src/db/client.js';
 import { migrate } from '../../server/src/db/migrate.js';
 import { databaseUrl } from './db-url.js';
 import { TEST_SCRATCH } from './paths.js';
@@ -79,14 +79,4 @@ async function dropDatabases(adminUrl: string, prefix: string): Promise<void> {
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     }
   });
-}
-
-async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
 }

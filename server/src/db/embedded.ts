@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import pg from 'pg';
+import { withClient } from './client.js';
 import { coerceError, pgErrorCode } from '../errors.js';
 import { acquireHomeLock } from './home-lock.js';
 import {
@@ -291,17 +291,13 @@ async function readServerInfo(file: string): Promise<ServerInfo | undefined> {
 }
 
 async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
+  await withClient(adminUrl, async (client) => {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (rowCount) return;
-    await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
-  } catch (e) {
-    if (pgErrorCode(e) !== '42P04') throw e; // duplicate_database: created concurrently
-  } finally {
-    await client.end();
-  }
+    await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`).catch((e: unknown) => {
+      if (pgErrorCode(e) !== '42P04') throw e; // duplicate_database: created concurrently
+    });
+  });
 }
 
 function postgresUrl(password: string, port: number, database: string): string {
