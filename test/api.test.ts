@@ -66,6 +66,11 @@ describe('GraphQL API', () => {
     ]);
   });
 
+  it('lists running workers', async () => {
+    const { workers } = (await graphql(`{ workers(first: 10) { edges { node { id pid concurrency stoppedAt } } } }`)).body.data;
+    expect(workers.edges).toEqual([{ node: { id: expect.stringContaining(String(process.pid)), pid: process.pid, concurrency: 4, stoppedAt: null } }]);
+  });
+
   it('pages through task instances with cursors', async () => {
     const { id } = (await graphql(TRIGGER)).body.data.triggerDagRun.dagRun;
     const page = async (after?: string) =>
