@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveApi } from '../server/src/api/server.js';
-import { updraft } from './support/cli.js';
+import { UPDRAFT_BIN, updraft } from './support/cli.js';
 import { createTestPlatform, dagFolder, REPO_ROOT, TEST_SCRATCH, type TestPlatform } from './support/platform.js';
 
 describe('updraft CLI against a database', () => {
@@ -68,6 +69,22 @@ describe('updraft CLI against a database', () => {
     const folder = await updraft(['deploy', 'no/such/folder'], env);
     expect(folder.code).toBe(1);
     expect(folder.stderr).toMatch(/updraft: DAG folder \S*no\/such\/folder does not exist or is not a folder/);
+  });
+
+  it('`updraft scheduler` creates scheduled runs until stopped', async () => {
+    const dir = await dagFolder({
+      'ticking.ts': `import { dag, task } from '@updraft/sdk';\nexport default dag({ id: 'ticking', schedule: '* * * * * *' }, () => { task('t', () => 1)(); });`,
+    });
+    expect((await updraft(['deploy', dir], env)).code).toBe(0);
+    const child = spawn(process.execPath, [UPDRAFT_BIN, 'scheduler'], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const deadline = Date.now() + 30_000;
+    while ((await platform.db.prisma.dagRun.count({ where: { dagId: 'ticking', runType: 'scheduled' } })) === 0) {
+      if (Date.now() > deadline) throw new Error('no scheduled run within 30 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
   });
 
   it('--url talks to a running API instead of the local database', async () => {

@@ -5,6 +5,7 @@ import { coerceError } from '../errors.js';
 import { startWorker } from '../executor/worker.js';
 import type { TryEvent } from '../executor/run-task.js';
 import { openDatabase, startPlatform } from '../platform.js';
+import { startScheduler } from '../scheduler.js';
 import { connectClient, type ApiClient } from './client.js';
 
 const program = new Command('updraft').description('Updraft: workflow orchestration on PostgreSQL').showHelpAfterError();
@@ -16,7 +17,7 @@ const integer = (value: string) => {
 
 program
   .command('start')
-  .description('Run the API, the worker and (with --dags) a deploy of a DAG folder in one process')
+  .description('Run the API, the scheduler and a worker in one process, after deploying --dags')
   .option('--dags <dir>', 'DAG folder to deploy at start')
   .option('--port <port>', 'API port (default 4000, or PORT)', integer)
   .option('--host <host>', 'API host (default 127.0.0.1)')
@@ -25,7 +26,7 @@ program
     survivePromiseLeaks();
     const { dags: dagsDir, ...overrides } = opts;
     const config = resolveConfig(overrides);
-    const platform = await startPlatform(config, { dagsDir, onEvent: printEvent, onWarning: (m) => console.warn(`worker: ${m}`) });
+    const platform = await startPlatform(config, { dagsDir, onEvent: printEvent, onWarning: warn });
     if (platform.deploy) printDeploy(platform.deploy);
     console.log(`Updraft is up: GraphQL at ${platform.url} (Ctrl-C to stop)`);
     await untilSignal();
@@ -41,10 +42,22 @@ program
     survivePromiseLeaks();
     const config = resolveConfig(opts);
     const database = await openDatabase(config);
-    const worker = await startWorker({ pool: database.pool, cacheDir: bundleCacheDir(config), concurrency: config.concurrency, onEvent: printEvent });
+    const worker = await startWorker({ pool: database.pool, cacheDir: bundleCacheDir(config), concurrency: config.concurrency, onEvent: printEvent, onWarning: warn });
     console.log(`Worker ${worker.id} is running (Ctrl-C to stop)`);
     await untilSignal();
     await worker.stop();
+    await database.close();
+  });
+
+program
+  .command('scheduler')
+  .description('Run a scheduler only: scheduled runs and lost-worker recovery (any number may run at once)')
+  .action(async () => {
+    const database = await openDatabase(resolveConfig());
+    const scheduler = startScheduler({ pool: database.pool, onWarning: warn });
+    console.log('Scheduler is running (Ctrl-C to stop)');
+    await untilSignal();
+    await scheduler.stop();
     await database.close();
   });
 
@@ -148,7 +161,7 @@ async function ensureWorker(client: ApiClient): Promise<() => Promise<void>> {
   if (rows[0]!.live > 0) return async () => {};
   console.error('No worker is running; running one in this process until the run ends.');
   survivePromiseLeaks();
-  const worker = await startWorker({ pool: database.pool, cacheDir: bundleCacheDir(resolveConfig()), onEvent: printEvent });
+  const worker = await startWorker({ pool: database.pool, cacheDir: bundleCacheDir(resolveConfig()), onEvent: printEvent, onWarning: warn });
   return () => worker.stop();
 }
 
@@ -174,6 +187,10 @@ function printEvent(event: TryEvent) {
   const where = `${event.dagId}.${event.taskId}#${event.tryNumber}`;
   if (event.kind === 'log') console.log(`[${where}] ${event.line.level}: ${event.line.message}`);
   else if (event.result.taskState !== 'success') console.log(`[${where}] ${event.result.taskState}`);
+}
+
+function warn(message: string) {
+  console.warn(`warning: ${message}`);
 }
 
 function printTable(header: string[], rows: string[][]) {
