@@ -1,6 +1,6 @@
 import type { ClientBase, Pool } from 'pg';
 import { sql } from '../executor/sql.js';
-import type { DagStructure } from './structure.js';
+import type { DagStructure, TaskStructure } from './structure.js';
 
 // DagVersions never change once stored, so their structures are cached for the process.
 const structures = new Map<number, Promise<DagStructure>>();
@@ -19,9 +19,35 @@ export function loadStructure(db: Pool | ClientBase, dagVersionId: number): Prom
   return structure;
 }
 
+interface StructureIndex {
+  tasks: Map<string, TaskStructure>;
+  leafIds: string[];
+}
+
+// Built once per structure: with 10,000 tasks, scanning the list on every transition would
+// make a run quadratic.
+const indexes = new WeakMap<DagStructure, StructureIndex>();
+
+function indexOf(structure: DagStructure): StructureIndex {
+  let index = indexes.get(structure);
+  if (!index) {
+    index = {
+      tasks: new Map(structure.tasks.map((t) => [t.id, t])),
+      leafIds: structure.tasks.filter((t) => t.downstreamIds.length === 0).map((t) => t.id),
+    };
+    indexes.set(structure, index);
+  }
+  return index;
+}
+
 /** A task of a structure by id; throws when the version has no such task. */
-export function taskOf(structure: DagStructure, taskId: string) {
-  const task = structure.tasks.find((t) => t.id === taskId);
+export function taskOf(structure: DagStructure, taskId: string): TaskStructure {
+  const task = indexOf(structure).tasks.get(taskId);
   if (!task) throw new Error(`DAG "${structure.id}" has no task "${taskId}" in this version`);
   return task;
+}
+
+/** Ids of the tasks without downstream tasks: they decide a finished run's state. */
+export function leafTaskIds(structure: DagStructure): string[] {
+  return indexOf(structure).leafIds;
 }

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import type { DagStructure, TaskStructure } from '../dags/structure.js';
+import { leafTaskIds, taskOf } from '../dags/versions.js';
 import { pgErrorCode } from '../errors.js';
 import { retryDelayMs } from './retry.js';
 import { sql } from './sql.js';
@@ -96,23 +97,22 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
  * Returns how many it enqueued.
  */
 export async function scheduleDownstream(client: PoolClient, dagRunId: number, structure: DagStructure, finishedTaskIds: string[]): Promise<number> {
-  const byId = new Map(structure.tasks.map((t) => [t.id, t]));
   let enqueued = 0;
   let frontier = finishedTaskIds;
   while (frontier.length > 0) {
-    const downstreamIds = unique(frontier.flatMap((id) => byId.get(id)!.downstreamIds));
+    const downstreamIds = unique(frontier.flatMap((id) => taskOf(structure, id).downstreamIds));
     if (downstreamIds.length === 0) break;
     const locked = await sql<{ id: string; task_id: string; state: string }>(client, 'lock_task_instances', [dagRunId, downstreamIds]);
     const waiting = locked.filter((ti) => ti.state === 'none' || ti.state === 'scheduled');
     if (waiting.length === 0) break;
 
-    const upstreamIds = unique(waiting.flatMap((ti) => byId.get(ti.task_id)!.upstreamIds));
+    const upstreamIds = unique(waiting.flatMap((ti) => taskOf(structure, ti.task_id).upstreamIds));
     const states = new Map(
       (await sql<{ task_id: string; state: UpstreamState }>(client, 'select_task_states', [dagRunId, upstreamIds])).map((r) => [r.task_id, r.state]),
     );
     const next = { run: [] as typeof waiting, upstream_failed: [] as typeof waiting, skipped: [] as typeof waiting };
     for (const ti of waiting) {
-      const t = byId.get(ti.task_id)!;
+      const t = taskOf(structure, ti.task_id);
       const outcome = evaluateTriggerRule(t.triggerRule, t.upstreamIds.map((id) => states.get(id) ?? 'none'));
       if (outcome !== 'wait') next[outcome].push(ti);
     }
@@ -129,8 +129,7 @@ export async function scheduleDownstream(client: PoolClient, dagRunId: number, s
 /** Ends the run when nothing in it can still run; returns its final state, if it ended. */
 export async function finishRunIfDone(client: PoolClient, dagRunId: number, structure: DagStructure): Promise<'success' | 'failed' | null> {
   await sql(client, 'lock_dag_run', [dagRunId]);
-  const leaves = structure.tasks.filter((t) => t.downstreamIds.length === 0).map((t) => t.id);
-  const [ended] = await sql<{ state: 'success' | 'failed' }>(client, 'finish_dag_run', [dagRunId, leaves]);
+  const [ended] = await sql<{ state: 'success' | 'failed' }>(client, 'finish_dag_run', [dagRunId, leafTaskIds(structure)]);
   return ended?.state ?? null;
 }
 
