@@ -32,7 +32,7 @@ export async function openBenchDatabase(cleanup: Cleanup): Promise<BenchDatabase
 
 /**
  * With DATABASE_URL set, the bench runs in a throwaway database created on that server
- * (and dropped afterwards): deploying its DAG folder would deactivate the DAGs of the
+ * (and dropped afterwards), so that its DAGs and thousands of runs never mix with the
  * database it was pointed at.
  */
 async function useThrowawayDatabase(cleanup: Cleanup): Promise<string> {

@@ -19,6 +19,7 @@ export class Dag {
   declare readonly [DAG]: true;
   readonly #nodes = new Map<string, TaskNode>();
   readonly #duplicates: TaskNode[] = [];
+  readonly #calls = new Map<TaskNode['definition'], number>();
 
   /** @internal use `dag()` */
   constructor(readonly options: DagOptions) {
@@ -63,7 +64,8 @@ export class Dag {
 
   /** @internal */
   addNode(definition: TaskNode['definition'], args: unknown[]): string {
-    const taken = [...this.#nodes.values()].filter((n) => n.definition === definition).length;
+    const taken = this.#calls.get(definition) ?? 0;
+    this.#calls.set(definition, taken + 1);
     const id = taken === 0 ? definition.options.id : `${definition.options.id}__${taken}`;
     const node: TaskNode = { id, definition, upstreamIds: new Set(), args: [] };
     for (const arg of args) {

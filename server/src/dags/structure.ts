@@ -142,25 +142,31 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
 
 /** Task ids along one cycle (first id repeated at the end), or null for an acyclic graph. */
 export function findCycle(tasks: Array<{ id: string; upstreamIds: string[] }>): string[] | null {
+  // Iterative depth-first search: a 10,000-task chain would overflow a recursive one.
   const upstream = new Map(tasks.map((t) => [t.id, t.upstreamIds]));
   const state = new Map<string, 'visiting' | 'done'>();
-  const path: string[] = [];
-  const visit = (id: string): string[] | null => {
-    if (state.get(id) === 'done') return null;
-    if (state.get(id) === 'visiting') return [...path.slice(path.indexOf(id)), id].reverse();
-    state.set(id, 'visiting');
-    path.push(id);
-    for (const up of upstream.get(id) ?? []) {
-      const cycle = visit(up);
-      if (cycle) return cycle;
+  for (const start of tasks) {
+    if (state.has(start.id)) continue;
+    const path: Array<{ id: string; next: number }> = [{ id: start.id, next: 0 }];
+    state.set(start.id, 'visiting');
+    while (path.length > 0) {
+      const top = path[path.length - 1]!;
+      const ups = upstream.get(top.id) ?? [];
+      if (top.next === ups.length) {
+        state.set(top.id, 'done');
+        path.pop();
+        continue;
+      }
+      const up = ups[top.next++]!;
+      if (state.get(up) === 'visiting') {
+        const ids = path.map((p) => p.id);
+        return [...ids.slice(ids.indexOf(up)), up].reverse();
+      }
+      if (!state.has(up)) {
+        state.set(up, 'visiting');
+        path.push({ id: up, next: 0 });
+      }
     }
-    path.pop();
-    state.set(id, 'done');
-    return null;
-  };
-  for (const t of tasks) {
-    const cycle = visit(t.id);
-    if (cycle) return cycle;
   }
   return null;
 }
