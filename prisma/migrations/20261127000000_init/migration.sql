@@ -81,6 +81,9 @@ CREATE TABLE "task_instance" (
     "started_at" TIMESTAMPTZ(6),
     "ended_at" TIMESTAMPTZ(6),
     "next_try_at" TIMESTAMPTZ(6),
+    "upstream_success_count" INTEGER NOT NULL DEFAULT 0,
+    "upstream_skipped_count" INTEGER NOT NULL DEFAULT 0,
+    "upstream_failed_count" INTEGER NOT NULL DEFAULT 0,
 
     CONSTRAINT "task_instance_pkey" PRIMARY KEY ("id")
 );

@@ -14,7 +14,7 @@ const NAMES = [
   'upsert_xcom',
   'insert_task_logs',
   'lock_task_instances',
-  'select_task_states',
+  'count_upstream_outcomes',
   'set_task_states',
   'enqueue_task_instances',
   'lock_dag_run',

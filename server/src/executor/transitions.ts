@@ -4,7 +4,7 @@ import { leafTaskIds, taskOf } from '../dags/versions.js';
 import { pgErrorCode } from '../errors.js';
 import { retryDelayMs } from './retry.js';
 import { sql } from './sql.js';
-import { evaluateTriggerRule, type UpstreamState } from './trigger-rules.js';
+import { evaluateTriggerRule, type UpstreamOutcome } from './trigger-rules.js';
 
 /** How a try ended. `value` is the task's return value as JSON text (undefined: none). */
 export type TryOutcome =
@@ -86,44 +86,65 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
     await sql(client, 'enqueue_task_instances', [[args.taskInstanceId]]);
     return { taskState, runState: null };
   }
-  const enqueued = await scheduleDownstream(client, args.dagRunId, args.structure, [task.id]);
-  // A run with a task instance just enqueued cannot be over: skip the run-row lock.
-  return { taskState, runState: enqueued > 0 ? null : await finishRunIfDone(client, args.dagRunId, args.structure) };
+  const pending = await scheduleDownstream(client, args.dagRunId, args.structure, [{ taskId: task.id, outcome: taskState }]);
+  // A run with a downstream instance just enqueued or still waiting cannot be over: only
+  // finishers that leave none take the run-row lock, so wide runs do not queue on it.
+  return { taskState, runState: pending > 0 ? null : await finishRunIfDone(client, args.dagRunId, args.structure) };
 }
 
 /**
- * Evaluates the trigger rules of the tasks downstream of `finishedTaskIds`: enqueues
- * those that may run and ends those that never will, then follows the ones it ended.
- * Returns how many it enqueued.
+ * Counts the outcomes of `finished` task instances into their downstream instances and
+ * evaluates those instances' trigger rules: enqueues the ones that may run and ends the
+ * ones that never will, then follows the ones it ended. Returns how many downstream
+ * instances it left pending (enqueued, or still waiting for other upstreams).
  */
-export async function scheduleDownstream(client: PoolClient, dagRunId: number, structure: DagStructure, finishedTaskIds: string[]): Promise<number> {
-  let enqueued = 0;
-  let frontier = finishedTaskIds;
-  while (frontier.length > 0) {
-    const downstreamIds = unique(frontier.flatMap((id) => taskOf(structure, id).downstreamIds));
-    if (downstreamIds.length === 0) break;
-    const locked = await sql<{ id: string; task_id: string; state: string }>(client, 'lock_task_instances', [dagRunId, downstreamIds]);
-    const waiting = locked.filter((ti) => ti.state === 'none' || ti.state === 'scheduled');
-    if (waiting.length === 0) break;
-
-    const upstreamIds = unique(waiting.flatMap((ti) => taskOf(structure, ti.task_id).upstreamIds));
-    const states = new Map(
-      (await sql<{ task_id: string; state: UpstreamState }>(client, 'select_task_states', [dagRunId, upstreamIds])).map((r) => [r.task_id, r.state]),
+export async function scheduleDownstream(
+  client: PoolClient,
+  dagRunId: number,
+  structure: DagStructure,
+  finished: Array<{ taskId: string; outcome: UpstreamOutcome }>,
+): Promise<number> {
+  let pending = 0;
+  while (finished.length > 0) {
+    const tally = new Map<string, { success: number; skipped: number; failed: number }>();
+    for (const { taskId, outcome } of finished) {
+      for (const downstreamId of taskOf(structure, taskId).downstreamIds) {
+        const counts = tally.get(downstreamId) ?? { success: 0, skipped: 0, failed: 0 };
+        counts[outcome]++;
+        tally.set(downstreamId, counts);
+      }
+    }
+    if (tally.size === 0) break;
+    const locked = await sql<{ id: string; task_id: string }>(client, 'lock_task_instances', [dagRunId, [...tally.keys()]]);
+    const counted = await sql<{ id: string; task_id: string; state: string; upstream_success_count: number; upstream_skipped_count: number; upstream_failed_count: number }>(
+      client,
+      'count_upstream_outcomes',
+      [locked.map((ti) => ti.id), ...(['success', 'skipped', 'failed'] as const).map((k) => locked.map((ti) => tally.get(ti.task_id)![k]))],
     );
-    const next = { run: [] as typeof waiting, upstream_failed: [] as typeof waiting, skipped: [] as typeof waiting };
-    for (const ti of waiting) {
-      const t = taskOf(structure, ti.task_id);
-      const outcome = evaluateTriggerRule(t.triggerRule, t.upstreamIds.map((id) => states.get(id) ?? 'none'));
-      if (outcome !== 'wait') next[outcome].push(ti);
+    const next = { run: [] as typeof counted, upstream_failed: [] as typeof counted, skipped: [] as typeof counted };
+    for (const ti of counted) {
+      if (ti.state !== 'none' && ti.state !== 'scheduled') continue;
+      const task = taskOf(structure, ti.task_id);
+      const outcome = evaluateTriggerRule(task.triggerRule, {
+        total: task.upstreamIds.length,
+        success: ti.upstream_success_count,
+        skipped: ti.upstream_skipped_count,
+        failed: ti.upstream_failed_count,
+      });
+      if (outcome === 'wait') pending++;
+      else next[outcome].push(ti);
     }
     if (next.run.length > 0) await sql(client, 'enqueue_task_instances', [next.run.map((ti) => ti.id)]);
-    enqueued += next.run.length;
+    pending += next.run.length;
     for (const state of ['upstream_failed', 'skipped'] as const) {
       if (next[state].length > 0) await sql(client, 'set_task_states', [next[state].map((ti) => ti.id), state]);
     }
-    frontier = [...next.upstream_failed, ...next.skipped].map((ti) => ti.task_id);
+    finished = [
+      ...next.upstream_failed.map((ti) => ({ taskId: ti.task_id, outcome: 'failed' as const })),
+      ...next.skipped.map((ti) => ({ taskId: ti.task_id, outcome: 'skipped' as const })),
+    ];
   }
-  return enqueued;
+  return pending;
 }
 
 /** Ends the run when nothing in it can still run; returns its final state, if it ended. */
@@ -131,8 +152,4 @@ export async function finishRunIfDone(client: PoolClient, dagRunId: number, stru
   await sql(client, 'lock_dag_run', [dagRunId]);
   const [ended] = await sql<{ state: 'success' | 'failed' }>(client, 'finish_dag_run', [dagRunId, leafTaskIds(structure)]);
   return ended?.state ?? null;
-}
-
-function unique<T>(items: T[]): T[] {
-  return [...new Set(items)];
 }

@@ -1,20 +1,30 @@
 /**
- * Trigger rules: when may a task run, given the states of its upstream task instances?
- * One table for the executor, the local test runner and the API. Only `all_success` is
- * offered by the SDK so far; the outcome type already covers the other Airflow rules.
+ * Trigger rules: when may a task run, given how its upstream task instances ended?
+ * One table for the executor, the local test runner and the API. Rules read counts (as
+ * Airflow's do), never the upstream rows themselves. Only `all_success` is offered by the
+ * SDK so far; the inputs and outcomes already cover Airflow's other rules.
  */
 export type TriggerRule = 'all_success';
 
 /** What to do with a waiting task instance. */
 export type TriggerOutcome = 'wait' | 'run' | 'upstream_failed' | 'skipped';
 
-export type UpstreamState = 'none' | 'scheduled' | 'queued' | 'running' | 'up_for_retry' | 'success' | 'failed' | 'upstream_failed' | 'skipped' | 'removed';
+/** How a task's upstream instances have ended so far. `failed` includes `upstream_failed`. */
+export interface UpstreamCounts {
+  total: number;
+  success: number;
+  skipped: number;
+  failed: number;
+}
 
-export function evaluateTriggerRule(rule: TriggerRule, upstream: UpstreamState[]): TriggerOutcome {
+export function evaluateTriggerRule(rule: TriggerRule, upstream: UpstreamCounts): TriggerOutcome {
   switch (rule) {
     case 'all_success':
-      if (upstream.some((s) => s === 'failed' || s === 'upstream_failed')) return 'upstream_failed';
-      if (upstream.some((s) => s === 'skipped')) return 'skipped';
-      return upstream.every((s) => s === 'success') ? 'run' : 'wait';
+      if (upstream.failed > 0) return 'upstream_failed';
+      if (upstream.skipped > 0) return 'skipped';
+      return upstream.success === upstream.total ? 'run' : 'wait';
   }
 }
+
+/** How a finished task instance counts for its downstream tasks. */
+export type UpstreamOutcome = 'success' | 'skipped' | 'failed';

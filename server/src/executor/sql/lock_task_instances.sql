@@ -1,8 +1,7 @@
--- Locks task instances (in id order, so concurrent finishers cannot deadlock) before
--- their trigger rules are evaluated: of two upstreams finishing at once, the second to
--- take the lock sees the first one's committed state.
+-- Locks task instances in id order (so concurrent finishers cannot deadlock) before
+-- their upstream counts change and their trigger rules are evaluated.
 -- $1 dag run id, $2 task ids
-SELECT id::text, task_id, state
+SELECT id::text, task_id
 FROM task_instance
 WHERE dag_run_id = $1 AND task_id = ANY($2::text[]) AND map_index = -1
 ORDER BY id
