@@ -49,3 +49,37 @@ export async function measureRawLatency(pool: Pool, cleanup: Cleanup, opts: { wa
 export const quietLogger = new Logger(() => (level, message) => {
   if (level === 'error') console.error(`graphile-worker: ${message}`);
 });
+
+/**
+ * The floor for a wide run: `count` no-op jobs added in one `add_jobs` call and run by a
+ * bare runner at `concurrency`; returns the wall-clock ms from the add to the last job's end.
+ */
+export async function measureRawThroughput(pool: Pool, cleanup: Cleanup, opts: { count: number; concurrency: number }): Promise<number> {
+  let done = 0;
+  let onAllDone: (() => void) | undefined;
+  const runner = await run({
+    pgPool: pool,
+    concurrency: opts.concurrency,
+    noHandleSignals: true,
+    pollInterval: 2_000,
+    logger: quietLogger,
+    taskList: {
+      [TASK]: async () => {
+        if (++done === opts.count) onAllDone?.();
+      },
+    },
+  });
+  const stopRunner = cleanup.defer('stop the raw graphile-worker runner', () => runner.stop());
+  try {
+    const allDone = new Promise<void>((resolve) => (onAllDone = resolve));
+    const startedAt = performance.now();
+    await pool.query(
+      `SELECT graphile_worker.add_jobs(array_agg(ROW($1, '{}'::json, NULL, NULL, NULL, NULL, NULL, NULL)::graphile_worker.job_spec)) FROM generate_series(1, $2)`,
+      [TASK, opts.count],
+    );
+    await within(allDone, 600_000, `${opts.count} raw jobs did not finish`);
+    return performance.now() - startedAt;
+  } finally {
+    await stopRunner();
+  }
+}
