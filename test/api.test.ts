@@ -30,26 +30,18 @@ describe('GraphQL API', () => {
 
   it('lists DAGs with their tasks, triggers hello_world and shows every task instance', async () => {
     const dags = await graphql(LIST_DAGS);
-    expect(dags.body).toEqual({
-      data: {
-        dags: {
-          edges: [
-            {
-              node: {
-                id: 'hello_world',
-                paused: false,
-                schedule: null,
-                tasks: [
-                  { id: 'make_hi', upstreamIds: [] },
-                  { id: 'ready_hi', upstreamIds: ['make_hi'] },
-                  { id: 'say_hi', upstreamIds: ['ready_hi'] },
-                ],
-              },
-            },
-          ],
-        },
-      },
+    expect(dags.body.data.dags.edges.map((e: any) => e.node.id)).toEqual(['daily_report', 'hello_world']);
+    expect(dags.body.data.dags.edges[1].node).toEqual({
+      id: 'hello_world',
+      paused: false,
+      schedule: null,
+      tasks: [
+        { id: 'make_hi', upstreamIds: [] },
+        { id: 'ready_hi', upstreamIds: ['make_hi'] },
+        { id: 'say_hi', upstreamIds: ['ready_hi'] },
+      ],
     });
+    expect(dags.body.data.dags.edges[0].node).toMatchObject({ id: 'daily_report', schedule: '@daily' });
 
     const triggered = await graphql(TRIGGER);
     const { id, state } = triggered.body.data.triggerDagRun.dagRun;

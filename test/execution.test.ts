@@ -62,12 +62,12 @@ describe('execution', () => {
     // A broken file in the folder must not keep the other DAGs from loading and running.
     const result = await platform.deploy(await dagFolder(DAGS));
     expect(result.importErrors).toEqual([{ fileName: 'cycle.ts', message: expect.stringMatching(/cycle\.ts: DAG "cyclic": cycle between tasks (a -> b -> a|b -> a -> b)/) }]);
+    expect((await platform.deploy(path.join(REPO_ROOT, 'examples/dags'))).importErrors).toEqual([]);
     await platform.startWorker(4);
   });
   afterAll(() => platform.close());
 
   it('runs hello_world: each task receives the previous one’s value and the run succeeds', async () => {
-    await platform.deploy(path.join(REPO_ROOT, 'examples/dags'));
     const runId = await platform.trigger('hello_world');
     expect(await platform.waitForRun(runId)).toBe('success');
     expect(await platform.taskInstances(runId)).toEqual([
@@ -77,6 +77,20 @@ describe('execution', () => {
     ]);
     const logs = await platform.db.prisma.taskLog.findMany({ where: { taskTry: { taskInstance: { dagRunId: runId, taskId: 'say_hi' } } } });
     expect(logs.map((l) => [l.level, l.message])).toEqual([['info', 'hi, ready to fly!']]);
+  });
+
+  it('runs the daily_report example: parallel extracts, a join, ordering without data, conf', async () => {
+    const runId = await platform.trigger('daily_report', { title: 'Revenue' });
+    expect(await platform.waitForRun(runId)).toBe('success');
+    const values = Object.fromEntries((await platform.taskInstances(runId)).map((ti) => [ti.taskId, ti.returnValue]));
+    expect(values).toEqual({
+      extract_sales: [{ region: 'emea', amount: 400 }, { region: 'emea', amount: 42 }],
+      extract_sales__1: [{ region: 'amer', amount: 400 }, { region: 'amer', amount: 42 }],
+      extract_sales__2: [{ region: 'apac', amount: 400 }, { region: 'apac', amount: 42 }],
+      total: 1326,
+      report: expect.stringMatching(/^Revenue for \d{4}-\d{2}-\d{2}: 1326$/),
+      publish: null,
+    });
   });
 
   it('retries a task that throws twice and records all three tries', async () => {

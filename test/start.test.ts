@@ -84,7 +84,7 @@ describe('updraft start', () => {
     const second = await start(home);
     try {
       const data = await graphql(second.url, `{ dags(first: 10) { edges { node { id } } } dagRun(id: "${id}") { state dagId } }`);
-      expect(data.dags.edges.map((e: any) => e.node.id)).toEqual(['hello_world']);
+      expect(data.dags.edges.map((e: any) => e.node.id)).toEqual(['daily_report', 'hello_world']);
       expect(data.dagRun).toEqual({ state: 'success', dagId: 'hello_world' });
     } finally {
       expect(await second.stop()).toBe(0);
