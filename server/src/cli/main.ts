@@ -185,7 +185,10 @@ function printDeploy(result: DeployResult) {
 
 function printEvent(event: TryEvent) {
   const where = `${event.dagId}.${event.taskId}#${event.tryNumber}`;
-  if (event.kind === 'log') console.log(`[${where}] ${event.line.level}: ${event.line.message}`);
+  if (event.kind === 'log') {
+    const fields = event.line.fields === undefined ? '' : ` ${JSON.stringify(event.line.fields)}`;
+    console.log(`[${where}] ${event.line.level}: ${event.line.message}${fields}`);
+  }
   else if (event.result.taskState !== 'success') console.log(`[${where}] ${event.result.taskState}`);
 }
 
