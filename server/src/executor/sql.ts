@@ -11,8 +11,6 @@ const NAMES = [
   'select_bundle',
   'select_xcom_args',
   'finish_try',
-  'upsert_xcom',
-  'insert_task_logs',
   'lock_task_instances',
   'count_upstream_outcomes',
   'set_task_states',

@@ -65,23 +65,24 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
 
   const error = outcome.kind === 'failed' ? JSON.stringify(outcome.error) : null;
   const tryState = taskState === 'success' ? 'success' : 'failed';
-  const updated = await sql(client, 'finish_try', [args.tryId, tryState, error, taskState, nextTryAt]);
+  const valueJson = outcome.kind === 'success' ? (outcome.valueJson ?? null) : null;
+  const { logs } = args;
+  const updated = await sql(client, 'finish_try', [
+    args.tryId,
+    tryState,
+    error,
+    taskState,
+    nextTryAt,
+    valueJson,
+    valueJson === null ? 0 : Buffer.byteLength(valueJson),
+    logs.map((l) => l.seq),
+    logs.map((l) => l.level),
+    logs.map((l) => l.message),
+    logs.map((l) => (l.fields === undefined ? null : JSON.stringify(l.fields))),
+    logs.map((l) => l.loggedAt),
+  ]);
   if (updated.length === 0) return null;
 
-  if (outcome.kind === 'success' && outcome.valueJson !== undefined) {
-    await sql(client, 'upsert_xcom', [args.taskInstanceId, 'return_value', outcome.valueJson, Buffer.byteLength(outcome.valueJson)]);
-  }
-  if (args.logs.length > 0) {
-    const { logs } = args;
-    await sql(client, 'insert_task_logs', [
-      args.tryId,
-      logs.map((l) => l.seq),
-      logs.map((l) => l.level),
-      logs.map((l) => l.message),
-      logs.map((l) => (l.fields === undefined ? null : JSON.stringify(l.fields))),
-      logs.map((l) => l.loggedAt),
-    ]);
-  }
   if (taskState === 'up_for_retry') {
     await sql(client, 'enqueue_task_instances', [[args.taskInstanceId]]);
     return { taskState, runState: null };

@@ -1,7 +1,7 @@
 -- Adds the outcomes of finished upstreams to their downstream instances' counts and
--- returns the new counts. The rows must be locked already (lock_task_instances.sql):
--- each finisher then sees every earlier finisher's committed counts, so exactly one of
--- them sees a join's upstreams complete.
+-- returns the new counts. The rows are locked first (lock_task_instances.sql): each
+-- finisher then sees every earlier finisher's committed counts, so exactly one of them
+-- sees a join's upstreams complete.
 -- $1 task instance ids, $2 successes, $3 skips, $4 failures (per id)
 UPDATE task_instance ti
 SET upstream_success_count = ti.upstream_success_count + d.succeeded,

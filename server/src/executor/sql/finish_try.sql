@@ -1,13 +1,29 @@
--- Ends a running try and moves its task instance to its next state.
--- No row: the try was no longer running (finished elsewhere).
--- $1 try id, $2 try state, $3 error json, $4 task instance state, $5 next try at
+-- Ends a running try: its state and error, its task instance's next state, its return
+-- value (XCom) and its log lines, in one statement. No row: the try was no longer running
+-- (ended elsewhere), and nothing was written.
+-- $1 try id, $2 try state, $3 error json, $4 task instance state, $5 next try at,
+-- $6 return value json (null: none), $7 its size in bytes,
+-- $8 log seq[], $9 level[], $10 message[], $11 fields json[], $12 logged at[]
 WITH try AS (
   UPDATE task_try SET state = $2::"TaskInstanceState", ended_at = clock_timestamp(), error = $3::jsonb
   WHERE id = $1 AND state = 'running'
-  RETURNING task_instance_id, ended_at
+  RETURNING id, task_instance_id, ended_at
+), ti AS (
+  UPDATE task_instance ti
+  SET state = $4::"TaskInstanceState",
+      ended_at = CASE WHEN $4::"TaskInstanceState" = 'up_for_retry' THEN NULL ELSE try.ended_at END,
+      next_try_at = $5::timestamptz
+  FROM try
+  WHERE ti.id = try.task_instance_id AND ti.state = 'running'
+  RETURNING ti.id
+), xcom AS (
+  INSERT INTO xcom (task_instance_id, key, value, size_bytes)
+  SELECT ti.id, 'return_value', $6::jsonb, $7 FROM ti WHERE $6::jsonb IS NOT NULL
+  ON CONFLICT (task_instance_id, key) DO UPDATE SET value = excluded.value, size_bytes = excluded.size_bytes, created_at = now()
+), logs AS (
+  INSERT INTO task_log (task_try_id, seq, level, message, fields, logged_at)
+  SELECT try.id, l.seq, l.level, l.message, l.fields::jsonb, l.logged_at
+  FROM try, unnest($8::int[], $9::text[], $10::text[], $11::text[], $12::timestamptz[]) AS l(seq, level, message, fields, logged_at)
+  WHERE EXISTS (SELECT 1 FROM ti)
 )
-UPDATE task_instance ti
-SET state = $4::"TaskInstanceState", ended_at = CASE WHEN $4::"TaskInstanceState" = 'up_for_retry' THEN NULL ELSE try.ended_at END, next_try_at = $5::timestamptz
-FROM try
-WHERE ti.id = try.task_instance_id AND ti.state = 'running'
-RETURNING ti.id::text
+SELECT id::text FROM ti
