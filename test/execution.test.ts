@@ -11,7 +11,7 @@ export default dag({ id: 'cyclic' }, () => { a().after('b'); b().after('a'); });
 `,
   'retrying.ts': `
 import { context, dag, task } from '@updraft/sdk';
-const flaky = task({ id: 'flaky', retries: 2, retryDelay: 0 }, () => {
+const flaky = task({ id: 'flaky', retries: 2, retryDelay: '300ms' }, () => {
   if (context().tryNumber < 3) throw new Error('try ' + context().tryNumber + ' failed');
   return 'third time lucky';
 });
@@ -104,6 +104,9 @@ describe('execution', () => {
       [3, 'success', null],
     ]);
     expect(ti.xcoms[0]!.value).toBe('third time lucky');
+    for (const [before, after] of [[0, 1], [1, 2]] as const) {
+      expect(ti.tries[after]!.startedAt.getTime() - ti.tries[before]!.endedAt!.getTime()).toBeGreaterThanOrEqual(290); // retryDelay
+    }
   });
 
   it('fails a task without retries on NonRetryableError, marks its downstream upstream_failed and fails the run', async () => {
