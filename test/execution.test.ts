@@ -45,6 +45,15 @@ export default dag({ id: 'wide' }, () => {
   sum(...leaves);
 });
 `,
+  'introspect.ts': `
+import { context, dag, task } from '@updraft/sdk';
+const whoami = task({ id: 'whoami', retries: 4 }, () => {
+  const { log, signal, logicalDate, ...rest } = context();
+  log.debug('looking', { at: 'myself' });
+  return { ...rest, logicalDate: logicalDate.toISOString(), aborted: signal.aborted, logIsFunction: typeof log.info === 'function' };
+});
+export default dag({ id: 'introspect' }, () => { whoami(); });
+`,
   'slow.ts': `
 import { context, dag, task } from '@updraft/sdk';
 const slow = task({ id: 'slow', timeout: '200ms' }, () => new Promise((resolve, reject) => {
@@ -91,6 +100,29 @@ describe('execution', () => {
       report: expect.stringMatching(/^Revenue for \d{4}-\d{2}-\d{2}: 1326$/),
       publish: null,
     });
+  });
+
+  it('gives a task its context: ids, try, logical date, conf and params, logger, signal', async () => {
+    const runId = await platform.trigger('introspect', { answer: 42 });
+    expect(await platform.waitForRun(runId)).toBe('success');
+    const run = await platform.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } });
+    const [whoami] = await platform.taskInstances(runId);
+    expect(whoami!.returnValue).toEqual({
+      dagId: 'introspect',
+      runId: run.runId,
+      dagRunId: runId,
+      taskId: 'whoami',
+      mapIndex: -1,
+      tryNumber: 1,
+      maxTries: 5,
+      logicalDate: run.logicalDate.toISOString(),
+      conf: { answer: 42 },
+      params: { answer: 42 },
+      aborted: false,
+      logIsFunction: true,
+    });
+    const logs = await platform.db.prisma.taskLog.findMany({ where: { taskTry: { taskInstance: { dagRunId: runId } } } });
+    expect(logs.map((l) => [l.level, l.message, l.fields])).toEqual([['debug', 'looking', { at: 'myself' }]]);
   });
 
   it('retries a task that throws twice and records all three tries', async () => {
