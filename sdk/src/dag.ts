@@ -1,4 +1,5 @@
 import { runWithContext } from './context.js';
+import type { Jsonify } from 'type-fest';
 import type { DagOptions, Serialized, TaskContext, TaskOptions } from './interfaces.js';
 import type { ArgSpec, RawDagStructure } from './structure.js';
 import { XComArg, isXComArg } from './xcom-arg.js';
@@ -117,8 +118,14 @@ export function dag(options: DagOptions, build: () => void): Dag {
   return declared;
 }
 
-/** Arguments of a task call: each a literal value or an upstream's output of the same type. */
-export type TaskArgs<A extends unknown[]> = { [K in keyof A]: A[K] | XComArg<A[K]> };
+/**
+ * Arguments of a task call: each an upstream's output of the parameter's type, or a
+ * literal value. Literals travel as JSON too, so one is accepted only when JSON keeps its
+ * type (a `Date` literal would arrive as a string: declare the parameter as `string`).
+ */
+export type TaskArgs<A extends unknown[]> = { [K in keyof A]: JsonSafe<A[K]> | XComArg<A[K]> };
+
+type JsonSafe<T> = Jsonify<T> extends T ? T : never;
 
 /** A declared task. Call it inside a `dag()` builder to add a node to that DAG. */
 export interface Task<A extends unknown[], R> {

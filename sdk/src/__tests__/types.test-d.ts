@@ -36,6 +36,8 @@ describe('TaskFlow types', () => {
       needsDate(when());
       // @ts-expect-error too few arguments
       shout();
+      // @ts-expect-error a Date literal would arrive as a string too
+      needsDate(new Date());
     });
   });
 });
