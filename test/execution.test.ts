@@ -54,6 +54,17 @@ const whoami = task({ id: 'whoami', retries: 4 }, () => {
 });
 export default dag({ id: 'introspect' }, () => { whoami(); });
 `,
+  'unstorable.ts': `
+import { context, dag, task } from '@updraft/sdk';
+const nul = task('nul', () => {
+  const circular: Record<string, unknown> = {};
+  circular.self = circular;
+  context().log.info('a\\u0000b', { text: 'c\\u0000d' });
+  context().log.warn('circular', { circular });
+  return 'x\\u0000y';
+});
+export default dag({ id: 'unstorable' }, () => { nul(); });
+`,
   'slow.ts': `
 import { context, dag, task } from '@updraft/sdk';
 const slow = task({ id: 'slow', timeout: '200ms' }, () => new Promise((resolve, reject) => {
@@ -162,6 +173,19 @@ describe('execution', () => {
       const sum = (await platform.taskInstances(runId)).find((ti) => ti.taskId === 'sum')!;
       expect(sum).toMatchObject({ state: 'success', tryNumber: 1, returnValue: 435 });
     }
+  });
+
+  it('fails a try whose return value PostgreSQL refuses, instead of leaving it running; logs are made storable', async () => {
+    const runId = await platform.trigger('unstorable');
+    expect(await platform.waitForRun(runId)).toBe('failed');
+    const [ti] = await platform.db.prisma.taskInstance.findMany({ where: { dagRunId: runId }, include: { tries: { include: { logs: { orderBy: { seq: 'asc' } } } } } });
+    expect(ti!.state).toBe('failed');
+    expect(ti!.tries[0]!.error).toMatchObject({ name: 'ResultNotStorable', message: expect.stringContaining("could not store the try's result") });
+    expect(ti!.tries[0]!.logs.map((l) => [l.message, l.fields])).toEqual([
+      ['a\uFFFDb', { text: 'c\uFFFDd' }],
+      ['circular', { unserializableFields: expect.stringContaining('circular') }],
+      [expect.stringContaining("could not store the try's result"), null],
+    ]);
   });
 
   it('fails a try that runs past its timeout and aborts its signal', async () => {

@@ -53,7 +53,7 @@ export async function runTaskInstance(deps: RunTaskDeps, payload: RunTaskPayload
   const task = taskOf(structure, claim.task_id);
   const logs: LogLine[] = [];
   const log = (level: LogLine['level']) => (message: string, fields?: Record<string, unknown>) => {
-    const line: LogLine = { seq: logs.length, level, message: String(message), fields, loggedAt: new Date() };
+    const line: LogLine = { seq: logs.length, level, message: withoutNul(String(message)), fields: storableFields(fields), loggedAt: new Date() };
     logs.push(line);
     deps.onEvent?.({ kind: 'log', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, line });
   };
@@ -90,7 +90,7 @@ export async function runTaskInstance(deps: RunTaskDeps, payload: RunTaskPayload
       retryable: error.name !== 'NonRetryableError',
     };
   }
-  const finish = () =>
+  const finish = (outcome: TryOutcome) =>
     finishTry(deps.pool, {
       dagRunId: claim.dag_run_id,
       taskInstanceId: claim.task_instance_id,
@@ -102,7 +102,17 @@ export async function runTaskInstance(deps: RunTaskDeps, payload: RunTaskPayload
       outcome,
       logs,
     });
-  const result = await retryWhileDatabaseFails(finish);
+  let result: FinishedTry | null;
+  try {
+    result = await retryWhileDatabaseFails(() => finish(outcome));
+  } catch (e) {
+    // PostgreSQL refused the value itself (a \u0000 in JSON, a value past its limits):
+    // the try fails with the reason instead of staying `running` forever.
+    if (!isDataError(e)) throw e;
+    const reason = `could not store the try's result: ${coerceError(e).message}`;
+    logger.error(reason);
+    result = await retryWhileDatabaseFails(() => finish({ kind: 'failed', error: { name: 'ResultNotStorable', message: reason }, retryable: true }));
+  }
   if (result) deps.onEvent?.({ kind: 'finished', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, result });
 }
 
@@ -128,6 +138,27 @@ function isConnectionError(e: unknown): boolean {
   const code = pgErrorCode(e);
   if (code) return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === 'ECONNREFUSED' || code === 'ECONNRESET';
   return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(coerceError(e).message);
+}
+
+/** Data exceptions (class 22) and program limits (class 54): the statement's values were refused. */
+function isDataError(e: unknown): boolean {
+  const code = pgErrorCode(e);
+  return code !== undefined && (code.startsWith('22') || code.startsWith('54'));
+}
+
+/** PostgreSQL text cannot hold NUL characters. */
+function withoutNul(text: string): string {
+  return text.replaceAll('\0', '\uFFFD');
+}
+
+/** Log fields as plain JSON data, decided when the line is logged (not when it is stored). */
+function storableFields(fields: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (fields === undefined) return undefined;
+  try {
+    return JSON.parse(JSON.stringify(fields, (_key, value: unknown) => (typeof value === 'string' ? withoutNul(value) : value))) as Record<string, unknown>;
+  } catch (e) {
+    return { unserializableFields: coerceError(e).message };
+  }
 }
 
 async function resolveArgs(pool: Pool, dagRunId: number, task: TaskStructure): Promise<unknown[]> {
