@@ -49,7 +49,7 @@ export interface RunTaskDeps {
 export async function runTaskInstance(deps: RunTaskDeps, payload: RunTaskPayload): Promise<void> {
   const [claim] = await sql<Claim>(deps.pool, 'claim_task_instance', [payload.taskInstanceId, deps.workerId]);
   if (!claim) return;
-  const structure = await loadStructure(deps.pool, claim.dag_version_id);
+  const structure = await retryWhileDatabaseFails(() => loadStructure(deps.pool, claim.dag_version_id));
   const task = taskOf(structure, claim.task_id);
   const logs: LogLine[] = [];
   const log = (level: LogLine['level']) => (message: string, fields?: Record<string, unknown>) => {
