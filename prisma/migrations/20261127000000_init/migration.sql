@@ -176,6 +176,9 @@ CREATE INDEX "task_instance_dag_run_id_state_idx" ON "task_instance"("dag_run_id
 CREATE UNIQUE INDEX "task_instance_dag_run_id_task_id_map_index_key" ON "task_instance"("dag_run_id", "task_id", "map_index");
 
 -- CreateIndex
+CREATE INDEX "task_try_worker_id_state_idx" ON "task_try"("worker_id", "state");
+
+-- CreateIndex
 CREATE UNIQUE INDEX "task_try_task_instance_id_try_number_key" ON "task_try"("task_instance_id", "try_number");
 
 -- CreateIndex

@@ -49,7 +49,7 @@ export interface RunTaskDeps {
 export async function runTaskInstance(deps: RunTaskDeps, payload: RunTaskPayload): Promise<void> {
   const [claim] = await sql<Claim>(deps.pool, 'claim_task_instance', [payload.taskInstanceId, deps.workerId]);
   if (!claim) return;
-  const structure = await retryWhileDatabaseFails(() => loadStructure(deps.pool, claim.dag_version_id));
+  const structure = await retryWhileDatabaseFails(() => loadStructure(deps.pool, claim.dag_version_id), deps.shutdown);
   const task = taskOf(structure, claim.task_id);
   const logs: LogLine[] = [];
   const log = (level: LogLine['level']) => (message: string, fields?: Record<string, unknown>) => {
@@ -104,33 +104,34 @@ export async function runTaskInstance(deps: RunTaskDeps, payload: RunTaskPayload
     });
   let result: FinishedTry | null;
   try {
-    result = await retryWhileDatabaseFails(() => finish(outcome));
+    result = await retryWhileDatabaseFails(() => finish(outcome), deps.shutdown);
   } catch (e) {
     // PostgreSQL refused the value itself (a \u0000 in JSON, a value past its limits):
     // the try fails with the reason instead of staying `running` forever.
     if (!isDataError(e)) throw e;
     const reason = `could not store the try's result: ${coerceError(e).message}`;
     logger.error(reason);
-    result = await retryWhileDatabaseFails(() => finish({ kind: 'failed', error: { name: 'ResultNotStorable', message: reason }, retryable: true }));
+    result = await retryWhileDatabaseFails(() => finish({ kind: 'failed', error: { name: 'ResultNotStorable', message: reason }, retryable: true }), deps.shutdown);
   }
   if (result) deps.onEvent?.({ kind: 'finished', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, result });
 }
 
 /**
  * The try's outcome exists only in this process until it is recorded, and a redelivered
- * job cannot record it (the claim refuses a running instance): so a database blip must
- * not lose it. Retries for about a minute; after that the try is left to lost-worker recovery.
+ * job cannot record it (the claim refuses a running instance): so losing the database for
+ * a while must not lose it. Retries until the database answers, backing off to 30 s; once
+ * the worker is shutting down, gives up after the next failure (the try then stays
+ * `running`: see "Not yet handled" in ARCHITECTURE.md).
  */
-async function retryWhileDatabaseFails<T>(fn: () => Promise<T>): Promise<T> {
-  for (const delayMs of [100, 500, 2_000, 5_000, 10_000, 20_000, 30_000]) {
+async function retryWhileDatabaseFails<T>(fn: () => Promise<T>, shutdown: AbortSignal): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (e) {
-      if (!isConnectionError(e)) throw e;
-      await new Promise((r) => setTimeout(r, delayMs));
+      if (!isConnectionError(e) || shutdown.aborted) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 30_000)));
     }
   }
-  return fn();
 }
 
 /** Errors from losing the database (network, restart, failover), as opposed to a bad statement. */
