@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { loadStructure } from './dags/versions.js';
+import { inTransaction } from './db/transaction.js';
 import { badInput, notFound } from './errors.js';
 import { sql } from './executor/sql.js';
 import { finishRunIfDone } from './executor/transitions.js';
@@ -30,18 +31,13 @@ export async function createDagRun(
   if (typeof conf !== 'object' || conf === null || Array.isArray(conf)) {
     throw badInput(`conf must be a JSON object, got ${Array.isArray(conf) ? 'an array' : JSON.stringify(conf)}`);
   }
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const [dag] = (await client.query<{ paused: boolean; is_active: boolean }>('SELECT paused, is_active FROM dag WHERE id = $1', [input.dagId])).rows;
+  return inTransaction(pool, async (client) => {
+    const [dag] = await sql<{ paused: boolean; is_active: boolean }>(client, 'select_dag_state', [input.dagId]);
     if (!dag) throw notFound(`DAG "${input.dagId}" does not exist; deploy it first (\`updraft deploy <dir>\`)`);
     if (!dag.is_active) throw badInput(`DAG "${input.dagId}" is no longer in the deployed DAG folder; deploy its file again to run it`);
     if (dag.paused) throw badInput(`DAG "${input.dagId}" is paused; unpause it to trigger runs`);
     const [run] = await sql<{ id: number; dag_version_id: number }>(client, 'create_dag_run', [input.dagId, input.runType, JSON.stringify(conf), input.logicalDate]);
-    if (!run) {
-      await client.query('ROLLBACK');
-      return null;
-    }
+    if (!run) return null;
     const structure = await loadStructure(client, run.dag_version_id);
     const created = await sql<{ id: string; task_id: string }>(client, 'create_task_instances', [
       run.id,
@@ -51,12 +47,6 @@ export async function createDagRun(
     const roots = new Set(structure.tasks.filter((t) => t.upstreamIds.length === 0).map((t) => t.id));
     await sql(client, 'enqueue_task_instances', [created.filter((ti) => roots.has(ti.task_id)).map((ti) => ti.id)]);
     if (structure.tasks.length === 0) await finishRunIfDone(client, run.id, structure);
-    await client.query('COMMIT');
     return run.id;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -17,6 +17,7 @@ const NAMES = [
   'enqueue_task_instances',
   'lock_dag_run',
   'finish_dag_run',
+  'select_dag_state',
   'create_dag_run',
   'create_task_instances',
   'register_worker',

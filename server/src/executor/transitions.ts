@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { DagStructure, TaskStructure } from '../dags/structure.js';
 import { leafTaskIds, taskOf } from '../dags/versions.js';
+import { inTransaction } from '../db/transaction.js';
 import { pgErrorCode } from '../errors.js';
 import { retryDelayMs } from './retry.js';
 import { sql } from './sql.js';
@@ -36,19 +37,12 @@ export async function finishTry(
   args: { dagRunId: number; taskInstanceId: string; tryId: string; tryNumber: number; maxTries: number; structure: DagStructure; task: TaskStructure; outcome: TryOutcome; logs: LogLine[] },
 ): Promise<FinishedTry | null> {
   for (let attempt = 1; ; attempt++) {
-    const client = await pool.connect();
     try {
-      await client.query('BEGIN');
-      const finished = await finishInTransaction(client, args);
-      await client.query(finished ? 'COMMIT' : 'ROLLBACK');
-      return finished;
+      return await inTransaction(pool, (client) => finishInTransaction(client, args));
     } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
       // Deadlocks and serialization failures are safe to retry: nothing was committed.
       if (attempt < 5 && (pgErrorCode(e) === '40P01' || pgErrorCode(e) === '40001')) continue;
       throw e;
-    } finally {
-      client.release();
     }
   }
 }
