@@ -33,3 +33,25 @@ export class Cleanup {
     return this.#running;
   }
 }
+
+/**
+ * Runs a bench entry point with a Cleanup that always runs: after success, after a
+ * failure (exit code 1), and on SIGINT/SIGTERM.
+ */
+export async function runWithCleanup(main: (cleanup: Cleanup) => Promise<void>): Promise<void> {
+  const cleanup = new Cleanup();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`\n[bench] ${signal}: cleaning up`);
+      void cleanup.run().finally(() => process.exit(130));
+    });
+  }
+  try {
+    await main(cleanup);
+  } catch (e) {
+    console.error(e);
+    process.exitCode = 1;
+  } finally {
+    await cleanup.run();
+  }
+}

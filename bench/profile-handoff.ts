@@ -2,7 +2,7 @@
 // `npx tsx bench/profile-handoff.ts`. An investigation aid, not part of `npm run bench`.
 import { performance } from 'node:perf_hooks';
 import { bundleCacheDir } from '../server/src/config.js';
-import { Cleanup } from './cleanup.js';
+import { runWithCleanup, type Cleanup } from './cleanup.js';
 import { openBenchDatabase } from './environment.js';
 import { deployChain, measureHandoff, writeChainDag } from './handoff.js';
 import { traceQueries, type TracedQuery } from './query-trace.js';
@@ -57,7 +57,7 @@ function handoffSegments(queries: TracedQuery[]): Map<string, number[]> {
     const getJob = before.findLast((q) => q.label.startsWith('get_job'))!;
     const tx = queries.filter((q) => q.client === finish.client && q.sentAt > finish.sentAt);
     const commit = tx.find((q) => q.label === 'COMMIT')!;
-    add('  finish_try answered → COMMIT sent (5 statements)', commit.sentAt - finish.doneAt);
+    add('  finish_try answered → COMMIT sent (trigger rules, enqueue)', commit.sentAt - finish.doneAt);
     add('  COMMIT round trip', commit.doneAt - commit.sentAt);
     add('  COMMIT answered → get_job sent (handler returns)', getJob.sentAt - commit.doneAt);
     add('  get_job round trip', getJob.doneAt - getJob.sentAt);
@@ -91,12 +91,4 @@ function print(name: string, values: number[]): void {
   console.log(`${name.padEnd(58)} n=${String(s.n).padStart(5)}  p50 ${s.p50.toFixed(2).padStart(6)}  p90 ${s.p90.toFixed(2).padStart(6)}  mean ${mean.toFixed(2).padStart(6)} ms`);
 }
 
-const cleanup = new Cleanup();
-try {
-  await main(cleanup);
-} catch (e) {
-  console.error(e);
-  process.exitCode = 1;
-} finally {
-  await cleanup.run();
-}
+await runWithCleanup(main);

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { bundleCacheDir } from '../server/src/config.js';
-import { Cleanup } from './cleanup.js';
+import { runWithCleanup, type Cleanup } from './cleanup.js';
 import { describeMachine, openBenchDatabase } from './environment.js';
 import { FAN_OUT_DAG_ID, writeFanOutDag } from './fan-out.js';
 import { deployChain, measureHandoff, writeChainDag, type HandoffResult } from './handoff.js';
@@ -89,18 +89,4 @@ function log(message: string): void {
   console.log(`[bench] ${message}`);
 }
 
-const cleanup = new Cleanup();
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`\n[bench] ${signal}: cleaning up`);
-    void cleanup.run().finally(() => process.exit(130));
-  });
-}
-try {
-  await main(cleanup);
-} catch (e) {
-  console.error(e);
-  process.exitCode = 1;
-} finally {
-  await cleanup.run();
-}
+await runWithCleanup(main);
