@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveApi } from '../server/src/api/server.js';
-import { UPDRAFT_BIN, updraft } from './support/cli.js';
+import { lastLine, UPDRAFT_BIN, updraft } from './support/cli.js';
 import { createTestPlatform, dagFolder, REPO_ROOT, TEST_SCRATCH, type TestPlatform } from './support/platform.js';
 
 describe('updraft CLI against a database', () => {
@@ -42,20 +42,20 @@ describe('updraft CLI against a database', () => {
   it('trigger --wait runs a worker when none is up, prints success and exits 0', async () => {
     const result = await updraft(['dags', 'trigger', 'hello_world', '--wait'], env);
     expect(result.stderr).toContain('No worker is running');
-    expect(result.stdout.trim().split('\n').at(-1)).toBe('success');
+    expect(lastLine(result.stdout)).toBe('success');
     expect(result.code).toBe(0);
   });
 
   it('trigger --wait exits non-zero when the run fails', async () => {
     const result = await updraft(['dags', 'trigger', 'always_fails', '--wait'], env);
-    expect(result.stdout.trim().split('\n').at(-1)).toBe('failed');
+    expect(lastLine(result.stdout)).toBe('failed');
     expect(result.code).toBe(1);
   });
 
   it('a task leaking a rejected promise does not take the worker down', async () => {
     const result = await updraft(['dags', 'trigger', 'leaky', '--wait'], env);
     expect(result.stderr).toContain('unhandled promise rejection (in task code?): Error: nobody handles me');
-    expect(result.stdout.trim().split('\n').at(-1)).toBe('success');
+    expect(lastLine(result.stdout)).toBe('success');
     expect(result.code).toBe(0);
   });
 
@@ -93,7 +93,7 @@ describe('updraft CLI against a database', () => {
     const { port } = server.address() as { port: number };
     try {
       const result = await updraft(['dags', 'trigger', 'hello_world', '--wait', '--url', `http://127.0.0.1:${port}/graphql`], { DATABASE_URL: 'postgres://nowhere.invalid/none' });
-      expect(result.stdout.trim().split('\n').at(-1)).toBe('success');
+      expect(lastLine(result.stdout)).toBe('success');
       expect(result.code).toBe(0);
       const unreachable = await updraft(['dags', 'list', '--url', 'http://127.0.0.1:1/graphql'], {});
       expect(unreachable.stderr).toContain('Could not reach the Updraft API at http://127.0.0.1:1/graphql');

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UPDRAFT_BIN, updraft } from './support/cli.js';
+import { lastLine, UPDRAFT_BIN, updraft } from './support/cli.js';
 import { REPO_ROOT } from './support/platform.js';
 
 /** `updraft start` as `npm start` runs it, on its own embedded PostgreSQL under a fresh home. */
@@ -66,7 +66,7 @@ describe('updraft start', () => {
 
     // The CLI finds the running platform's database through the home folder and uses its worker.
     const cli = await updraft(['dags', 'trigger', 'hello_world', '--wait'], { UPDRAFT_HOME: home, DATABASE_URL: undefined });
-    expect(cli.stdout.trim().split('\n').at(-1)).toBe('success');
+    expect(lastLine(cli.stdout)).toBe('success');
     expect(cli.stderr).not.toContain('No worker is running');
     expect(cli.code).toBe(0);
 

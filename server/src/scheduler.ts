@@ -24,6 +24,8 @@ const MAX_SLEEP_MS = 2_000;
 export function startScheduler(opts: { pool: Pool; onRun?: (dagId: string, runId: number, logicalDate: Date) => void; onWarning?: (message: string) => void }): Scheduler {
   let stopped = false;
   let wake: () => void = () => {};
+  // The latest tick this scheduler handled per DAG: a pass creates a run only for a new tick.
+  const handled = new Map<string, number>();
   const loop = (async () => {
     while (!stopped) {
       let sleepMs = MAX_SLEEP_MS;
@@ -35,8 +37,9 @@ export function startScheduler(opts: { pool: Pool; onRun?: (dagId: string, runId
         }
         for (const dag of dags) {
           const tick = dag.schedule === '@once' ? dag.created_at : latestTick(dag.schedule, now);
-          if (tick && tick >= dag.created_at) {
+          if (tick && tick >= dag.created_at && handled.get(dag.id) !== tick.getTime()) {
             const runId = await createDagRun(opts.pool, { dagId: dag.id, runType: 'scheduled', logicalDate: tick });
+            handled.set(dag.id, tick.getTime());
             if (runId !== null) opts.onRun?.(dag.id, runId, tick);
           }
           const next = nextTick(dag.schedule, now);

@@ -30,3 +30,8 @@ export function updraft(args: string[], env: Record<string, string | undefined>,
     });
   });
 }
+
+/** The last line a command printed: `dags trigger --wait` ends with the run's state. */
+export function lastLine(output: string): string | undefined {
+  return output.trim().split('\n').at(-1);
+}

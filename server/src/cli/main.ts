@@ -2,6 +2,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { bundleCacheDir, resolveConfig } from '../config.js';
 import { deployDags, type DeployResult } from '../deploy.js';
 import { coerceError } from '../errors.js';
+import { HEARTBEAT_TIMEOUT_MS } from '../executor/recovery.js';
+import { sql } from '../executor/sql.js';
 import { startWorker } from '../executor/worker.js';
 import type { TryEvent } from '../executor/run-task.js';
 import { openDatabase, startPlatform } from '../platform.js';
@@ -155,10 +157,8 @@ async function withClient(url: string | undefined, fn: (client: ApiClient) => Pr
 async function ensureWorker(client: ApiClient): Promise<() => Promise<void>> {
   const database = client.database;
   if (!database) return async () => {};
-  const { rows } = await database.pool.query<{ live: number }>(
-    `SELECT count(*)::int AS live FROM worker WHERE stopped_at IS NULL AND last_heartbeat_at > now() - interval '15 seconds'`,
-  );
-  if (rows[0]!.live > 0) return async () => {};
+  const [workers] = await sql<{ live: number }>(database.pool, 'count_live_workers', [HEARTBEAT_TIMEOUT_MS]);
+  if (workers!.live > 0) return async () => {};
   console.error('No worker is running; running one in this process until the run ends.');
   survivePromiseLeaks();
   const worker = await startWorker({ pool: database.pool, cacheDir: bundleCacheDir(resolveConfig()), onEvent: printEvent, onWarning: warn });

@@ -25,6 +25,7 @@ const NAMES = [
   'select_scheduled_dags',
   'select_lost_tries',
   'mark_workers_lost',
+  'count_live_workers',
 ] as const;
 
 export type StatementName = (typeof NAMES)[number];
