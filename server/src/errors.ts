@@ -19,6 +19,19 @@ export function pgErrorCode(e: unknown): string | undefined {
   return undefined;
 }
 
+/** Errors from losing the database (network, restart, failover), as opposed to a bad statement. */
+export function isConnectionError(e: unknown): boolean {
+  const code = pgErrorCode(e);
+  if (code) return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === 'ECONNREFUSED' || code === 'ECONNRESET';
+  return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(coerceError(e).message);
+}
+
+/** Data exceptions (class 22) and program limits (class 54): the statement's values were refused. */
+export function isDataError(e: unknown): boolean {
+  const code = pgErrorCode(e);
+  return code !== undefined && (code.startsWith('22') || code.startsWith('54'));
+}
+
 /**
  * An error a caller can fix. It is a GraphQLError so that the API reports its message
  * with `extensions.code`, while any other error stays masked.

@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import type { BundleLoader } from '../bundle/loader.js';
 import type { TaskStructure } from '../dags/structure.js';
 import { loadStructure, taskOf } from '../dags/versions.js';
-import { coerceError, pgErrorCode } from '../errors.js';
+import { coerceError, isConnectionError, isDataError } from '../errors.js';
 import { sql } from './sql.js';
 import { finishTry, type FinishedTry, type LogLine, type TryOutcome } from './transitions.js';
 
@@ -132,19 +132,6 @@ async function retryWhileDatabaseFails<T>(fn: () => Promise<T>, shutdown: AbortS
       await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 30_000)));
     }
   }
-}
-
-/** Errors from losing the database (network, restart, failover), as opposed to a bad statement. */
-function isConnectionError(e: unknown): boolean {
-  const code = pgErrorCode(e);
-  if (code) return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === 'ECONNREFUSED' || code === 'ECONNRESET';
-  return /Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(coerceError(e).message);
-}
-
-/** Data exceptions (class 22) and program limits (class 54): the statement's values were refused. */
-function isDataError(e: unknown): boolean {
-  const code = pgErrorCode(e);
-  return code !== undefined && (code.startsWith('22') || code.startsWith('54'));
 }
 
 /** PostgreSQL text cannot hold NUL characters. */
