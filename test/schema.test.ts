@@ -95,7 +95,8 @@ function expectedTable(model: Model): TableShape {
   const columns: Record<string, ColumnShape> = {};
   for (const field of model.fields) {
     if (field.kind !== 'scalar' && field.kind !== 'enum') continue;
-    columns[col(field.name)] = { type: expectedType(field), nullable: !field.isRequired, hasDefault: hasDatabaseDefault(field) };
+    // `prisma migrate` creates scalar lists without NOT NULL, whatever the schema says.
+    columns[col(field.name)] = { type: expectedType(field), nullable: field.isList || !field.isRequired, hasDefault: hasDatabaseDefault(field) };
   }
 
   const indexes = datamodel.indexes
@@ -131,7 +132,8 @@ function expectedTable(model: Model): TableShape {
 
 /** The Postgres type (as information_schema spells it) Prisma maps a field to. */
 function expectedType(field: Field): string {
-  if (field.isList) throw new Error(`${field.name}: list fields are not handled by this test yet; extend expectedType()`);
+  // information_schema says only ARRAY; the element type is checked through udt_name.
+  if (field.isList) return `ARRAY ${expectedType({ ...field, isList: false })}`;
   if (field.kind === 'enum') {
     const enumDef = datamodel.enums.find((e) => e.name === field.type);
     return `USER-DEFINED ${enumDef?.dbName ?? field.type}`;
@@ -227,6 +229,7 @@ async function describeTables(tables: string[]): Promise<Record<string, TableSha
   for (const c of columns.rows) {
     let type = c.data_type;
     if (type === 'USER-DEFINED') type = `USER-DEFINED ${c.udt_name}`;
+    else if (type === 'ARRAY') type = `ARRAY ${{ _text: 'text', _int8: 'bigint', _int4: 'integer' }[c.udt_name] ?? c.udt_name}`;
     else if (type.startsWith('timestamp')) type = `${type}(${c.datetime_precision})`;
     else if (type === 'character varying') type = `${type}(${c.character_maximum_length ?? ''})`;
     else if (type === 'numeric') type = `${type}(${c.numeric_precision})`;
