@@ -50,7 +50,7 @@ export interface HandoffResult {
  * with the given concurrency, and reads the handoffs back from task_try (database clock).
  */
 export async function measureHandoff(
-  db: { pool: Pool },
+  db: { pool: Pool; url: string },
   cleanup: Cleanup,
   opts: { cacheDir: string; concurrency: number; warmup: number; measured: number; dagId?: string; runTimeoutMs?: number },
 ): Promise<HandoffResult> {
@@ -58,6 +58,7 @@ export async function measureHandoff(
   let onRunEnd: ((state: string) => void) | undefined;
   const worker = await startWorker({
     pool: db.pool,
+    databaseUrl: db.url,
     cacheDir: opts.cacheDir,
     concurrency: opts.concurrency,
     onEvent: (event) => {

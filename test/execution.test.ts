@@ -129,6 +129,7 @@ describe('execution', () => {
       logicalDate: run.logicalDate.toISOString(),
       conf: { answer: 42 },
       params: { answer: 42 },
+      idempotencyKey: `introspect/${run.runId}/whoami`,
       aborted: false,
       logIsFunction: true,
     });
@@ -193,7 +194,7 @@ describe('execution', () => {
     expect(await platform.waitForRun(runId)).toBe('failed');
     const tries = await platform.db.prisma.taskTry.findMany({ where: { taskInstance: { dagRunId: runId } } });
     expect(tries).toHaveLength(1);
-    expect(tries[0]!.error).toMatchObject({ name: 'TaskTimeoutError', message: 'the task ran longer than its timeout of 200 ms' });
+    expect(tries[0]!.error).toMatchObject({ name: 'TaskTimeout', message: 'the task ran longer than its timeout of 200 ms' });
     expect(tries[0]!.endedAt!.getTime() - tries[0]!.startedAt.getTime()).toBeLessThan(4000);
   });
 

@@ -39,18 +39,27 @@ describe('a worker killed mid-task', () => {
   it('is detected by its missing heartbeats; the try fails and is retried, and the run goes on', async () => {
     const runId = await platform.trigger('retried');
     await killWorkerMidTask(runId);
-    expect(await recoverLostTries(platform.pool, { heartbeatTimeoutMs: 60_000 })).toEqual([]); // not yet overdue
+    expect((await recoverLostTries(platform.pool, { heartbeatTimeoutMs: 60_000 })).tries).toEqual([]); // not yet overdue
+    const [job] = await platform.db.prisma.$queryRaw<Array<{ id: bigint; locked_by: string | null }>>`SELECT id, locked_by FROM graphile_worker._private_jobs`;
+    expect(job?.locked_by).toBeTruthy(); // the dead worker's job is locked
 
     await new Promise((r) => setTimeout(r, 300));
-    const lost = await recoverLostTries(platform.pool, { heartbeatTimeoutMs: 200 });
-    expect(lost).toEqual([expect.objectContaining({ dagRunId: runId, taskId: 'work', tryNumber: 1, result: { taskState: 'up_for_retry', runState: null } })]);
+    const recovery = await recoverLostTries(platform.pool, { heartbeatTimeoutMs: 200 });
+    const lost = recovery.tries;
+    expect(lost).toEqual([expect.objectContaining({ dagRunId: runId, taskId: 'work', tryNumber: 1, reason: 'WorkerLost', result: { taskState: 'up_for_retry', runState: null } })]);
+    // Released at once: the dead worker's job is gone, and the retry is a new, unlocked job.
+    expect(recovery.lostWorkers).toEqual([lost[0]!.workerId]);
+    expect(recovery.deletedJobs).toBe(1);
+    const jobs = await platform.db.prisma.$queryRaw<Array<{ id: bigint; locked_by: string | null }>>`SELECT id, locked_by FROM graphile_worker._private_jobs`;
+    expect(jobs).toEqual([{ id: expect.any(BigInt), locked_by: null }]);
+    expect(jobs[0]!.id).not.toBe(job!.id);
 
     const worker = await platform.startWorker();
     expect(await platform.waitForRun(runId)).toBe('success');
     await worker.stop();
     const work = await platform.db.prisma.taskInstance.findFirstOrThrow({ where: { dagRunId: runId, taskId: 'work' }, include: { tries: { orderBy: { tryNumber: 'asc' } } } });
     expect(work.tries.map((t) => [t.tryNumber, t.state, (t.error as { name?: string } | null)?.name ?? null])).toEqual([
-      [1, 'failed', 'WorkerLostError'],
+      [1, 'failed', 'WorkerLost'],
       [2, 'success', null],
     ]);
     expect((work.tries[0]!.error as { message: string }).message).toMatch(/^worker .+ stopped sending heartbeats while running this try/);
@@ -63,7 +72,7 @@ describe('a worker killed mid-task', () => {
     const runId = await platform.trigger('no_retry');
     await killWorkerMidTask(runId);
     await new Promise((r) => setTimeout(r, 300));
-    const lost = await recoverLostTries(platform.pool, { heartbeatTimeoutMs: 200 });
+    const { tries: lost } = await recoverLostTries(platform.pool, { heartbeatTimeoutMs: 200 });
     expect(lost.map((l) => l.result)).toEqual([{ taskState: 'failed', runState: 'failed' }]);
     const states = Object.fromEntries((await platform.taskInstances(runId)).map((ti) => [ti.taskId, ti.state]));
     expect(states).toEqual({ work: 'failed', after: 'upstream_failed' });

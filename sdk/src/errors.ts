@@ -5,3 +5,53 @@
 export class NonRetryableError extends Error {
   override name = 'NonRetryableError';
 }
+
+/**
+ * Why the platform ended a try when the task's own code did not: the `name` of the error
+ * recorded with the try (GraphQL `tries { error }`), stable across versions. Each is retried
+ * per the task's `retries`, except where noted.
+ */
+export class TaskFailure extends Error {}
+
+/** The try ran longer than its `timeout`; it is never recorded as a success. */
+export class TaskTimeout extends TaskFailure {
+  override name = 'TaskTimeout';
+}
+
+/** The task's process exited or crashed (`process.exit()`, a native crash, a signal). */
+export class TaskCrashed extends TaskFailure {
+  override name = 'TaskCrashed';
+}
+
+/** The task's process went over its `memoryLimit` and was stopped. */
+export class MemoryLimit extends TaskFailure {
+  override name = 'MemoryLimit';
+}
+
+/** The worker running the try stopped sending heartbeats (killed, frozen or cut off). */
+export class WorkerLost extends TaskFailure {
+  override name = 'WorkerLost';
+}
+
+/** A running try that no live worker holds any more, closed by the sweep. */
+export class TryAbandoned extends TaskFailure {
+  override name = 'TryAbandoned';
+}
+
+/**
+ * The worker shut down before the try finished. The try is retried, and this try does
+ * not count against the task's `retries`.
+ */
+export class WorkerShutdown extends TaskFailure {
+  override name = 'WorkerShutdown';
+}
+
+/** The task's return value could not be stored (too large, or refused by PostgreSQL). */
+export class ResultNotStorable extends TaskFailure {
+  override name = 'ResultNotStorable';
+}
+
+/** The platform could not prepare the try (load the DAG's code or its arguments). */
+export class TaskSetupFailed extends TaskFailure {
+  override name = 'TaskSetupFailed';
+}

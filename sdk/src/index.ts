@@ -1,7 +1,18 @@
 export { context } from './context.js';
 export { dag, task, isDag, Dag } from './dag.js';
 export type { Task, TaskArgs } from './dag.js';
-export { NonRetryableError } from './errors.js';
-export type { DagOptions, Duration, Logger, Serialized, TaskContext, TaskOptions, TaskPolicy } from './interfaces.js';
+export {
+  MemoryLimit,
+  NonRetryableError,
+  ResultNotStorable,
+  TaskCrashed,
+  TaskFailure,
+  TaskSetupFailed,
+  TaskTimeout,
+  TryAbandoned,
+  WorkerLost,
+  WorkerShutdown,
+} from './errors.js';
+export type { DagOptions, Duration, Isolation, Logger, MemorySize, Serialized, TaskContext, TaskOptions, TaskPolicy } from './interfaces.js';
 export type { ArgSpec, RawDagStructure, RawTaskStructure } from './structure.js';
 export { XComArg, chain, isXComArg } from './xcom-arg.js';

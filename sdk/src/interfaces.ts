@@ -15,7 +15,18 @@ import type { Jsonify } from 'type-fest';
 /** Milliseconds, or a string such as `"500ms"`, `"30s"`, `"5m"`, `"2h"`, `"1d"`. */
 export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
 
-/** Retry and timeout policy of a task; every field may also be set in `DagOptions.defaultArgs`. */
+/** Megabytes, or a string such as `"512MB"` or `"2GB"`. */
+export type MemorySize = number | `${number}${'MB' | 'GB'}`;
+
+/**
+ * Where a task's code runs. `process` (the default): in a child process of the worker,
+ * without database credentials, which a crash, `process.exit()`, a runaway loop or runaway
+ * memory takes down alone. `none`: in the worker process itself, for trusted code where
+ * the last millisecond counts; such a task can take its worker down.
+ */
+export type Isolation = 'process' | 'none';
+
+/** Retry, timeout and isolation policy of a task; every field may also be set in `DagOptions.defaultArgs`. */
 export interface TaskPolicy {
   /** How many times a failed try is retried. Default 0. */
   retries?: number;
@@ -25,8 +36,18 @@ export interface TaskPolicy {
   retryExponentialBackoff?: boolean;
   /** Upper bound of the wait between tries. Default `"24h"`. */
   maxRetryDelay?: Duration;
-  /** A try that runs longer fails with a timeout error; its `signal` is aborted. No default. */
+  /**
+   * A try that runs longer fails with `TaskTimeout`: its `signal` is aborted, and an
+   * isolated task that has not returned a few seconds later is killed. No default.
+   */
   timeout?: Duration;
+  /** Where the task's code runs. Default `"process"`. */
+  isolation?: Isolation;
+  /**
+   * Memory the task's process may use (isolated tasks only); past it the try fails with
+   * `MemoryLimit`. Default: the worker's `--memory-limit` (1 GB unless set).
+   */
+  memoryLimit?: MemorySize;
 }
 
 /** Options of one task. */
@@ -76,6 +97,12 @@ export interface TaskContext {
   log: Logger;
   /** Aborted when the try times out or the worker shuts down. */
   signal: AbortSignal;
+  /**
+   * The same on every try of this task instance, and different for every other task
+   * instance and run: pass it to external systems so that a retried try does not repeat
+   * a side effect (task code runs at least once; see ARCHITECTURE.md).
+   */
+  idempotencyKey: string;
 }
 
 /** What a task's return value becomes after it travels through XCom (JSON). */

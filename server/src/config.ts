@@ -1,6 +1,7 @@
 import path from 'node:path';
+import { durationMs, memoryMb } from './dags/duration.js';
 
-/** Where a platform keeps its local state, and where it listens. Declared once with defaults. */
+/** Where a platform keeps its local state, where it listens and how its workers behave. Declared once with defaults. */
 export interface UpdraftConfig {
   /** Local state: embedded database, bundle cache. Default `<cwd>/.updraft` (or UPDRAFT_HOME). */
   home: string;
@@ -10,19 +11,47 @@ export interface UpdraftConfig {
   port: number;
   /** Task instances one worker runs at once. Default 8. */
   concurrency: number;
+  /**
+   * A worker that sent no heartbeat for this long is taken for dead: its tries fail as
+   * `WorkerLost` and its jobs are released. Default 30 s (or UPDRAFT_LOST_WORKER_TIMEOUT).
+   */
+  lostWorkerTimeoutMs: number;
+  /** Memory of an isolated task's process unless the task sets `memoryLimit`, in MB. Default 1024 (or UPDRAFT_MEMORY_LIMIT). */
+  memoryLimitMb: number;
+  /** On shutdown, how long running tries may take to finish before they are aborted. Default 30 s. */
+  shutdownGraceMs: number;
 }
 
-export function resolveConfig(overrides: { [K in keyof UpdraftConfig]?: UpdraftConfig[K] | undefined } = {}): UpdraftConfig {
+type Overrides = { [K in keyof UpdraftConfig]?: UpdraftConfig[K] | undefined };
+
+export function resolveConfig(overrides: Overrides = {}): UpdraftConfig {
   const port = overrides.port ?? Number(process.env.PORT ?? 4000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`port must be a whole number from 0 to 65535, got ${port}`);
   const concurrency = overrides.concurrency ?? 8;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new TypeError(`concurrency must be a whole number of at least 1, got ${concurrency}`);
+  const lostWorkerTimeoutMs = overrides.lostWorkerTimeoutMs ?? fromEnv('UPDRAFT_LOST_WORKER_TIMEOUT', durationMs, 'a duration such as "30s"') ?? 30_000;
+  if (!(lostWorkerTimeoutMs >= 1_000)) throw new TypeError(`the lost-worker timeout must be at least 1 s, got ${lostWorkerTimeoutMs} ms`);
+  const memoryLimitMb = overrides.memoryLimitMb ?? fromEnv('UPDRAFT_MEMORY_LIMIT', memoryMb, 'a memory size such as "1GB"') ?? 1024;
+  if (!(memoryLimitMb >= 32)) throw new TypeError(`the memory limit must be at least 32 MB, got ${memoryLimitMb} MB`);
+  const shutdownGraceMs = overrides.shutdownGraceMs ?? 30_000;
+  if (!(shutdownGraceMs >= 0)) throw new TypeError(`the shutdown grace period must be 0 or more, got ${shutdownGraceMs} ms`);
   return {
     home: path.resolve(overrides.home ?? process.env.UPDRAFT_HOME ?? '.updraft'),
     host: overrides.host ?? '127.0.0.1',
     port,
     concurrency,
+    lostWorkerTimeoutMs,
+    memoryLimitMb,
+    shutdownGraceMs,
   };
+}
+
+function fromEnv<T>(name: string, parse: (text: never) => T | undefined, what: string): T | undefined {
+  const text = process.env[name];
+  if (text === undefined || text === '') return undefined;
+  const value = parse(text as never);
+  if (value === undefined) throw new TypeError(`${name} must be ${what}, got ${JSON.stringify(text)}`);
+  return value;
 }
 
 export const bundleCacheDir = (config: Pick<UpdraftConfig, 'home'>) => path.join(config.home, 'bundles');

@@ -21,7 +21,13 @@ const MAX_SLEEP_MS = 2_000;
  * Each pass also fails the tries of workers that stopped sending heartbeats (Airflow's
  * zombie detection), so that they are retried.
  */
-export function startScheduler(opts: { pool: Pool; onRun?: (dagId: string, runId: number, logicalDate: Date) => void; onWarning?: (message: string) => void }): Scheduler {
+export function startScheduler(opts: {
+  pool: Pool;
+  /** A worker silent this long is taken for dead. Default 30 s. */
+  lostWorkerTimeoutMs?: number;
+  onRun?: (dagId: string, runId: number, logicalDate: Date) => void;
+  onWarning?: (message: string) => void;
+}): Scheduler {
   let stopped = false;
   let wake: () => void = () => {};
   // The latest tick this scheduler handled per DAG: a pass creates a run only for a new tick.
@@ -32,8 +38,9 @@ export function startScheduler(opts: { pool: Pool; onRun?: (dagId: string, runId
       try {
         const now = new Date();
         const dags = await sql<{ id: string; schedule: string; created_at: Date }>(opts.pool, 'select_scheduled_dags', []);
-        for (const lost of await recoverLostTries(opts.pool)) {
-          opts.onWarning?.(`worker ${lost.workerId} was lost while running ${lost.taskId} (run ${lost.dagRunId}, try ${lost.tryNumber}); the try failed and is ${lost.result?.taskState ?? 'already ended'}`);
+        const { tries } = await recoverLostTries(opts.pool, { heartbeatTimeoutMs: opts.lostWorkerTimeoutMs });
+        for (const lost of tries) {
+          opts.onWarning?.(`${lost.reason}: ${lost.taskId} (run ${lost.dagRunId}, try ${lost.tryNumber}) of worker ${lost.workerId} failed and is ${lost.result?.taskState ?? 'already ended'}`);
         }
         for (const dag of dags) {
           const tick = dag.schedule === '@once' ? dag.created_at : latestTick(dag.schedule, now);

@@ -58,7 +58,7 @@ export async function createTestPlatform(): Promise<TestPlatform> {
     events,
     deploy: (dir) => deployDags(db.prisma, dir, { cacheDir }),
     async startWorker(concurrency = 4) {
-      const worker = await startWorker({ pool, cacheDir, concurrency, onEvent: (e) => events.push(e) });
+      const worker = await startWorker({ pool, databaseUrl: db.url, cacheDir, concurrency, killGraceMs: 1_000, onEvent: (e) => events.push(e) });
       workers.push(worker);
       return worker;
     },

@@ -15,12 +15,14 @@ const DAG = Symbol.for('@updraft/sdk/Dag');
 const requireBundle = createRequire(import.meta.url);
 
 /**
- * Loads the DAGs of a bundle version into this process: fetched from Postgres by hash
+ * Loads the DAGs of a bundle version (into this process for `isolation: 'none'`, as a
+ * file for task processes otherwise): fetched from Postgres by hash
  * once, cached on disk under `cacheDir` and in memory. Every run executes the exact
  * bundle its DagVersion points to, whatever was deployed since.
  */
 export class BundleLoader {
   readonly #modules = new Map<string, Promise<Record<string, () => Record<string, unknown>>>>();
+  readonly #files = new Map<string, Promise<string>>();
 
   constructor(
     private readonly pool: Pool,
@@ -38,15 +40,25 @@ export class BundleLoader {
     return found;
   }
 
+  /** The bundle's file in the cache (fetched from the database the first time): what isolated task processes load. */
+  file(hash: string): Promise<string> {
+    let file = this.#files.get(hash);
+    if (!file) {
+      file = (async () => {
+        const [row] = await sql<{ code: string }>(this.pool, 'select_bundle', [hash]);
+        if (!row) throw new Error(`Bundle ${hash} is not in the database`);
+        return path.resolve(await writeBundleFile(this.cacheDir, { hash, code: row.code }));
+      })();
+      file.catch(() => this.#files.delete(hash));
+      this.#files.set(hash, file);
+    }
+    return file;
+  }
+
   #module(hash: string) {
     let loaded = this.#modules.get(hash);
     if (!loaded) {
-      loaded = (async () => {
-        const [row] = await sql<{ code: string }>(this.pool, 'select_bundle', [hash]);
-        if (!row) throw new Error(`Bundle ${hash} is not in the database`);
-        const file = await writeBundleFile(this.cacheDir, { hash, code: row.code });
-        return requireBundle(path.resolve(file));
-      })();
+      loaded = this.file(hash).then((file) => requireBundle(file));
       loaded.catch(() => this.#modules.delete(hash));
       this.#modules.set(hash, loaded);
     }

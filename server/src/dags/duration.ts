@@ -9,3 +9,12 @@ export function durationMs(value: Duration): number | undefined {
   if (!match) return undefined;
   return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
 }
+
+/** Megabytes of a MemorySize (`512`, `"512MB"`, `"2GB"`); undefined when it is not one. */
+export function memoryMb(value: number | string): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? value : undefined;
+  const match = /^(\d+(?:\.\d+)?)(MB|GB)$/.exec(value);
+  if (!match) return undefined;
+  const mb = Number(match[1]) * (match[2] === 'GB' ? 1024 : 1);
+  return mb > 0 ? mb : undefined;
+}

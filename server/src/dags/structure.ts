@@ -1,13 +1,14 @@
 import type { RawDagStructure } from '@updraft/sdk';
 import { z } from 'zod';
-import { durationMs } from './duration.js';
+import { durationMs, memoryMb } from './duration.js';
 
 /**
  * A validated DAG structure with every default filled in: what a DagVersion stores and
  * what the executor, the API and (later) the scheduler read.
  */
 export interface DagStructure {
-  format: 1;
+  /** 2 since tasks carry `isolation` and `memoryLimitMb`; versions/loadStructure() upgrades older ones. */
+  format: 2;
   id: string;
   /** The DAG file, relative to the deployed folder. */
   fileName: string;
@@ -28,6 +29,9 @@ export interface TaskStructure {
   retryExponentialBackoff: boolean;
   maxRetryDelayMs: number;
   timeoutMs: number | null;
+  isolation: 'process' | 'none';
+  /** null: the worker's default. */
+  memoryLimitMb: number | null;
 }
 
 /** Airflow's defaults: no retries, 5 minutes between tries, at most 24 hours with backoff. */
@@ -37,6 +41,8 @@ export const TASK_DEFAULTS = {
   retryExponentialBackoff: false,
   maxRetryDelayMs: 86_400_000,
   timeoutMs: null,
+  isolation: 'process',
+  memoryLimitMb: null,
 } as const;
 
 const ID = /^[A-Za-z0-9_.-]{1,250}$/;
@@ -59,6 +65,18 @@ const policySchema = z.strictObject({
   retryExponentialBackoff: z.boolean().optional(),
   maxRetryDelay: duration.optional(),
   timeout: duration.refine((ms) => ms > 0, 'must be more than 0').optional(),
+  isolation: z.enum(['process', 'none'], 'must be "process" or "none"').optional(),
+  memoryLimit: z
+    .union([z.number(), z.string()])
+    .transform((value, ctx) => {
+      const mb = memoryMb(value);
+      if (mb === undefined) {
+        ctx.addIssue({ code: 'custom', message: `${JSON.stringify(value)} is not a memory size: use megabytes or a string like "512MB", "2GB"` });
+        return z.NEVER;
+      }
+      return mb;
+    })
+    .optional(),
 });
 
 const argSchema = z.union([
@@ -116,7 +134,7 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
   for (const t of dag.tasks) for (const up of t.upstreamIds) downstream.get(up)!.push(t.id);
 
   return {
-    format: 1,
+    format: 2,
     id: dag.id,
     fileName,
     description: dag.description,
@@ -135,6 +153,8 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
         retryExponentialBackoff: policy.retryExponentialBackoff ?? TASK_DEFAULTS.retryExponentialBackoff,
         maxRetryDelayMs: policy.maxRetryDelay ?? TASK_DEFAULTS.maxRetryDelayMs,
         timeoutMs: policy.timeout ?? TASK_DEFAULTS.timeoutMs,
+        isolation: policy.isolation ?? TASK_DEFAULTS.isolation,
+        memoryLimitMb: policy.memoryLimit ?? TASK_DEFAULTS.memoryLimitMb,
       };
     }),
   };

@@ -1,6 +1,6 @@
 import type { ClientBase, Pool } from 'pg';
 import { sql } from '../executor/sql.js';
-import type { DagStructure, TaskStructure } from './structure.js';
+import { TASK_DEFAULTS, type DagStructure, type TaskStructure } from './structure.js';
 
 // DagVersions never change once stored, so their structures are cached for the process.
 const structures = new Map<number, Promise<DagStructure>>();
@@ -9,14 +9,30 @@ const structures = new Map<number, Promise<DagStructure>>();
 export function loadStructure(db: Pool | ClientBase, dagVersionId: number): Promise<DagStructure> {
   let structure = structures.get(dagVersionId);
   if (!structure) {
-    structure = sql<{ structure: DagStructure }>(db, 'select_dag_version', [dagVersionId]).then(([row]) => {
+    structure = sql<{ structure: StoredStructure }>(db, 'select_dag_version', [dagVersionId]).then(([row]) => {
       if (!row) throw new Error(`DagVersion ${dagVersionId} does not exist`);
-      return row.structure;
+      return upgradeStructure(row.structure);
     });
     structure.catch(() => structures.delete(dagVersionId));
     structures.set(dagVersionId, structure);
   }
   return structure;
+}
+
+/** A structure as stored by any earlier release. */
+type StoredStructure = DagStructure | (Omit<DagStructure, 'format' | 'tasks'> & { format: 1; tasks: Array<Omit<TaskStructure, 'isolation' | 'memoryLimitMb'>> });
+
+/**
+ * Brings a stored structure to the current format. Format 1 (before task isolation) gets
+ * the defaults that a new deploy of the same code would get.
+ */
+export function upgradeStructure(stored: StoredStructure): DagStructure {
+  if (stored.format === 2) return stored;
+  return {
+    ...stored,
+    format: 2,
+    tasks: stored.tasks.map((t) => ({ ...t, isolation: TASK_DEFAULTS.isolation, memoryLimitMb: TASK_DEFAULTS.memoryLimitMb })),
+  };
 }
 
 interface StructureIndex {

@@ -1,26 +1,42 @@
 import type { Pool } from 'pg';
 import { loadStructure, taskOf } from '../dags/versions.js';
+import { inTransaction } from '../db/transaction.js';
 import { sql } from './sql.js';
 import { finishTry, type FinishedTry } from './transitions.js';
 
-/** A worker that sent no heartbeat for this long is taken for dead. Heartbeats come every 5 s. */
+/** A worker that sent no heartbeat for this long is taken for dead, unless configured otherwise. */
 export const HEARTBEAT_TIMEOUT_MS = 30_000;
+
+/** How often a worker heartbeats (and recovery runs) for a given lost-worker timeout. */
+export const heartbeatIntervalMs = (lostWorkerTimeoutMs: number) => Math.min(5_000, Math.max(250, Math.floor(lostWorkerTimeoutMs / 4)));
 
 export interface LostTry {
   workerId: string;
   dagRunId: number;
   taskId: string;
   tryNumber: number;
+  /** `WorkerLost` when its worker went silent or stopped, `TryAbandoned` when its live worker no longer holds it. */
+  reason: 'WorkerLost' | 'TryAbandoned';
   result: FinishedTry | null;
 }
 
+export interface Recovery {
+  tries: LostTry[];
+  /** Workers declared lost in this pass. */
+  lostWorkers: string[];
+  /** Their jobs deleted because recovery ended the tries those jobs ran. */
+  deletedJobs: number;
+}
+
 /**
- * Fails the tries of workers that stopped sending heartbeats, as a retryable error, so that
- * their task instances are retried (or fail and move their run on) instead of staying
- * `running` forever. A worker that was only frozen and comes back finds its try already
- * ended: its late result is discarded, never recorded twice.
+ * Ends the running tries that no live worker holds, as a retryable failure, so that their
+ * task instances are retried (or fail and move their run on) instead of staying `running`
+ * forever; then declares their silent workers lost and releases those workers'
+ * graphile-worker jobs at once. A worker that was only frozen and comes back finds its
+ * try already ended: its late result is discarded, never recorded twice. Safe to run from
+ * any number of workers and schedulers at once.
  */
-export async function recoverLostTries(pool: Pool, opts: { heartbeatTimeoutMs?: number } = {}): Promise<LostTry[]> {
+export async function recoverLostTries(pool: Pool, opts: { heartbeatTimeoutMs?: number } = {}): Promise<Recovery> {
   const timeout = opts.heartbeatTimeoutMs ?? HEARTBEAT_TIMEOUT_MS;
   const lost = await sql<{
     try_id: string;
@@ -31,10 +47,15 @@ export async function recoverLostTries(pool: Pool, opts: { heartbeatTimeoutMs?: 
     max_tries: number;
     dag_version_id: number;
     worker_id: string;
+    worker_alive: boolean;
   }>(pool, 'select_lost_tries', [timeout]);
-  const recovered: LostTry[] = [];
+  const tries: LostTry[] = [];
   for (const row of lost) {
     const structure = await loadStructure(pool, row.dag_version_id);
+    const reason = row.worker_alive ? 'TryAbandoned' : 'WorkerLost';
+    const message = row.worker_alive
+      ? `worker ${row.worker_id} is alive but no longer holds this try (it ended without being recorded)`
+      : `worker ${row.worker_id} stopped sending heartbeats while running this try (killed, frozen or cut off)`;
     const result = await finishTry(pool, {
       dagRunId: row.dag_run_id,
       taskInstanceId: row.task_instance_id,
@@ -43,15 +64,17 @@ export async function recoverLostTries(pool: Pool, opts: { heartbeatTimeoutMs?: 
       maxTries: row.max_tries,
       structure,
       task: taskOf(structure, row.task_id),
-      outcome: {
-        kind: 'failed',
-        error: { name: 'WorkerLostError', message: `worker ${row.worker_id} stopped sending heartbeats while running this try (killed or cut off)` },
-        retryable: true,
-      },
+      outcome: { kind: 'failed', error: { name: reason, message }, retryable: true },
       logs: [],
     });
-    recovered.push({ workerId: row.worker_id, dagRunId: row.dag_run_id, taskId: row.task_id, tryNumber: row.try_number, result });
+    tries.push({ workerId: row.worker_id, dagRunId: row.dag_run_id, taskId: row.task_id, tryNumber: row.try_number, reason, result });
   }
-  await sql(pool, 'mark_workers_lost', [timeout]);
-  return recovered;
+  const released = await inTransaction(pool, async (client) => {
+    const marked = await sql<{ id: string; job_lockers: string[] | null }>(client, 'mark_workers_lost', [timeout]);
+    if (marked.length === 0) return { lostWorkers: [], deletedJobs: 0 };
+    await sql(client, 'unlock_jobs', [marked.flatMap((w) => w.job_lockers ?? [])]);
+    const [deleted] = await sql<{ deleted: number }>(client, 'delete_lost_jobs', [marked.map((w) => w.id)]);
+    return { lostWorkers: marked.map((w) => w.id), deletedJobs: deleted?.deleted ?? 0 };
+  });
+  return { tries, ...released };
 }

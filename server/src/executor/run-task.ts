@@ -1,16 +1,22 @@
-import type { Logger as TaskLogger, TaskContext } from '@updraft/sdk';
+import { TaskTimeout, WorkerShutdown, type Logger as TaskLogger, type TaskContext } from '@updraft/sdk';
 import type { Pool } from 'pg';
 import type { BundleLoader } from '../bundle/loader.js';
-import type { TaskStructure } from '../dags/structure.js';
+import type { DagStructure, TaskStructure } from '../dags/structure.js';
 import { loadStructure, taskOf } from '../dags/versions.js';
 import { coerceError, isConnectionError, isDataError } from '../errors.js';
 import { sql } from './sql.js';
+import type { TaskProcessPool } from './task-processes.js';
 import { finishTry, type FinishedTry, type LogLine, type TryOutcome } from './transitions.js';
 
 /** Payload of a `run_task` job: one job per runnable task instance. */
 export interface RunTaskPayload {
   taskInstanceId: string;
 }
+
+/** Lines a try may log; past them one line says how many more were dropped. */
+export const MAX_LOG_LINES = 10_000;
+/** Largest return value (JSON) a try may store, until large XCom goes to an object store. */
+export const MAX_RESULT_BYTES = 32 * 1024 * 1024;
 
 interface Claim {
   task_instance_id: string;
@@ -36,99 +42,172 @@ export type TryEvent =
 export interface RunTaskDeps {
   pool: Pool;
   bundles: BundleLoader;
+  processes: TaskProcessPool;
   workerId: string;
+  /** Memory of a task process unless the task sets its own, in MB. */
+  memoryLimitMb: number;
+  /** After a timeout or an interruption aborts a task's signal, how long it may take to return. */
+  killGraceMs: number;
+  /** The tries this worker holds (claimed, not yet recorded); its heartbeat reports them. */
+  holding: Set<string>;
+  /** Aborted when the worker stops waiting for running tries: they end as `WorkerShutdown`. */
+  interrupt: AbortSignal;
+  /** Aborted when the worker is forced to stop: recording stops waiting for the database. */
+  forced: AbortSignal;
   onEvent?: (event: TryEvent) => void;
-  /** Aborted when the worker shuts down. */
-  shutdown: AbortSignal;
 }
 
 /**
  * Runs one try of a task instance: claims it, runs the task function from the run's
- * pinned bundle with its upstream values, and records the outcome (see finishTry).
+ * pinned bundle with its upstream values (in a task process, or in this process for
+ * `isolation: 'none'`), and records the outcome (see finishTry). Whatever fails between
+ * the claim and the record becomes the try's recorded failure: a claimed try always ends.
  */
-export async function runTaskInstance(deps: RunTaskDeps, payload: RunTaskPayload): Promise<void> {
-  const [claim] = await sql<Claim>(deps.pool, 'claim_task_instance', [payload.taskInstanceId, deps.workerId]);
+export async function runTaskInstance(deps: RunTaskDeps, payload: RunTaskPayload, jobId: string): Promise<void> {
+  const [claim] = await sql<Claim>(deps.pool, 'claim_task_instance', [payload.taskInstanceId, deps.workerId, jobId]);
   if (!claim) return;
-  const structure = await retryWhileDatabaseFails(() => loadStructure(deps.pool, claim.dag_version_id), deps.shutdown);
-  const task = taskOf(structure, claim.task_id);
-  const logs: LogLine[] = [];
-  const log = (level: LogLine['level']) => (message: string, fields?: Record<string, unknown>) => {
-    const line: LogLine = { seq: logs.length, level, message: withoutNul(String(message)), fields: storableFields(fields), loggedAt: new Date() };
-    logs.push(line);
-    deps.onEvent?.({ kind: 'log', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, line });
-  };
-  const logger: TaskLogger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+  deps.holding.add(claim.try_id);
+  try {
+    await runClaimed(deps, claim);
+  } finally {
+    deps.holding.delete(claim.try_id);
+  }
+}
 
+async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
+  const logs: LogLine[] = [];
+  let dropped = 0;
+  const log = (line: Pick<LogLine, 'level' | 'message' | 'fields'>) => {
+    if (logs.length >= MAX_LOG_LINES) {
+      dropped++;
+      return;
+    }
+    const stored: LogLine = { seq: logs.length, level: line.level, message: withoutNul(String(line.message)), fields: storableFields(line.fields), loggedAt: new Date() };
+    logs.push(stored);
+    deps.onEvent?.({ kind: 'log', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, line: stored });
+  };
+
+  let structure: DagStructure | undefined;
   let outcome: TryOutcome;
   try {
-    const dag = await deps.bundles.dag(claim.bundle_hash, structure.fileName, structure.id);
-    const args = await resolveArgs(deps.pool, claim.dag_run_id, task);
-    const value = await withTimeout(task.timeoutMs, deps.shutdown, (signal) => {
-      const ctx: TaskContext = {
-        dagId: claim.dag_id,
-        runId: claim.run_id,
-        dagRunId: claim.dag_run_id,
-        taskId: claim.task_id,
-        mapIndex: claim.map_index,
-        tryNumber: claim.try_number,
-        maxTries: claim.max_tries,
-        logicalDate: claim.logical_date,
-        conf: claim.conf,
-        params: claim.conf,
-        log: logger,
-        signal,
-      };
-      return dag.runTask(task.id, args, ctx);
+    structure = await retryWhileDatabaseFails(() => loadStructure(deps.pool, claim.dag_version_id), deps.forced);
+    const task = taskOf(structure, claim.task_id);
+    const args = await retryWhileDatabaseFails(() => resolveArgs(deps.pool, claim.dag_run_id, task), deps.forced);
+    outcome = await execute(deps, claim, structure, task, args, log);
+  } catch (e) {
+    // Loading the structure, the bundle or the arguments failed for good.
+    const error = coerceError(e);
+    outcome = { kind: 'failed', error: { name: 'TaskSetupFailed', message: `could not prepare the try: ${error.message}`, stack: error.stack }, retryable: true };
+  }
+  if (outcome.kind === 'failed') log({ level: 'error', message: `Try ${claim.try_number} failed: ${outcome.error.message}`, fields: undefined });
+  if (dropped > 0) logs.push({ seq: logs.length, level: 'warn', message: `[log truncated: ${dropped} more line(s) past the limit of ${MAX_LOG_LINES}]`, fields: undefined, loggedAt: new Date() });
+
+  const result = await record(deps, claim, structure, outcome, logs);
+  if (result) deps.onEvent?.({ kind: 'finished', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, result });
+}
+
+async function execute(
+  deps: RunTaskDeps,
+  claim: Claim,
+  structure: DagStructure,
+  task: TaskStructure,
+  args: unknown[],
+  log: (line: Pick<LogLine, 'level' | 'message' | 'fields'>) => void,
+): Promise<TryOutcome> {
+  const context = {
+    dagId: claim.dag_id,
+    runId: claim.run_id,
+    dagRunId: claim.dag_run_id,
+    taskId: claim.task_id,
+    mapIndex: claim.map_index,
+    tryNumber: claim.try_number,
+    maxTries: claim.max_tries,
+    logicalDate: claim.logical_date,
+    conf: claim.conf,
+    params: claim.conf,
+    idempotencyKey: idempotencyKey(claim),
+  };
+  if (task.isolation === 'process') {
+    const bundleFile = await retryWhileDatabaseFails(() => deps.bundles.file(claim.bundle_hash), deps.forced);
+    return deps.processes.run({
+      tryId: claim.try_id,
+      bundleFile,
+      fileName: structure.fileName,
+      dagId: structure.id,
+      taskId: task.id,
+      args,
+      context,
+      timeoutMs: task.timeoutMs,
+      memoryLimitMb: task.memoryLimitMb ?? deps.memoryLimitMb,
+      maxResultBytes: MAX_RESULT_BYTES,
+      interrupt: deps.interrupt,
+      onLog: log,
     });
-    outcome = { kind: 'success', valueJson: serializeReturnValue(task.id, value) };
+  }
+
+  const dag = await retryWhileDatabaseFails(() => deps.bundles.dag(claim.bundle_hash, structure.fileName, structure.id), deps.forced);
+  const logger: TaskLogger = Object.fromEntries(
+    (['debug', 'info', 'warn', 'error'] as const).map((level) => [level, (message: string, fields?: Record<string, unknown>) => log({ level, message, fields })]),
+  ) as unknown as TaskLogger;
+  try {
+    const value = await inProcess(task.timeoutMs, deps, (signal) => dag.runTask(task.id, args, { ...context, log: logger, signal } satisfies TaskContext));
+    return { kind: 'success', valueJson: serializeReturnValue(task.id, value) };
   } catch (e) {
     const error = coerceError(e);
-    logger.error(`Try ${claim.try_number} failed: ${error.message}`);
-    outcome = {
-      kind: 'failed',
-      error: { name: error.name, message: error.message, stack: error.stack },
-      retryable: error.name !== 'NonRetryableError',
-    };
+    // A task that gave up because its signal was aborted for a shutdown is not to blame.
+    const interrupted = error.name !== 'TaskTimeout' && deps.interrupt.aborted;
+    return { kind: 'failed', error: { name: interrupted ? 'WorkerShutdown' : error.name, message: error.message, stack: error.stack }, retryable: error.name !== 'NonRetryableError', interrupted };
   }
-  const finish = (outcome: TryOutcome) =>
-    finishTry(deps.pool, {
+}
+
+/** Unique per task instance, the same on each of its tries. */
+function idempotencyKey(claim: Claim): string {
+  return [claim.dag_id, claim.run_id, claim.task_id, ...(claim.map_index >= 0 ? [String(claim.map_index)] : [])].join('/');
+}
+
+/**
+ * Records the try's outcome. The outcome exists only in this process until then, and a
+ * redelivered job cannot record it (the claim refuses a running instance), so: losing the
+ * database retries until it answers (unless the worker is forced to stop); values
+ * PostgreSQL refuses fail the try as `ResultNotStorable`; and any other persistent error
+ * records a bare failure. If even that fails, the try is left to the sweep
+ * (recovery.ts), which ends tries no live worker holds.
+ */
+async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure | undefined, outcome: TryOutcome, logs: LogLine[]): Promise<FinishedTry | null> {
+  const finish = async (outcome: TryOutcome, logs: LogLine[]) => {
+    const loaded = structure ?? (structure = await loadStructure(deps.pool, claim.dag_version_id));
+    return finishTry(deps.pool, {
       dagRunId: claim.dag_run_id,
       taskInstanceId: claim.task_instance_id,
       tryId: claim.try_id,
       tryNumber: claim.try_number,
       maxTries: claim.max_tries,
-      structure,
-      task,
+      structure: loaded,
+      task: taskOf(loaded, claim.task_id),
       outcome,
       logs,
     });
-  let result: FinishedTry | null;
+  };
   try {
-    result = await retryWhileDatabaseFails(() => finish(outcome), deps.shutdown);
+    return await retryWhileDatabaseFails(() => finish(outcome, logs), deps.forced);
   } catch (e) {
-    // PostgreSQL refused the value itself (a \u0000 in JSON, a value past its limits):
-    // the try fails with the reason instead of staying `running` forever.
-    if (!isDataError(e)) throw e;
-    const reason = `could not store the try's result: ${coerceError(e).message}`;
-    logger.error(reason);
-    result = await retryWhileDatabaseFails(() => finish({ kind: 'failed', error: { name: 'ResultNotStorable', message: reason }, retryable: true }), deps.shutdown);
+    // Log lines are storable by construction, so they are kept when the values were refused.
+    const refused = isDataError(e);
+    const reason = refused ? `could not store the try's result: ${coerceError(e).message}` : `could not record the try: ${coerceError(e).message}`;
+    const failed: TryOutcome = { kind: 'failed', error: { name: refused ? 'ResultNotStorable' : 'RecordFailed', message: reason }, retryable: true };
+    const kept = refused ? logs : [];
+    const note: LogLine = { seq: kept.length, level: 'error', message: reason, fields: undefined, loggedAt: new Date() };
+    return await retryWhileDatabaseFails(() => finish(failed, [...kept, note]), deps.forced);
   }
-  if (result) deps.onEvent?.({ kind: 'finished', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, result });
 }
 
-/**
- * The try's outcome exists only in this process until it is recorded, and a redelivered
- * job cannot record it (the claim refuses a running instance): so losing the database for
- * a while must not lose it. Retries until the database answers, backing off to 30 s; once
- * the worker is shutting down, gives up after the next failure (the try then stays
- * `running`: see "Not yet handled" in ARCHITECTURE.md).
- */
-async function retryWhileDatabaseFails<T>(fn: () => Promise<T>, shutdown: AbortSignal): Promise<T> {
+/** Retries `fn` while the database is unreachable, backing off to 30 s, until `forced` is aborted. */
+async function retryWhileDatabaseFails<T>(fn: () => Promise<T>, forced: AbortSignal): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (e) {
-      if (!isConnectionError(e) || shutdown.aborted) throw e;
+      if (!isConnectionError(e) || forced.aborted) throw e;
       await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 30_000)));
     }
   }
@@ -162,34 +241,49 @@ async function resolveArgs(pool: Pool, dagRunId: number, task: TaskStructure): P
 /** The return value as JSON text, or undefined for a task that returned nothing. */
 function serializeReturnValue(taskId: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
+  let json: string | undefined;
   try {
-    return JSON.stringify(value);
+    json = JSON.stringify(value);
   } catch (e) {
     throw new TypeError(`Task "${taskId}" returned a value that is not JSON-serializable (${coerceError(e).message}); return plain data`);
   }
+  if (json !== undefined && Buffer.byteLength(json) > MAX_RESULT_BYTES) {
+    throw Object.assign(new Error(`Task "${taskId}" returned ${Buffer.byteLength(json)} bytes of JSON; the most a return value may be is ${MAX_RESULT_BYTES} bytes`), { name: 'ResultNotStorable' });
+  }
+  return json;
 }
 
-export class TaskTimeoutError extends Error {
-  override name = 'TaskTimeoutError';
-}
-
-async function withTimeout<T>(timeoutMs: number | null, shutdown: AbortSignal, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+/**
+ * Runs an in-process task with its timeout: a try past its timeout fails with
+ * `TaskTimeout` at once (its code cannot be stopped; it runs on unobserved), and an
+ * interruption aborts its signal and gives it `killGraceMs` to return.
+ */
+async function inProcess<T>(timeoutMs: number | null, deps: RunTaskDeps, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
-  const onShutdown = () => controller.abort(new Error('the worker is shutting down'));
-  shutdown.addEventListener('abort', onShutdown, { once: true });
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<never>((_, reject) => {
-    if (timeoutMs === null) return;
-    timer = setTimeout(() => {
-      const error = new TaskTimeoutError(`the task ran longer than its timeout of ${timeoutMs} ms`);
+  let graceTimer: NodeJS.Timeout | undefined;
+  let onInterrupt: (() => void) | undefined;
+  const ended = new Promise<never>((_, reject) => {
+    if (timeoutMs !== null) {
+      timer = setTimeout(() => {
+        const error = new TaskTimeout(`the task ran longer than its timeout of ${timeoutMs} ms`);
+        controller.abort(error);
+        reject(error);
+      }, timeoutMs);
+    }
+    onInterrupt = () => {
+      const error = new WorkerShutdown('the worker shut down while the try was running');
       controller.abort(error);
-      reject(error);
-    }, timeoutMs);
+      graceTimer = setTimeout(() => reject(error), deps.killGraceMs);
+    };
+    if (deps.interrupt.aborted) onInterrupt();
+    else deps.interrupt.addEventListener('abort', onInterrupt, { once: true });
   });
   try {
-    return await Promise.race([run(controller.signal), timedOut]);
+    return await Promise.race([run(controller.signal), ended]);
   } finally {
     clearTimeout(timer);
-    shutdown.removeEventListener('abort', onShutdown);
+    clearTimeout(graceTimer);
+    deps.interrupt.removeEventListener('abort', onInterrupt!);
   }
 }

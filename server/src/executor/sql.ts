@@ -25,6 +25,8 @@ const NAMES = [
   'select_scheduled_dags',
   'select_lost_tries',
   'mark_workers_lost',
+  'unlock_jobs',
+  'delete_lost_jobs',
   'count_live_workers',
 ] as const;
 

@@ -10,7 +10,13 @@ import { evaluateTriggerRule, type UpstreamOutcome } from './trigger-rules.js';
 /** How a try ended. `value` is the task's return value as JSON text (undefined: none). */
 export type TryOutcome =
   | { kind: 'success'; valueJson: string | undefined }
-  | { kind: 'failed'; error: { name: string; message: string; stack?: string }; retryable: boolean };
+  | {
+      kind: 'failed';
+      error: { name: string; message: string; stack?: string };
+      retryable: boolean;
+      /** Not the task's doing (the worker shut down): retried at once, without using up a retry. */
+      interrupted?: boolean;
+    };
 
 export interface LogLine {
   seq: number;
@@ -51,8 +57,12 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
   const { outcome, task } = args;
   let taskState: FinishedTry['taskState'];
   let nextTryAt: Date | null = null;
+  const interrupted = outcome.kind === 'failed' && outcome.interrupted === true;
   if (outcome.kind === 'success') taskState = 'success';
-  else if (outcome.retryable && args.tryNumber < args.maxTries) {
+  else if (interrupted) {
+    taskState = 'up_for_retry';
+    nextTryAt = new Date();
+  } else if (outcome.retryable && args.tryNumber < args.maxTries) {
     taskState = 'up_for_retry';
     nextTryAt = new Date(Date.now() + retryDelayMs(task, args.tryNumber + 1));
   } else taskState = 'failed';
@@ -74,6 +84,7 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
     logs.map((l) => l.message),
     logs.map((l) => (l.fields === undefined ? null : JSON.stringify(l.fields))),
     logs.map((l) => l.loggedAt),
+    interrupted ? 1 : 0,
   ]);
   if (updated.length === 0) return null;
 

@@ -3,38 +3,84 @@ import os from 'node:os';
 import { Logger, run, type Runner } from 'graphile-worker';
 import type { Pool } from 'pg';
 import { BundleLoader } from '../bundle/loader.js';
-import { runTaskInstance, type RunTaskPayload, type TryEvent } from './run-task.js';
+import { bundleCacheDir, type UpdraftConfig } from '../config.js';
+import { coerceError } from '../errors.js';
+import { HEARTBEAT_TIMEOUT_MS, heartbeatIntervalMs, recoverLostTries } from './recovery.js';
+import { runTaskInstance, type RunTaskDeps, type RunTaskPayload, type TryEvent } from './run-task.js';
 import { sql } from './sql.js';
+import { TaskProcessPool, taskEnvironment } from './task-processes.js';
 
 export interface WorkerOptions {
   pool: Pool;
+  /** The metadata database's URL: kept out of task processes' environment. */
+  databaseUrl: string;
   /** Where bundles are cached on disk. */
   cacheDir: string;
   /** Task instances run at once. Default 8. */
   concurrency?: number;
+  /** Memory of a task process unless the task sets `memoryLimit`, in MB. Default 1024. */
+  memoryLimitMb?: number;
+  /** A worker silent this long is taken for dead (by this worker's recovery pass too). Default 30 s. */
+  lostWorkerTimeoutMs?: number;
+  /** On stop(), how long running tries may take to finish before they are aborted. Default 30 s. */
+  shutdownGraceMs?: number;
+  /** After a timeout or a shutdown aborts a task's signal, how long it may take to return before it is killed. Default 5 s. */
+  killGraceMs?: number;
   onEvent?: (event: TryEvent) => void;
-  /** graphile-worker's own log lines at warning level and above. */
+  /** graphile-worker's own log lines at warning level and above, and the worker's own troubles. */
   onWarning?: (message: string) => void;
+}
+
+/** The worker options a platform configuration decides. */
+export function workerSettings(config: UpdraftConfig) {
+  return {
+    cacheDir: bundleCacheDir(config),
+    concurrency: config.concurrency,
+    memoryLimitMb: config.memoryLimitMb,
+    lostWorkerTimeoutMs: config.lostWorkerTimeoutMs,
+    shutdownGraceMs: config.shutdownGraceMs,
+  } satisfies Partial<WorkerOptions>;
 }
 
 export interface Worker {
   id: string;
-  /** Stops taking jobs, lets running tries finish (aborting their signal after a grace period). Idempotent. */
-  stop(): Promise<void>;
+  /**
+   * Stops taking jobs and lets running tries finish for the grace period, then aborts
+   * them (they end as `WorkerShutdown` and are retried without using up a retry).
+   * `force` aborts at once and stops waiting for the database. Idempotent; a forced call
+   * during a graceful stop hurries it.
+   */
+  stop(opts?: { force?: boolean }): Promise<void>;
 }
-
-const HEARTBEAT_MS = 5_000;
-const SHUTDOWN_GRACE_MS = 10_000;
 
 /**
  * Starts a worker: a graphile-worker runner whose only task, `run_task`, runs one try of
- * a task instance. Any number of workers on any machines can share one database.
+ * a task instance, in a pool of task processes. Any number of workers on any machines can
+ * share one database; each also runs lost-worker recovery, so no scheduler is needed for it.
  */
 export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   const id = `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const concurrency = opts.concurrency ?? 8;
-  const shutdown = new AbortController();
-  const deps = { pool: opts.pool, bundles: new BundleLoader(opts.pool, opts.cacheDir), workerId: id, onEvent: opts.onEvent, shutdown: shutdown.signal };
+  const lostWorkerTimeoutMs = opts.lostWorkerTimeoutMs ?? HEARTBEAT_TIMEOUT_MS;
+  const killGraceMs = opts.killGraceMs ?? 5_000;
+  const warn = (message: string) => opts.onWarning?.(message);
+  const interrupt = new AbortController();
+  const forced = new AbortController();
+  const processes = new TaskProcessPool({ max: concurrency, killGraceMs, env: taskEnvironment(opts.databaseUrl), onWarning: warn });
+  const holding = new Set<string>();
+  const lockers = new Set<string>();
+  const deps: RunTaskDeps = {
+    pool: opts.pool,
+    bundles: new BundleLoader(opts.pool, opts.cacheDir),
+    processes,
+    workerId: id,
+    memoryLimitMb: opts.memoryLimitMb ?? 1024,
+    killGraceMs,
+    holding,
+    interrupt: interrupt.signal,
+    forced: forced.signal,
+    onEvent: opts.onEvent,
+  };
   process.setSourceMapsEnabled(true);
 
   await sql(opts.pool, 'register_worker', [id, os.hostname(), process.pid, concurrency]);
@@ -43,28 +89,75 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     concurrency,
     noHandleSignals: true,
     pollInterval: 2_000,
+    // Our own grace period and interruption govern running tries; graphile-worker's abort signal is not used.
+    gracefulShutdownAbortTimeout: 24 * 3_600_000,
     logger: new Logger(() => (level, message) => {
-      if (level === 'error' || level === 'warning') opts.onWarning?.(message);
+      if (level === 'error' || level === 'warning') warn(message);
     }),
-    taskList: { run_task: (payload) => runTaskInstance(deps, payload as RunTaskPayload) },
+    taskList: {
+      run_task: async (payload, helpers) => {
+        if (helpers.job.locked_by && !lockers.has(helpers.job.locked_by)) {
+          // Recovery must know a job slot's id before that slot could need releasing.
+          lockers.add(helpers.job.locked_by);
+          await beat();
+        }
+        return runTaskInstance(deps, payload as RunTaskPayload, helpers.job.id);
+      },
+    },
   });
+
+  let beating: Promise<void> | undefined;
+  const beat = (stopping = false) =>
+    (beating = (async () => {
+      await beating;
+      await sql(opts.pool, 'heartbeat_worker', [id, stopping, [...holding], [...lockers]]);
+    })().catch((e) => warn(`worker heartbeat failed: ${coerceError(e).message}`)));
+  let recovering = false;
+  const recover = async () => {
+    if (recovering) return;
+    recovering = true;
+    try {
+      const { tries } = await recoverLostTries(opts.pool, { heartbeatTimeoutMs: lostWorkerTimeoutMs });
+      for (const lost of tries) {
+        warn(`${lost.reason}: ${lost.taskId} (run ${lost.dagRunId}, try ${lost.tryNumber}) of worker ${lost.workerId} failed and is ${lost.result?.taskState ?? 'already ended'}`);
+      }
+    } catch (e) {
+      warn(`lost-worker recovery failed: ${coerceError(e).message}`);
+    } finally {
+      recovering = false;
+    }
+  };
+  const interval = heartbeatIntervalMs(lostWorkerTimeoutMs);
   const heartbeat = setInterval(() => {
-    sql(opts.pool, 'heartbeat_worker', [id, false]).catch((e) => opts.onWarning?.(`worker heartbeat failed: ${e}`));
-  }, HEARTBEAT_MS);
+    void beat();
+    // Spread recovery passes of many workers over the interval.
+    setTimeout(() => void recover(), Math.random() * interval).unref();
+  }, interval);
   heartbeat.unref();
 
   let stopping: Promise<void> | undefined;
   return {
     id,
-    stop: () => (stopping ??= stop()),
+    stop(stopOpts = {}) {
+      if (stopOpts.force) {
+        interrupt.abort();
+        forced.abort();
+        void processes.close();
+      }
+      return (stopping ??= stop());
+    },
   };
 
   async function stop() {
-    clearInterval(heartbeat);
-    // Running tries get a grace period to finish before their signal is aborted.
-    const grace = setTimeout(() => shutdown.abort(), SHUTDOWN_GRACE_MS);
-    await runner.stop();
-    clearTimeout(grace);
-    await sql(opts.pool, 'heartbeat_worker', [id, true]);
+    const grace = setTimeout(() => interrupt.abort(), opts.shutdownGraceMs ?? 30_000);
+    try {
+      // Heartbeats go on meanwhile: tries finishing in the grace period are still held.
+      await runner.stop();
+    } finally {
+      clearTimeout(grace);
+      clearInterval(heartbeat);
+      await processes.close();
+      await beat(true);
+    }
   }
 }

@@ -1,14 +1,14 @@
 -- Starts the next try of a queued (or up-for-retry) task instance and returns what the
 -- worker needs to run it. No row: the instance is not runnable (a duplicate job).
--- $1 task instance id, $2 worker id
+-- $1 task instance id, $2 worker id, $3 graphile-worker job id
 WITH ti AS (
   UPDATE task_instance
   SET state = 'running', try_number = try_number + 1, started_at = clock_timestamp(), ended_at = NULL, next_try_at = NULL
   WHERE id = $1 AND state IN ('queued', 'up_for_retry')
   RETURNING id, dag_run_id, task_id, map_index, try_number, max_tries, started_at
 ), try AS (
-  INSERT INTO task_try (task_instance_id, try_number, state, worker_id, started_at)
-  SELECT id, try_number, 'running', $2, started_at FROM ti
+  INSERT INTO task_try (task_instance_id, try_number, state, worker_id, started_at, job_id)
+  SELECT id, try_number, 'running', $2, started_at, $3 FROM ti
   RETURNING id
 )
 SELECT ti.id::text AS task_instance_id, ti.dag_run_id, ti.task_id, ti.map_index, ti.try_number, ti.max_tries,

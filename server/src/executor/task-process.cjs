@@ -1,0 +1,123 @@
+// One isolated task process (server/src/executor/task-processes.ts): runs one try at a
+// time of tasks from one bundle, sent by its worker over IPC. It holds no database
+// credentials; everything it needs comes in the `run` message and everything it produces
+// (log lines, the result) goes back as messages. Plain CommonJS so it runs without a TS loader.
+'use strict';
+
+const util = require('node:util');
+
+const DAG = Symbol.for('@updraft/sdk/Dag');
+const MAX_LOG_MESSAGE = 64 * 1024;
+
+/** The try being run: { id, controller }. */
+let current = null;
+const bundles = new Map();
+
+function send(message) {
+  if (process.connected) process.send(message);
+}
+
+function log(level, message, fields) {
+  let text = typeof message === 'string' ? message : String(message);
+  if (text.length > MAX_LOG_MESSAGE) text = `${text.slice(0, MAX_LOG_MESSAGE)}… [${text.length - MAX_LOG_MESSAGE} more characters cut]`;
+  let plain;
+  if (fields !== undefined) {
+    try {
+      plain = JSON.parse(JSON.stringify(fields));
+    } catch (e) {
+      plain = { unserializableFields: describe(e) };
+    }
+  }
+  send({ type: 'log', tryId: current ? current.id : null, level, message: text, fields: plain });
+}
+
+// console.* of task code becomes log lines of the try that is running.
+for (const [method, level] of [['log', 'info'], ['info', 'info'], ['debug', 'debug'], ['warn', 'warn'], ['error', 'error'], ['trace', 'debug']]) {
+  console[method] = (...args) => log(level, util.format(...args));
+}
+
+process.on('unhandledRejection', (reason) => log('warn', `unhandled promise rejection in task code: ${describe(reason)}`));
+// The worker is gone (killed): nothing could receive our result, so do not linger.
+process.on('disconnect', () => process.exit(0));
+
+process.on('message', (message) => {
+  if (message.type === 'run') void run(message);
+  else if (message.type === 'abort' && current && current.id === message.tryId) {
+    const error = new Error(message.reason);
+    error.name = message.reasonName;
+    current.controller.abort(error);
+  }
+});
+
+async function run({ tryId, bundleFile, fileName, dagId, taskId, args, context, maxResultBytes }) {
+  const controller = new AbortController();
+  current = { id: tryId, controller };
+  let result;
+  try {
+    const dag = findDag(bundleFile, fileName, dagId);
+    const logger = Object.fromEntries(['debug', 'info', 'warn', 'error'].map((level) => [level, (message, fields) => log(level, message, fields)]));
+    const value = await dag.runTask(taskId, args, { ...context, log: logger, signal: controller.signal });
+    result = { type: 'result', tryId, ok: true, valueJson: serialize(taskId, value, maxResultBytes) };
+  } catch (e) {
+    result = { type: 'result', tryId, ok: false, error: errorData(e) };
+  }
+  current = null;
+  send(result);
+}
+
+function findDag(bundleFile, fileName, dagId) {
+  let files = bundles.get(bundleFile);
+  if (!files) {
+    files = require(bundleFile);
+    bundles.set(bundleFile, files);
+  }
+  const load = files[fileName];
+  if (!load) throw setupError(`the bundle has no file ${fileName}`);
+  const found = Object.values(load()).find((value) => value && value[DAG] === true && value.id === dagId);
+  if (!found) throw setupError(`${fileName} does not export DAG "${dagId}"`);
+  return found;
+}
+
+/** The return value as JSON text (undefined: none); a value too large to store fails here, before it travels. */
+function serialize(taskId, value, maxResultBytes) {
+  if (value === undefined) return undefined;
+  let json;
+  try {
+    json = JSON.stringify(value);
+  } catch (e) {
+    throw new TypeError(`Task "${taskId}" returned a value that is not JSON-serializable (${describe(e)}); return plain data`);
+  }
+  if (json === undefined) return undefined;
+  const bytes = Buffer.byteLength(json);
+  if (bytes > maxResultBytes) {
+    const error = new Error(`Task "${taskId}" returned ${formatBytes(bytes)} of JSON; the most a return value may be is ${formatBytes(maxResultBytes)}. Store large data elsewhere and return a reference to it.`);
+    error.name = 'ResultNotStorable';
+    error.retryable = false;
+    throw error;
+  }
+  return json;
+}
+
+function setupError(message) {
+  const error = new Error(message);
+  error.name = 'TaskSetupFailed';
+  return error;
+}
+
+function errorData(e) {
+  if (e instanceof Error) return { name: e.name, message: e.message, stack: e.stack, retryable: e.retryable !== false };
+  return { name: 'Error', message: `Non-Error thrown: ${describe(e)}`, retryable: true };
+}
+
+function describe(e) {
+  if (e instanceof Error) return e.stack || e.message;
+  try {
+    return JSON.stringify(e) ?? String(e);
+  } catch {
+    return String(e);
+  }
+}
+
+function formatBytes(n) {
+  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} KB`;
+}

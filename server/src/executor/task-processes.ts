@@ -1,0 +1,250 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { LogLine, TryOutcome } from './transitions.js';
+
+const CHILD = fileURLToPath(new URL('./task-process.cjs', import.meta.url));
+const PAGE_BYTES = 4096;
+const MEMORY_CHECK_MS = 250;
+const STDERR_LINES_KEPT = 20;
+
+/** What a try needs from its worker; plain data, since it crosses into the task's process. */
+export interface IsolatedTry {
+  tryId: string;
+  bundleFile: string;
+  fileName: string;
+  dagId: string;
+  taskId: string;
+  args: unknown[];
+  /** The task context without `log` and `signal`, which the task's process makes. */
+  context: Record<string, unknown>;
+  timeoutMs: number | null;
+  memoryLimitMb: number;
+  maxResultBytes: number;
+  /** Aborted when the worker gives up on running tries (shutdown): the try ends `WorkerShutdown`. */
+  interrupt: AbortSignal;
+  onLog(line: Pick<LogLine, 'level' | 'message' | 'fields'>): void;
+}
+
+export interface TaskProcessOptions {
+  /** Most processes kept, busy or idle: the worker's concurrency. */
+  max: number;
+  /** After a timeout or an interruption aborts a task's signal, how long it may take to return before it is killed. */
+  killGraceMs: number;
+  /** Environment of the task processes (see taskEnvironment()). */
+  env: NodeJS.ProcessEnv;
+  onWarning?: (message: string) => void;
+}
+
+interface TaskProcess {
+  child: ChildProcess;
+  /** Processes serve one bundle and one memory limit for their whole life. */
+  key: string;
+  busy: boolean;
+  lastUsed: number;
+  stderr: string[];
+  /** Where output outside console.* goes while a try runs. */
+  output: ((level: LogLine['level'], line: string) => void) | null;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * A pool of long-lived child processes that run isolated tries, one at a time each. A
+ * process stays warm for the next try of the same bundle; whatever a try does to its
+ * process (exit, crash, run away with CPU or memory) ends that process only, and the try
+ * is recorded with the reason.
+ */
+export class TaskProcessPool {
+  readonly #processes = new Set<TaskProcess>();
+  #closed = false;
+
+  constructor(private readonly opts: TaskProcessOptions) {}
+
+  /** Runs one try in a task process and returns its outcome; never throws for anything the task does. */
+  async run(t: IsolatedTry): Promise<TryOutcome> {
+    if (this.#closed) throw new Error('the task process pool is closed');
+    const proc = this.#acquire(`${t.bundleFile}\0${t.memoryLimitMb}`, t.memoryLimitMb);
+    let ended: 'timeout' | 'interrupted' | 'memory' | null = null;
+    let killTimer: NodeJS.Timeout | undefined;
+    const abort = (why: 'timeout' | 'interrupted', reasonName: string, reason: string) => {
+      if (ended) return;
+      ended = why;
+      proc.child.send({ type: 'abort', tryId: t.tryId, reasonName, reason }, () => undefined);
+      killTimer = setTimeout(() => proc.child.kill('SIGKILL'), this.opts.killGraceMs);
+    };
+    const timeoutTimer =
+      t.timeoutMs === null ? undefined : setTimeout(() => abort('timeout', 'TaskTimeout', `the task ran longer than its timeout of ${t.timeoutMs} ms`), t.timeoutMs);
+    const onInterrupt = () => abort('interrupted', 'WorkerShutdown', 'the worker is shutting down');
+    if (t.interrupt.aborted) onInterrupt();
+    else t.interrupt.addEventListener('abort', onInterrupt, { once: true });
+    const memoryTimer = setInterval(() => {
+      // The V8 heap is capped by --max-old-space-size; this also catches Buffers and native memory.
+      if (rssMb(proc.child.pid) > t.memoryLimitMb * 2) {
+        ended = 'memory';
+        proc.child.kill('SIGKILL');
+      }
+    }, MEMORY_CHECK_MS);
+
+    const onMessage = (message: ChildMessage) => {
+      if (message.type === 'log' && message.tryId === t.tryId) t.onLog({ level: message.level, message: message.message, fields: message.fields });
+    };
+    proc.child.on('message', onMessage);
+    proc.output = (level, line) => t.onLog({ level, message: line, fields: undefined });
+    proc.stderr.length = 0;
+    try {
+      const result = await new Promise<ChildResult | { type: 'exit'; code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+        const onResult = (message: ChildMessage) => {
+          if (message.type === 'result' && message.tryId === t.tryId) resolve(message);
+        };
+        proc.child.on('message', onResult);
+        void proc.exited.then((exit) => resolve({ type: 'exit', ...exit }));
+        proc.child.send(
+          { type: 'run', tryId: t.tryId, bundleFile: t.bundleFile, fileName: t.fileName, dagId: t.dagId, taskId: t.taskId, args: t.args, context: t.context, maxResultBytes: t.maxResultBytes },
+          (error) => error && resolve({ type: 'exit', code: null, signal: null }),
+        );
+      });
+      return this.#outcome(t, proc, result, ended);
+    } finally {
+      clearTimeout(timeoutTimer);
+      clearTimeout(killTimer);
+      clearInterval(memoryTimer);
+      t.interrupt.removeEventListener('abort', onInterrupt);
+      proc.child.removeAllListeners('message');
+      proc.output = null;
+      proc.busy = false;
+      proc.lastUsed = Date.now();
+      // A process whose try was aborted may still run leftovers of it: never reuse it.
+      if (ended || !isRunning(proc.child)) this.#discard(proc);
+    }
+  }
+
+  /** Kills every task process (running tries end as their process exits). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#processes].map((proc) => this.#discard(proc)));
+  }
+
+  #outcome(t: IsolatedTry, proc: TaskProcess, result: ChildResult | { type: 'exit'; code: number | null; signal: NodeJS.Signals | null }, ended: 'timeout' | 'interrupted' | 'memory' | null): TryOutcome {
+    const timeout = () => failure('TaskTimeout', `the task ran longer than its timeout of ${t.timeoutMs} ms${result.type === 'exit' ? ` and was killed ${this.opts.killGraceMs} ms after its signal was aborted` : ''}`);
+    if (result.type === 'result') {
+      // A try that ran past its timeout is never a success, even if it returned in its grace period.
+      if (ended === 'timeout') return timeout();
+      if (result.ok) return { kind: 'success', valueJson: result.valueJson };
+      if (ended === 'interrupted') return { ...failure('WorkerShutdown', `the worker shut down while the try was running: ${result.error.message}`), interrupted: true };
+      return { kind: 'failed', error: { name: result.error.name, message: result.error.message, stack: result.error.stack }, retryable: result.error.retryable && result.error.name !== 'NonRetryableError' };
+    }
+    const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.code}`;
+    const stderr = proc.stderr.length > 0 ? `; its last output:\n${proc.stderr.join('\n')}` : '';
+    if (ended === 'timeout') return timeout();
+    if (ended === 'interrupted') return { ...failure('WorkerShutdown', `the worker shut down while the try was running; the task's process ${how}`), interrupted: true };
+    if (ended === 'memory' || proc.stderr.some((line) => /heap out of memory|Reached heap limit/.test(line))) {
+      return failure('MemoryLimit', `the task's process went over its memory limit of ${t.memoryLimitMb} MB and was stopped`);
+    }
+    return failure('TaskCrashed', `the task's process ${how} while running the task${stderr}`);
+  }
+
+  #acquire(key: string, memoryLimitMb: number): TaskProcess {
+    let chosen: TaskProcess | undefined;
+    for (const proc of this.#processes) if (!proc.busy && proc.key === key && isRunning(proc.child)) chosen = proc;
+    if (!chosen) {
+      if (this.#processes.size >= this.opts.max) {
+        const idle = [...this.#processes].filter((p) => !p.busy).sort((a, b) => a.lastUsed - b.lastUsed)[0];
+        if (idle) void this.#discard(idle);
+      }
+      chosen = this.#spawn(key, memoryLimitMb);
+    }
+    chosen.busy = true;
+    return chosen;
+  }
+
+  #spawn(key: string, memoryLimitMb: number): TaskProcess {
+    const child = fork(CHILD, [], {
+      // Not the worker's own flags (its TypeScript loader): task code is a plain bundle.
+      execArgv: [`--max-old-space-size=${Math.max(16, Math.floor(memoryLimitMb))}`, '--enable-source-maps'],
+      env: this.opts.env,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'advanced',
+    });
+    const stderr: string[] = [];
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      // 'close', not 'exit': V8's out-of-memory report must be read from stderr first.
+      child.once('close', (code, signal) => resolve({ code, signal }));
+      child.once('error', () => resolve({ code: null, signal: null }));
+    });
+    const proc: TaskProcess = { child, key, busy: false, lastUsed: Date.now(), stderr, output: null, exited };
+    this.#processes.add(proc);
+    void exited.then(() => this.#processes.delete(proc));
+    // Output that bypasses console.* (process.stdout.write, native code, V8's fatal errors):
+    // kept for a crash report, and logged with the try that is running.
+    for (const [stream, level] of [[child.stdout, 'info'], [child.stderr, 'warn']] as const) {
+      stream?.setEncoding('utf8');
+      let pending = '';
+      stream?.on('data', (chunk: string) => {
+        pending += chunk;
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        for (const line of lines) {
+          if (line.trim() === '') continue;
+          if (level === 'warn') {
+            stderr.push(line);
+            if (stderr.length > STDERR_LINES_KEPT) stderr.shift();
+          }
+          if (proc.output) proc.output(level, line);
+          else this.opts.onWarning?.(`task process ${child.pid}: ${line}`);
+        }
+      });
+    }
+    return proc;
+  }
+
+  #discard(proc: TaskProcess): Promise<unknown> {
+    this.#processes.delete(proc);
+    if (isRunning(proc.child)) proc.child.kill('SIGKILL');
+    return proc.exited;
+  }
+}
+
+type ChildResult =
+  | { type: 'result'; tryId: string; ok: true; valueJson: string | undefined }
+  | { type: 'result'; tryId: string; ok: false; error: { name: string; message: string; stack?: string; retryable: boolean } };
+
+type ChildMessage = ChildResult | { type: 'log'; tryId: string | null; level: LogLine['level']; message: string; fields?: Record<string, unknown> };
+
+function failure(name: string, message: string): Extract<TryOutcome, { kind: 'failed' }> {
+  return { kind: 'failed', error: { name, message }, retryable: true };
+}
+
+function isRunning(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+function rssMb(pid: number | undefined): number {
+  try {
+    const pages = Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
+    return (pages * PAGE_BYTES) / 1024 / 1024;
+  } catch {
+    return 0; // gone, or no /proc: the V8 heap cap still applies
+  }
+}
+
+/**
+ * The environment task code gets: the worker's, without what opens the metadata
+ * database (DATABASE_URL, PG*, UPDRAFT_*, and any variable whose value holds the
+ * database URL or password). This is the first layer, not the last: see ARCHITECTURE.md.
+ */
+export function taskEnvironment(databaseUrl: string, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  let password = '';
+  try {
+    password = decodeURIComponent(new URL(databaseUrl).password);
+  } catch {
+    // not a URL: nothing more to hide
+  }
+  const secrets = [databaseUrl, password].filter((s) => s.length >= 4);
+  const result: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || name === 'DATABASE_URL' || name.startsWith('PG') || name.startsWith('UPDRAFT_') || name === 'NODE_OPTIONS') continue;
+    if (secrets.some((s) => value.includes(s))) continue;
+    result[name] = value;
+  }
+  return result;
+}
