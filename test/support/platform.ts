@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { createPool } from '../../server/src/db/pool.js';
 import { deployDags, type DeployResult } from '../../server/src/deploy.js';
 import type { TryEvent } from '../../server/src/executor/run-task.js';
-import { startWorker, type Worker } from '../../server/src/executor/worker.js';
+import { startWorker, type Worker, type WorkerOptions } from '../../server/src/executor/worker.js';
 import { triggerDagRun } from '../../server/src/runs.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { TEST_SCRATCH } from './paths.js';
@@ -37,7 +37,7 @@ export interface TestPlatform {
   cacheDir: string;
   events: TryEvent[];
   deploy(dir: string): Promise<DeployResult>;
-  startWorker(concurrency?: number): Promise<Worker>;
+  startWorker(concurrency?: number, options?: Partial<WorkerOptions>): Promise<Worker>;
   trigger(dagId: string, conf?: unknown): Promise<number>;
   /** Waits until the run has ended and returns its state. */
   waitForRun(id: number, timeoutMs?: number): Promise<string>;
@@ -57,8 +57,8 @@ export async function createTestPlatform(): Promise<TestPlatform> {
     cacheDir,
     events,
     deploy: (dir) => deployDags(db.prisma, dir, { cacheDir }),
-    async startWorker(concurrency = 4) {
-      const worker = await startWorker({ pool, databaseUrl: db.url, cacheDir, concurrency, killGraceMs: 1_000, onEvent: (e) => events.push(e) });
+    async startWorker(concurrency = 4, options = {}) {
+      const worker = await startWorker({ pool, databaseUrl: db.url, cacheDir, concurrency, killGraceMs: 1_000, shutdownGraceMs: 2_000, onEvent: (e) => events.push(e), ...options });
       workers.push(worker);
       return worker;
     },

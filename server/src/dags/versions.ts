@@ -2,11 +2,13 @@ import type { ClientBase, Pool } from 'pg';
 import { sql } from '../executor/sql.js';
 import { TASK_DEFAULTS, type DagStructure, type TaskStructure } from './structure.js';
 
-// DagVersions never change once stored, so their structures are cached for the process.
-const structures = new Map<number, Promise<DagStructure>>();
+// DagVersions never change once stored, so their structures are cached per database pool.
+const cache = new WeakMap<Pool | ClientBase, Map<number, Promise<DagStructure>>>();
 
 /** The validated structure stored with a DagVersion. */
 export function loadStructure(db: Pool | ClientBase, dagVersionId: number): Promise<DagStructure> {
+  let structures = cache.get(db);
+  if (!structures) cache.set(db, (structures = new Map()));
   let structure = structures.get(dagVersionId);
   if (!structure) {
     structure = sql<{ structure: StoredStructure }>(db, 'select_dag_version', [dagVersionId]).then(([row]) => {

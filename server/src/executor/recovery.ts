@@ -2,7 +2,8 @@ import type { Pool } from 'pg';
 import { loadStructure, taskOf } from '../dags/versions.js';
 import { inTransaction } from '../db/transaction.js';
 import { sql } from './sql.js';
-import { finishTry, type FinishedTry } from './transitions.js';
+import { abandonTry, finishTry, type FinishedTry } from './transitions.js';
+import { coerceError, isConnectionError } from '../errors.js';
 
 /** A worker that sent no heartbeat for this long is taken for dead, unless configured otherwise. */
 export const HEARTBEAT_TIMEOUT_MS = 30_000;
@@ -51,22 +52,29 @@ export async function recoverLostTries(pool: Pool, opts: { heartbeatTimeoutMs?: 
   }>(pool, 'select_lost_tries', [timeout]);
   const tries: LostTry[] = [];
   for (const row of lost) {
-    const structure = await loadStructure(pool, row.dag_version_id);
     const reason = row.worker_alive ? 'TryAbandoned' : 'WorkerLost';
     const message = row.worker_alive
       ? `worker ${row.worker_id} is alive but no longer holds this try (it ended without being recorded)`
       : `worker ${row.worker_id} stopped sending heartbeats while running this try (killed, frozen or cut off)`;
-    const result = await finishTry(pool, {
-      dagRunId: row.dag_run_id,
-      taskInstanceId: row.task_instance_id,
-      tryId: row.try_id,
-      tryNumber: row.try_number,
-      maxTries: row.max_tries,
-      structure,
-      task: taskOf(structure, row.task_id),
-      outcome: { kind: 'failed', error: { name: reason, message }, retryable: true },
-      logs: [],
-    });
+    let result: FinishedTry | null;
+    try {
+      const structure = await loadStructure(pool, row.dag_version_id);
+      result = await finishTry(pool, {
+        dagRunId: row.dag_run_id,
+        taskInstanceId: row.task_instance_id,
+        tryId: row.try_id,
+        tryNumber: row.try_number,
+        maxTries: row.max_tries,
+        structure,
+        task: taskOf(structure, row.task_id),
+        outcome: { kind: 'failed', error: { name: reason, message }, retryable: true },
+        logs: [],
+      });
+    } catch (e) {
+      if (isConnectionError(e)) throw e;
+      const ended = await abandonTry(pool, row.try_id, { name: reason, message: `${message}; it could not be finished normally: ${coerceError(e).message}` });
+      result = ended ? { taskState: 'failed', runState: 'failed' } : null;
+    }
     tries.push({ workerId: row.worker_id, dagRunId: row.dag_run_id, taskId: row.task_id, tryNumber: row.try_number, reason, result });
   }
   const released = await inTransaction(pool, async (client) => {

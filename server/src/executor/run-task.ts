@@ -6,7 +6,7 @@ import { loadStructure, taskOf } from '../dags/versions.js';
 import { coerceError, isConnectionError, isDataError } from '../errors.js';
 import { sql } from './sql.js';
 import type { TaskProcessPool } from './task-processes.js';
-import { finishTry, type FinishedTry, type LogLine, type TryOutcome } from './transitions.js';
+import { abandonTry, finishTry, type FinishedTry, type LogLine, type TryOutcome } from './transitions.js';
 
 /** Payload of a `run_task` job: one job per runnable task instance. */
 export interface RunTaskPayload {
@@ -170,8 +170,8 @@ function idempotencyKey(claim: Claim): string {
  * redelivered job cannot record it (the claim refuses a running instance), so: losing the
  * database retries until it answers (unless the worker is forced to stop); values
  * PostgreSQL refuses fail the try as `ResultNotStorable`; and any other persistent error
- * records a bare failure. If even that fails, the try is left to the sweep
- * (recovery.ts), which ends tries no live worker holds.
+ * records a bare failure, and failing that, abandons the try (abandon_try.sql). A try
+ * left `running` by a forced stop is ended by the sweep (recovery.ts).
  */
 async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure | undefined, outcome: TryOutcome, logs: LogLine[]): Promise<FinishedTry | null> {
   const finish = async (outcome: TryOutcome, logs: LogLine[]) => {
@@ -197,7 +197,13 @@ async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure |
     const failed: TryOutcome = { kind: 'failed', error: { name: refused ? 'ResultNotStorable' : 'RecordFailed', message: reason }, retryable: true };
     const kept = refused ? logs : [];
     const note: LogLine = { seq: kept.length, level: 'error', message: reason, fields: undefined, loggedAt: new Date() };
-    return await retryWhileDatabaseFails(() => finish(failed, [...kept, note]), deps.forced);
+    try {
+      return await retryWhileDatabaseFails(() => finish(failed, [...kept, note]), deps.forced);
+    } catch (again) {
+      if (isConnectionError(again)) throw again; // forced to stop while the database is away: the sweep ends it later
+      await retryWhileDatabaseFails(() => abandonTry(deps.pool, claim.try_id, { name: 'RecordFailed', message: `${reason}; then: ${coerceError(again).message}` }), deps.forced);
+      return { taskState: 'failed', runState: 'failed' };
+    }
   }
 }
 

@@ -11,6 +11,7 @@ const NAMES = [
   'select_bundle',
   'select_xcom_args',
   'finish_try',
+  'abandon_try',
   'lock_task_instances',
   'count_upstream_outcomes',
   'set_task_states',

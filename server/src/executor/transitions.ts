@@ -99,6 +99,20 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
 }
 
 /**
+ * Ends a try that finishTry() cannot end (see abandon_try.sql): the try and its task
+ * instance fail, and so does the run. Returns false when the try was no longer running.
+ */
+export async function abandonTry(pool: Pool, tryId: string, error: { name: string; message: string }): Promise<boolean> {
+  const client = await pool.connect();
+  try {
+    const [updated] = await sql(client, 'abandon_try', [tryId, JSON.stringify(error)]);
+    return updated !== undefined;
+  } finally {
+    client.release();
+  }
+}
+
+/**
  * Counts the outcomes of `finished` task instances into their downstream instances and
  * evaluates those instances' trigger rules: enqueues the ones that may run and ends the
  * ones that never will, then follows the ones it ended. Returns how many downstream
