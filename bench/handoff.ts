@@ -9,9 +9,12 @@ import type { Cleanup } from './cleanup.js';
 import { within } from './wait.js';
 
 export const CHAIN_DAG_ID = 'bench_chain';
+/** The same chain with `isolation: 'none'`: task code in the worker's process. */
+export const CHAIN_IN_PROCESS_DAG_ID = 'bench_chain_in_process';
 
 /**
- * Writes a DAG folder with one DAG: a chain of `length` no-op tasks t000 -> t001 -> ...
+ * Writes a DAG folder with two DAGs: a chain of `length` no-op tasks t000 -> t001 -> ...,
+ * once isolated (the default) and once in-process.
  * The folder links the repository's SDK so the bundler resolves `@updraft/sdk` from it.
  */
 export async function writeChainDag(dir: string, length: number): Promise<void> {
@@ -24,6 +27,10 @@ export async function writeChainDag(dir: string, length: number): Promise<void> 
     `const noops = ${JSON.stringify(ids)}.map((id) => task(id, () => undefined));`,
     ``,
     `export default dag({ id: '${CHAIN_DAG_ID}', description: 'Benchmark: a chain of ${length} no-op tasks' }, () => {`,
+    `  chain(...noops.map((noop) => noop()));`,
+    `});`,
+    ``,
+    `export const inProcess = dag({ id: '${CHAIN_IN_PROCESS_DAG_ID}', defaultArgs: { isolation: 'none' } }, () => {`,
     `  chain(...noops.map((noop) => noop()));`,
     `});`,
     ``,

@@ -5,10 +5,10 @@ import { serveApi } from './api/server.js';
 import { bundleCacheDir, type UpdraftConfig } from './config.js';
 import { resolveDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
-import { createPool } from './db/pool.js';
+import { connectionLossReporter, createPool } from './db/pool.js';
 import { createPrisma, type Db } from './db/prisma.js';
 import { deployDags, type DeployResult } from './deploy.js';
-import { startWorker, type Worker, type WorkerOptions } from './executor/worker.js';
+import { startWorker, workerSettings, type Worker, type WorkerOptions } from './executor/worker.js';
 import { startScheduler, type Scheduler } from './scheduler.js';
 
 /** A connection to the metadata database: Prisma for CRUD, a pg pool for the hot path. */
@@ -19,16 +19,24 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** Opens the database of `home` (DATABASE_URL, a running embedded server, or a new one) and migrates it. */
-export async function openDatabase(config: Pick<UpdraftConfig, 'home'>): Promise<Database> {
-  const db = await resolveDatabase({ home: config.home });
+/**
+ * Opens the database of `home` (DATABASE_URL, a running embedded server, or a new one) and
+ * migrates it. The embedded server is supervised: if it dies it comes back at the same URL,
+ * and the pools reconnect by themselves. `onWarning` hears about that (default: stderr).
+ */
+export async function openDatabase(
+  config: Pick<UpdraftConfig, 'home'>,
+  opts: { onWarning?: (message: string) => void; onLog?: (line: string) => void } = {},
+): Promise<Database> {
+  const onWarning = opts.onWarning ?? ((message: string) => console.warn(`warning: ${message}`));
+  const db = await resolveDatabase({ home: config.home, onWarning, onLog: opts.onLog });
   try {
     await migrate(db.url);
   } catch (e) {
     await db.stop();
     throw e;
   }
-  const pool = createPool(db.url);
+  const pool = createPool(db.url, { onError: connectionLossReporter(onWarning) });
   const prisma = createPrisma(db.url);
   return {
     url: db.url,
@@ -47,7 +55,8 @@ export interface Platform {
   url: string;
   database: Database;
   deploy: DeployResult | null;
-  stop(): Promise<void>;
+  /** Stops the API and the scheduler, then the worker (see Worker.stop: graceful, or `force`d), then the database. */
+  stop(opts?: { force?: boolean }): Promise<void>;
 }
 
 /** API, scheduler and worker in one process, after deploying `dagsDir` when given: what `updraft start` runs. */
@@ -55,14 +64,14 @@ export async function startPlatform(
   config: UpdraftConfig,
   opts: { dagsDir?: string; onEvent?: WorkerOptions['onEvent']; onWarning?: (message: string) => void } = {},
 ): Promise<Platform> {
-  const database = await openDatabase(config);
+  const database = await openDatabase(config, { onWarning: opts.onWarning });
   let worker: Worker | undefined;
   let scheduler: Scheduler | undefined;
   let server: Server | undefined;
   try {
     const deploy = opts.dagsDir ? await deployDags(database.prisma, opts.dagsDir, { cacheDir: bundleCacheDir(config) }) : null;
-    worker = await startWorker({ pool: database.pool, cacheDir: bundleCacheDir(config), concurrency: config.concurrency, onEvent: opts.onEvent, onWarning: opts.onWarning });
-    scheduler = startScheduler({ pool: database.pool, onWarning: opts.onWarning });
+    worker = await startWorker({ pool: database.pool, databaseUrl: database.url, ...workerSettings(config), onEvent: opts.onEvent, onWarning: opts.onWarning });
+    scheduler = startScheduler({ pool: database.pool, lostWorkerTimeoutMs: config.lostWorkerTimeoutMs, onWarning: opts.onWarning });
     server = await serveApi({ prisma: database.prisma, pool: database.pool }, { host: config.host, port: config.port });
     const { port } = server.address() as AddressInfo;
     const started = { worker, scheduler, server };
@@ -70,10 +79,12 @@ export async function startPlatform(
       url: `http://${config.host}:${port}/graphql`,
       database,
       deploy,
-      async stop() {
-        await new Promise<void>((resolve) => started.server.close(() => resolve()));
+      async stop(stopOpts = {}) {
+        const closed = new Promise<void>((resolve) => started.server.close(() => resolve()));
+        started.server.closeIdleConnections();
         await started.scheduler.stop();
-        await started.worker.stop();
+        await started.worker.stop(stopOpts);
+        await closed;
         await database.close();
       },
     };

@@ -3,21 +3,24 @@
 // Layout of an Updraft home (default `<cwd>/.updraft`):
 //   pgdata/            the cluster (survives restarts)
 //   postgres.password  password of the `postgres` superuser, generated once (mode 0600)
-//   postgres.json      { pid, ownerPid, port, url, dataDir } of the running server, for other processes
-//   postgres.lock      held while a process starts or adopts the server
+//   postgres.port      the server's port, chosen once (a free one at first start, or
+//                      UPDRAFT_DB_PORT): every start, by any process, uses it, so the URL never changes
+//   postgres.json      { pid, port, url, dataDir, ownerPid, ownerStart } of the running server
+//   clients/<pid>      one per live process using the server
+//   postgres.lock      held while a process starts, adopts, restarts, hands over or stops it
 //
-// The process that starts the server owns it: the server stops when that process calls
-// stop() or exits. Other processes reuse it (owned=false). If the owner dies without
-// stopping it (SIGKILL), the postmaster keeps running and the next resolveDatabase() adopts it.
+// resolveDatabase() shares one server between all the processes of a home, and keeps it
+// running while any of them uses it: supervisor.ts has the details.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { withClient } from './client.js';
 import { coerceError, pgErrorCode } from '../errors.js';
-import { acquireHomeLock } from './home-lock.js';
 import {
+  type OsUser,
   type Postmaster,
+  type PostgresBinaries,
   PostmasterExitedError,
   assertReachableBy,
   freePort,
@@ -31,6 +34,7 @@ import {
   spawnPostmaster,
   stopPostmaster,
 } from './postgres-process.js';
+import { joinHome, type ServerControl, type RunningServer } from './supervisor.js';
 
 export const DATABASE_NAME = 'updraft';
 const SUPERUSER = 'postgres';
@@ -63,117 +67,189 @@ export interface StartEmbeddedOptions {
   passwordFile?: string;
 }
 
-/** Starts PostgreSQL on `dataDir`, creating the cluster first if the directory does not exist yet. */
+/**
+ * Starts PostgreSQL on `dataDir`, creating the cluster first if the directory does not exist
+ * yet. Nothing supervises it: this is for throwaway clusters (the test harness); an Updraft
+ * home's server goes through resolveDatabase().
+ */
 export async function startEmbeddedPostgres(opts: StartEmbeddedOptions): Promise<EmbeddedServer> {
   const dataDir = path.resolve(opts.dataDir);
   const onLog = opts.onLog ?? (() => {});
   const passwordFile = opts.passwordFile ?? path.join(path.dirname(dataDir), 'postgres.password');
+  const cluster = await prepareCluster(dataDir, passwordFile, onLog);
+  const running = await runningPostmaster(dataDir, cluster.password);
+  if (running) {
+    throw new Error(
+      `PostgreSQL is already running on ${dataDir} (pid ${running.pid}, port ${running.port}). ` +
+        `Use resolveDatabase() to share it, or stop that process first.`,
+    );
+  }
+  const settings = { ...DEFAULT_SETTINGS, ...opts.settings };
+  const postmaster =
+    opts.port === undefined
+      ? await spawnOnFreePort(dataDir, settings, cluster, onLog)
+      : await spawnPostmaster({ dataDir, port: opts.port, settings, ...cluster, onLog });
+  const url = await readyUrl(postmaster, cluster.password);
+  return attach(postmaster, url);
+}
+
+export interface ResolvedDatabase {
+  /** Constant for the life of the handle: the server always comes back on the same port. */
+  url: string;
+  /**
+   * True while this process supervises the embedded server (it started or adopted it; it
+   * restarts it if it dies). False with DATABASE_URL.
+   */
+  readonly owned: boolean;
+  /** Idempotent. The embedded server stops when the last process using it stops. */
+  stop(): Promise<void>;
+}
+
+export interface ResolveDatabaseOptions {
+  home: string;
+  /** PostgreSQL's log lines, and supervision events. */
+  onLog?: (line: string) => void;
+  /** The embedded server died and is being restarted, could not be restarted, changed supervisor… */
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * Finds the database to use: DATABASE_URL if set; else the embedded server of `home`, which
+ * this process shares with every other process of the home: it starts it if nobody runs it,
+ * and keeps it up while it is used (supervisor.ts). Safe to call from several processes at
+ * once, and several times in one process (the handles share one session).
+ */
+export async function resolveDatabase(opts: ResolveDatabaseOptions): Promise<ResolvedDatabase> {
+  const envUrl = process.env.DATABASE_URL;
+  if (envUrl) return { url: envUrl, owned: false, stop: async () => {} };
+  const home = path.resolve(opts.home);
+  await fs.mkdir(home, { recursive: true });
+  return joinHome(homeControl(home), { onLog: opts.onLog, onWarning: opts.onWarning });
+}
+
+/** Finding and starting the server of an Updraft home, for supervisor.ts. */
+function homeControl(home: string): ServerControl {
+  const dataDir = path.join(home, 'pgdata');
+  const passwordFile = path.join(home, 'postgres.password');
+  const portFile = path.join(home, 'postgres.port');
+  return {
+    paths: {
+      home,
+      dataDir,
+      lockFile: path.join(home, 'postgres.lock'),
+      infoFile: path.join(home, 'postgres.json'),
+      clientsDir: path.join(home, 'clients'),
+    },
+    async findRunning() {
+      if (!(await isCluster(dataDir))) return undefined;
+      const password = await readPassword(passwordFile, dataDir);
+      const running = await runningPostmaster(dataDir, password);
+      return running && { postmaster: running, url: postgresUrl(password, running.port, DATABASE_NAME) };
+    },
+    async start(port, onLog): Promise<RunningServer> {
+      const cluster = await prepareCluster(dataDir, passwordFile, onLog);
+      const configured = port === undefined ? configuredPort(portFile) : { port, from: 'file' as const };
+      let postmaster: Postmaster;
+      if (configured) {
+        try {
+          postmaster = await spawnPostmaster({ dataDir, port: configured.port, settings: DEFAULT_SETTINGS, ...cluster, onLog });
+        } catch (e) {
+          if (e instanceof PostmasterExitedError && e.portInUse) throw portInUse(configured.port, configured.from, portFile, e);
+          throw e;
+        }
+      } else {
+        postmaster = await spawnOnFreePort(dataDir, DEFAULT_SETTINGS, cluster, onLog);
+      }
+      const url = await readyUrl(postmaster, cluster.password);
+      // Chosen once: every later start, by any process, uses this port.
+      if (configured?.from !== 'file') writeFileSync(portFile, `${postmaster.port}\n`);
+      return { postmaster, url };
+    },
+    remember(port) {
+      // A server found running without a recorded port (started by an older Updraft) keeps its own.
+      if (!existsSync(portFile)) writeFileSync(portFile, `${port}\n`);
+    },
+  };
+}
+
+/** The home's port: UPDRAFT_DB_PORT, else `postgres.port`; undefined before the first start. */
+function configuredPort(portFile: string): { port: number; from: 'env' | 'file' } | undefined {
+  const env = process.env.UPDRAFT_DB_PORT;
+  if (env !== undefined && env.trim() !== '') {
+    const port = parsePort(env);
+    if (port === undefined) throw new Error(`UPDRAFT_DB_PORT must be a port number (1-65535), got "${env}"`);
+    return { port, from: 'env' };
+  }
+  let text: string;
+  try {
+    text = readFileSync(portFile, 'utf8').trim();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw coerceError(e);
+  }
+  const port = parsePort(text);
+  if (port === undefined) {
+    throw new Error(
+      `${portFile} should hold the port of the embedded PostgreSQL but holds "${text}". ` +
+        `Write a port number into it, or delete it to have a free port chosen.`,
+    );
+  }
+  return { port, from: 'file' };
+}
+
+function parsePort(text: string): number | undefined {
+  const port = Number(text.trim());
+  return /^\d+$/.test(text.trim()) && port >= 1 && port <= 65535 ? port : undefined;
+}
+
+function portInUse(port: number, from: 'env' | 'file', portFile: string, cause: Error): Error {
+  const origin = from === 'env' ? 'UPDRAFT_DB_PORT asks for it' : `it is stored in ${portFile}`;
+  return new Error(
+    `Port ${port} on 127.0.0.1 is in use by another program, so the embedded PostgreSQL cannot start there ` +
+      `(${origin}: the server of this Updraft home always uses the same port). Stop that program, or choose ` +
+      `another port: write it into ${portFile} (or delete that file to have a free port chosen), or set UPDRAFT_DB_PORT.`,
+    { cause },
+  );
+}
+
+interface Cluster {
+  password: string;
+  binaries: PostgresBinaries;
+  user: OsUser | undefined;
+}
+
+/** The cluster of `dataDir`, created (with a new password) if it does not exist yet. */
+async function prepareCluster(dataDir: string, passwordFile: string, onLog: (line: string) => void): Promise<Cluster> {
   const [binaries, user] = await Promise.all([postgresBinaries(), postgresOsUser()]);
   if (user) await assertReachableBy(user, dataDir);
   await fs.mkdir(path.dirname(dataDir), { recursive: true });
+  if (await isCluster(dataDir)) return { password: await readPassword(passwordFile, dataDir), binaries, user };
+  const password = await readOrCreatePassword(passwordFile);
+  await initialiseCluster({ dataDir, password, binaries, user, onLog });
+  return { password, binaries, user };
+}
 
-  let password: string;
-  if (await isCluster(dataDir)) {
-    password = await readPassword(passwordFile, dataDir);
-    const running = await runningPostmaster(dataDir, password);
-    if (running) {
-      throw new Error(
-        `PostgreSQL is already running on ${dataDir} (pid ${running.pid}, port ${running.port}). ` +
-          `Use resolveDatabase() to share it, or stop that process first.`,
-      );
-    }
-  } else {
-    password = await readOrCreatePassword(passwordFile);
-    await initialiseCluster({ dataDir, password, binaries, user, onLog });
-  }
-
-  const settings = { ...DEFAULT_SETTINGS, ...opts.settings };
-  let postmaster: Postmaster | undefined;
-  for (let attempt = 1; !postmaster; attempt++) {
-    const port = opts.port ?? (await freePort());
+async function spawnOnFreePort(dataDir: string, settings: Record<string, string>, cluster: Cluster, onLog: (line: string) => void): Promise<Postmaster> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
     try {
-      postmaster = await spawnPostmaster({ dataDir, port, settings, binaries, user, onLog });
+      return await spawnPostmaster({ dataDir, port, settings, ...cluster, onLog });
     } catch (e) {
       // Another process may grab the port we picked before PostgreSQL binds it.
-      const retry = e instanceof PostmasterExitedError && e.portInUse && opts.port === undefined && attempt < 5;
-      if (!retry) throw e;
+      if (!(e instanceof PostmasterExitedError && e.portInUse && attempt < 5)) throw e;
     }
   }
+}
 
+/** Creates the `updraft` database if needed; returns its URL. Stops the postmaster on failure. */
+async function readyUrl(postmaster: Postmaster, password: string): Promise<string> {
   try {
     await ensureDatabase(postgresUrl(password, postmaster.port, 'postgres'), DATABASE_NAME);
   } catch (e) {
     await stopPostmaster(postmaster);
     throw e;
   }
-  return attach(postmaster, postgresUrl(password, postmaster.port, DATABASE_NAME));
-}
-
-export interface ResolvedDatabase {
-  url: string;
-  /** True when this process started (or adopted) the embedded server and must stop it. */
-  owned: boolean;
-  stop(): Promise<void>;
-}
-
-interface ServerInfo {
-  pid: number;
-  ownerPid: number;
-  port: number;
-  url: string;
-  dataDir: string;
-}
-
-/**
- * Finds the database to use: DATABASE_URL if set; else the embedded server of `home` if one is
- * running (started by another process); else starts it. Safe to call from several processes
- * at once: they serialise on `<home>/postgres.lock`, and all but the first reuse its server.
- */
-export async function resolveDatabase(opts: { home: string; onLog?: (line: string) => void }): Promise<ResolvedDatabase> {
-  const envUrl = process.env.DATABASE_URL;
-  if (envUrl) return { url: envUrl, owned: false, stop: async () => {} };
-
-  const home = path.resolve(opts.home);
-  const dataDir = path.join(home, 'pgdata');
-  const passwordFile = path.join(home, 'postgres.password');
-  const infoFile = path.join(home, 'postgres.json');
-  await fs.mkdir(home, { recursive: true });
-  const release = await acquireHomeLock(path.join(home, 'postgres.lock'));
-  try {
-    const info = await readServerInfo(infoFile);
-    if (info && isAlive(info.pid) && (await servesDataDir(info.url, dataDir))) {
-      if (isAlive(info.ownerPid)) return { url: info.url, owned: false, stop: async () => {} };
-      // Its owner died without stopping it (e.g. SIGKILL): take it over.
-      return await own(infoFile, attach({ pid: info.pid, port: info.port }, info.url), dataDir);
-    }
-    await fs.rm(infoFile, { force: true });
-
-    if (await isCluster(dataDir)) {
-      // Running, but not (correctly) recorded: the owner crashed right after starting it.
-      const password = await readPassword(passwordFile, dataDir);
-      const running = await runningPostmaster(dataDir, password);
-      if (running) return await own(infoFile, attach(running, postgresUrl(password, running.port, DATABASE_NAME)), dataDir);
-    }
-    return await own(infoFile, await startEmbeddedPostgres({ dataDir, passwordFile, onLog: opts.onLog }), dataDir);
-  } finally {
-    await release();
-  }
-}
-
-async function own(infoFile: string, server: EmbeddedServer, dataDir: string): Promise<ResolvedDatabase> {
-  const info: ServerInfo = { pid: server.pid, ownerPid: process.pid, port: server.port, url: server.url, dataDir };
-  await fs.writeFile(infoFile, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
-  const removeInfo = () => rmSync(infoFile, { force: true });
-  process.once('exit', removeInfo);
-  return {
-    url: server.url,
-    owned: true,
-    stop: async () => {
-      process.off('exit', removeInfo);
-      await server.stop();
-      removeInfo();
-    },
-  };
+  return postgresUrl(password, postmaster.port, DATABASE_NAME);
 }
 
 /** Wraps a running postmaster; it is stopped by stop() or, failing that, when this process exits. */
@@ -273,21 +349,6 @@ async function readOrCreatePassword(passwordFile: string): Promise<string> {
   const password = randomBytes(18).toString('hex');
   await fs.writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
   return password;
-}
-
-async function readServerInfo(file: string): Promise<ServerInfo | undefined> {
-  try {
-    const info = JSON.parse(readFileSync(file, 'utf8')) as Partial<ServerInfo>;
-    const valid =
-      typeof info.pid === 'number' &&
-      typeof info.ownerPid === 'number' &&
-      typeof info.port === 'number' &&
-      typeof info.url === 'string' &&
-      typeof info.dataDir === 'string';
-    return valid ? (info as ServerInfo) : undefined;
-  } catch {
-    return undefined; // missing or corrupt: treated as no server
-  }
 }
 
 async function ensureDatabase(adminUrl: string, name: string): Promise<void> {

@@ -300,9 +300,50 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** A process, told apart from a later one that got the same pid by its start time. */
+export interface ProcessId {
+  pid: number;
+  /** Start time in clock ticks since boot (`/proc/<pid>/stat`); undefined without /proc. */
+  start?: string | undefined;
+}
+
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name start at field 3 (state); starttime is field 22.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+export function currentProcess(): ProcessId {
+  return { pid: process.pid, start: processStartTime(process.pid) };
+}
+
+/** True when `p` is still running: its pid is alive and, where we can tell, was not recycled. */
+export function isRunning(p: ProcessId): boolean {
+  if (!isAlive(p.pid)) return false;
+  if (p.start === undefined) return true;
+  const start = processStartTime(p.pid);
+  return start === undefined || start === p.start;
+}
+
 /** The pid and port recorded in `<dataDir>/postmaster.pid`, if the file exists. */
 export async function readPostmasterPidFile(dataDir: string): Promise<{ pid: number; port: number } | undefined> {
   const text = await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').catch(() => undefined);
+  return parsePostmasterPidFile(text);
+}
+
+export function readPostmasterPidFileSync(dataDir: string): { pid: number; port: number } | undefined {
+  try {
+    return parsePostmasterPidFile(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function parsePostmasterPidFile(text: string | undefined): { pid: number; port: number } | undefined {
   if (text === undefined) return undefined;
   const lines = text.split('\n');
   const pid = Number.parseInt(lines[0] ?? '', 10);
