@@ -48,6 +48,44 @@ export default dag({ id: 'wide' }, () => { sum(...Array.from({ length: 40 }, (_,
     return statements.filter((s) => /^\s*SELECT/i.test(s)).length;
   }
 
+  async function post(query: string, variables: Record<string, unknown> = {}): Promise<any> {
+    const api = createApi({ prisma, pool: platform.pool });
+    statements.length = 0;
+    const response = await api.fetch('http://test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as { data?: any; errors?: unknown[] };
+    expect(body.errors).toBeUndefined();
+    return body.data;
+  }
+
+  // Objects are in select mode: a query reads the columns its selection needs, so asking
+  // for a run's id never loads its conf (which may be 1 MiB), nor a DAG's id its structure.
+  it('reads only the columns a query selects', async () => {
+    const runId = await platform.trigger('hello_world', { marker: 'm'.repeat(10) });
+    expect(await platform.waitForRun(runId)).toBe('success');
+    const id = String(runId);
+    const sql = () => statements.join('\n');
+
+    expect(await post(`query ($id: ID!) { dagRun(id: $id) { id state } }`, { id })).toEqual({ dagRun: { id, state: expect.any(String) } });
+    expect(sql()).toMatch(/"dag_run"/);
+    expect(sql()).not.toMatch(/"conf"/);
+    await post(`{ dagRuns(first: 5) { edges { node { id runId dag { id } } } } }`);
+    expect(sql()).toMatch(/"dag_run"/);
+    expect(sql()).not.toMatch(/"conf"/);
+    // The same statements carry conf when it is asked for.
+    expect(await post(`query ($id: ID!) { dagRun(id: $id) { id conf } }`, { id })).toEqual({ dagRun: { id, conf: { marker: 'mmmmmmmmmm' } } });
+    expect(sql()).toMatch(/"conf"/);
+
+    await post(`{ dags(first: 5) { edges { node { id paused } } } }`);
+    expect(sql()).toMatch(/"dag"/);
+    expect(sql()).not.toMatch(/"structure"/);
+    await post(`{ dags(first: 5) { edges { node { id tasks { id } } } } }`);
+    expect(sql()).toMatch(/"structure"/);
+  });
+
   it('issues the same number of SQL statements whatever the number of task instances', async () => {
     const small = await statementsFor('hello_world');
     const large = await statementsFor('wide');

@@ -117,6 +117,7 @@ describe('GraphQL API', () => {
     });
     const body = await response.json();
     expect(body.errors[0].message).toBe('Unexpected error.');
+    expect(body.errors[0].extensions.code).toBe('INTERNAL_SERVER_ERROR'); // not SERVICE_UNAVAILABLE: the database is fine
     expect(JSON.stringify(body)).not.toContain('secret');
   });
 });

@@ -13,7 +13,8 @@ describe('updraft CLI against a database', () => {
   beforeAll(async () => {
     platform = await createTestPlatform();
     env = { DATABASE_URL: platform.db.url, UPDRAFT_HOME: path.join(TEST_SCRATCH, 'cli-home') };
-    // A deploy is the whole folder: this one keeps hello_world and adds failing DAGs.
+    // A deploy is the whole of its source: deployed as the examples' source (below), this
+    // folder keeps hello_world and adds failing DAGs.
     failingDir = await dagFolder({
       'hello_world.ts': await fs.readFile(path.join(REPO_ROOT, 'examples/dags/hello_world.ts'), 'utf8'),
       'failing.ts': `import { dag, task } from '@updraft/sdk';\nexport default dag({ id: 'always_fails' }, () => { task('boom', () => { throw new Error('boom'); })(); });`,
@@ -32,7 +33,7 @@ describe('updraft CLI against a database', () => {
   });
 
   it('deploy names the tasks of a cycle and exits non-zero', async () => {
-    const deploy = await updraft(['deploy', failingDir], env);
+    const deploy = await updraft(['deploy', failingDir, '--source', 'examples/dags'], env);
     expect(deploy.code).toBe(1);
     expect(deploy.stdout).toMatch(/✗ cycle\.ts\n\s+cycle\.ts: DAG "loop": cycle between tasks (x -> y -> x|y -> x -> y)/);
     expect(deploy.stdout).toContain('✓ always_fails (failing.ts) version 1');
@@ -52,9 +53,9 @@ describe('updraft CLI against a database', () => {
     expect(result.code).toBe(1);
   });
 
-  it('a task leaking a rejected promise does not take the worker down', async () => {
+  it('a task leaking a rejected promise does not take the worker down; the rejection is reported', async () => {
     const result = await updraft(['dags', 'trigger', 'leaky', '--wait'], env);
-    expect(result.stderr).toContain('unhandled promise rejection (in task code?): Error: nobody handles me');
+    expect(`${result.stdout}${result.stderr}`).toContain('unhandled promise rejection in task code: Error: nobody handles me');
     expect(lastLine(result.stdout)).toBe('success');
     expect(result.code).toBe(0);
   });
@@ -69,6 +70,26 @@ describe('updraft CLI against a database', () => {
     const folder = await updraft(['deploy', 'no/such/folder'], env);
     expect(folder.code).toBe(1);
     expect(folder.stderr).toMatch(/updraft: DAG folder \S*no\/such\/folder does not exist or is not a folder/);
+  });
+
+  it('deploy refuses a DAG id that another deploy source owns, and --takeover moves it', async () => {
+    const owned = (value: string) => `import { dag, task } from '@updraft/sdk';\nexport default dag({ id: 'cli_owned' }, () => { task('which', () => '${value}')(); });`;
+    const ownerOf = async () => (await platform.db.prisma.dag.findUniqueOrThrow({ where: { id: 'cli_owned' } })).source;
+    const first = await dagFolder({ 'owned.ts': owned('first') });
+    const second = await dagFolder({ 'owned.ts': owned('second') });
+    expect((await updraft(['deploy', first, '--source', 'cli/first'], env)).code).toBe(0);
+
+    const refused = await updraft(['deploy', second, '--source', 'cli/second'], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain(
+      '✗ owned.ts\n      owned.ts: DAG "cli_owned" belongs to deploy source "cli/first" (file owned.ts); deploy it from there, retire it there first, or pass --takeover to move it to "cli/second"',
+    );
+    expect(await ownerOf()).toBe('cli/first');
+
+    const moved = await updraft(['deploy', second, '--source', 'cli/second', '--takeover'], env);
+    expect(moved.code).toBe(0);
+    expect(moved.stdout).toContain('✓ cli_owned (owned.ts) version 2 (new)');
+    expect(await ownerOf()).toBe('cli/second');
   });
 
   it('`updraft scheduler` creates scheduled runs until stopped', async () => {

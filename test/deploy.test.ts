@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployDags } from '../server/src/deploy.js';
 import { createTestPlatform, dagFolder, writeDagFiles, type TestPlatform } from './support/platform.js';
 
 const chainDag = (id: string, extra = '') => `
@@ -63,6 +64,51 @@ export default dag({ id: 'bad_options', schedule: 'every day' }, () => { t(); })
     ]);
   });
 
+  it('reports every invalid DAG of a file, and stores none of that file', async () => {
+    const dir = await dagFolder({
+      'several.ts': `
+import { dag, task } from '@updraft/sdk';
+export const looping = dag({ id: 'looping' }, () => { task('x', () => 1)().after('y'); task('y', () => 1)().after('x'); });
+export const valid = dag({ id: 'valid_sibling' }, () => { task('t', () => 1)(); });
+export const dangling = dag({ id: 'dangling' }, () => { task('t', () => 1)().after('nowhere'); });
+export const badly_scheduled = dag({ id: 'badly_scheduled', schedule: 'whenever' }, () => { task('t', () => 1)(); });
+`,
+      'fine.ts': chainDag('fine_beside_several'),
+    });
+    const result = await platform.deploy(dir);
+    expect(result.dags.map((d) => d.dagId)).toEqual(['fine_beside_several']);
+    expect(result.importErrors).toHaveLength(1);
+    const lines = result.importErrors[0]!.message.split('\n').sort();
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^several\.ts: DAG "badly_scheduled": schedule "whenever" is not a cron expression/);
+    expect(lines[1]).toBe('several.ts: DAG "dangling", task "t": depends on unknown task "nowhere"');
+    expect(lines[2]).toMatch(/^several\.ts: DAG "looping": cycle between tasks (x -> y -> x|y -> x -> y)$/);
+    expect(await platform.db.prisma.dag.count({ where: { id: { in: ['looping', 'valid_sibling', 'dangling', 'badly_scheduled'] } } })).toBe(0);
+  });
+
+  it('gives each file its own import time limit: slow files load, a hanging file is blamed alone', async () => {
+    const sleep = (ms: number) => `Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0${ms === Infinity ? '' : `, ${ms}`});`;
+    const slowDag = (id: string, ms: number) => `import { dag, task } from '@updraft/sdk';\n${sleep(ms)}\nexport default dag({ id: '${id}' }, () => { task('t', () => 1)(); });`;
+    // Loaded in this order by one child: together the two slow files take longer than the
+    // limit, each alone well within it.
+    const dir = await dagFolder({
+      'a_slow.ts': slowDag('slow_a', 1500),
+      'b_slow.ts': slowDag('slow_b', 1500),
+      'c_hangs.ts': slowDag('hangs', Infinity),
+      'd_after.ts': chainDag('after_the_hang'),
+    });
+    const started = Date.now();
+    const result = await deployDags(platform.db.prisma, dir, { cacheDir: platform.cacheDir, importTimeoutMs: 2500 });
+    expect(result.dags.map((d) => d.dagId).sort()).toEqual(['after_the_hang', 'slow_a', 'slow_b']);
+    expect(result.importErrors).toEqual([
+      {
+        fileName: 'c_hangs.ts',
+        message: 'c_hangs.ts: loading the file took longer than the import time limit of 2.5 s; DAG files must not block at import time (do slow work inside tasks)',
+      },
+    ]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1500 + 1500 + 2500);
+  });
+
   it('reports an invalid schedule with the DAG id', async () => {
     const dir = await dagFolder({
       'sched.ts': `import { dag, task } from '@updraft/sdk';\nexport default dag({ id: 'sched', schedule: '61 * * * *' }, () => { task('t', () => 1)(); });`,
@@ -94,7 +140,7 @@ export default dag({ id: 'bad_options', schedule: 'every day' }, () => { t(); })
     const a = await platform.deploy(teamA);
     const b = await platform.deploy(teamB);
     expect(a.source).not.toBe(b.source);
-    expect(a.source).toMatch(/^\.updraft\/test\/dags\/[0-9a-f]+$/);
+    expect(a.source).toMatch(/^\.updraft\/test\/run-\d+\/dags\/[0-9a-f]+$/); // the folder relative to the working directory
     const dags = await platform.db.prisma.dag.findMany({ where: { id: { in: ['team_a', 'team_b'] } }, orderBy: { id: 'asc' } });
     expect(dags.map((d) => [d.id, d.source, d.isActive])).toEqual([
       ['team_a', a.source, true],

@@ -11,11 +11,96 @@ export interface TriggerInput {
   conf?: unknown;
 }
 
+/** Largest run `conf`, as JSON text in UTF-8 bytes. It is stored with the run and handed to every task. */
+export const MAX_CONF_BYTES = 1024 * 1024;
+/** Deepest nesting of objects/arrays in a run `conf` (the conf object itself is level 1). */
+export const MAX_CONF_DEPTH = 64;
+/** Longest DAG id accepted (Airflow's limit). */
+export const MAX_DAG_ID_LENGTH = 250;
+/** DagRun ids are PostgreSQL `integer`s. */
+const MAX_RUN_ID = 2_147_483_647;
+
 /** Starts a manual run of the DAG's newest version now. Returns the run id. */
 export async function triggerDagRun(pool: Pool, input: TriggerInput): Promise<number> {
+  checkDagId(input.dagId);
   const id = await createDagRun(pool, { ...input, runType: 'manual', logicalDate: null });
   if (id === null) throw badInput(`DAG "${input.dagId}" already has a run at this logical date; try again`);
   return id;
+}
+
+/** A DagRun id given as text (a GraphQL ID, a CLI argument): digits only, 1 to 2147483647. */
+export function parseDagRunId(id: string | number): number {
+  const text = String(id);
+  if (!/^[1-9][0-9]*$/.test(text)) throw badInput(`${quote(text)} is not a DagRun id: ids are positive integers`);
+  const n = Number(text);
+  if (text.length > 10 || n > MAX_RUN_ID) throw badInput(`${quote(text)} is not a DagRun id: ids are at most ${MAX_RUN_ID}`);
+  return n;
+}
+
+/** Refuses DAG ids that cannot name a DAG, so that PostgreSQL never sees them (it refuses NUL in text). */
+export function checkDagId(dagId: string): void {
+  if (dagId.length === 0 || dagId.length > MAX_DAG_ID_LENGTH) throw badInput(`${quote(dagId)} is not a DAG id: DAG ids have 1 to ${MAX_DAG_ID_LENGTH} characters`);
+  if (dagId.includes('\u0000')) throw badInput(`${quote(dagId)} is not a DAG id: it contains a NUL character (\\u0000)`);
+}
+
+/**
+ * Checks that `conf` can be stored as a run's conf: a JSON object (only strings, finite
+ * numbers, booleans, null, arrays and plain objects) nested at most MAX_CONF_DEPTH levels,
+ * no NUL character or lone surrogate in any string or key (PostgreSQL's jsonb refuses both),
+ * and at most MAX_CONF_BYTES as JSON. Iterative, so any nesting is refused without recursing.
+ */
+export function checkConf(conf: unknown): asserts conf is Record<string, unknown> {
+  if (typeof conf !== 'object' || conf === null || Array.isArray(conf)) {
+    throw badInput(`conf must be a JSON object, got ${Array.isArray(conf) ? 'an array' : describe(conf)}`);
+  }
+  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value: conf, path: 'conf', depth: 1 }];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const { value, path, depth } = item;
+    if (typeof value === 'string') {
+      checkText(value, path);
+    } else if (typeof value === 'number') {
+      if (!Number.isFinite(value)) throw badInput(`${path} is ${value}, which JSON cannot represent`);
+    } else if (typeof value === 'object' && value !== null) {
+      if (depth > MAX_CONF_DEPTH) throw badInput(`conf is nested more than ${MAX_CONF_DEPTH} levels deep (at ${truncate(path)})`);
+      if (Array.isArray(value)) {
+        value.forEach((element, i) => stack.push({ value: element, path: `${path}[${i}]`, depth: depth + 1 }));
+      } else {
+        const proto = Object.getPrototypeOf(value);
+        if (proto !== Object.prototype && proto !== null) throw badInput(`${truncate(path)} is not a plain JSON object`);
+        for (const [key, element] of Object.entries(value)) {
+          checkText(key, `a key in ${path}`);
+          stack.push({ value: element, path: `${path}.${key}`, depth: depth + 1 });
+        }
+      }
+    } else if (typeof value !== 'boolean' && value !== null) {
+      throw badInput(`${truncate(path)} is ${describe(value)}, which is not a JSON value`);
+    }
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(conf));
+  if (bytes > MAX_CONF_BYTES) throw badInput(`conf is ${bytes} bytes as JSON; the limit is ${MAX_CONF_BYTES} (1 MiB)`);
+}
+
+function checkText(text: string, where: string): void {
+  if (text.includes('\u0000')) throw badInput(`${truncate(where)} contains a NUL character (\\u0000), which PostgreSQL cannot store`);
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text)) {
+    throw badInput(`${truncate(where)} contains a lone UTF-16 surrogate, which PostgreSQL cannot store`);
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'bigint') return `the bigint ${value}`;
+  if (typeof value === 'function' || typeof value === 'symbol') return `a ${typeof value}`;
+  return truncate(JSON.stringify(value) ?? String(value));
+}
+
+/** Quotes user text for an error message, cut to a readable length. */
+function quote(text: string): string {
+  return JSON.stringify(truncate(text));
+}
+
+function truncate(text: string, max = 80): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 /**
@@ -28,9 +113,7 @@ export async function createDagRun(
   input: TriggerInput & { runType: 'manual' | 'scheduled'; logicalDate: Date | null },
 ): Promise<number | null> {
   const conf = input.conf ?? {};
-  if (typeof conf !== 'object' || conf === null || Array.isArray(conf)) {
-    throw badInput(`conf must be a JSON object, got ${Array.isArray(conf) ? 'an array' : JSON.stringify(conf)}`);
-  }
+  checkConf(conf);
   return inTransaction(pool, async (client) => {
     const [dag] = await sql<{ paused: boolean; is_active: boolean }>(client, 'select_dag_state', [input.dagId]);
     if (!dag) throw notFound(`DAG "${input.dagId}" does not exist; deploy it first (\`updraft deploy <dir>\`)`);

@@ -1,25 +1,134 @@
-import { createServer, type Server } from 'node:http';
-import { createYoga } from 'graphql-yoga';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isIP } from 'node:net';
+import os from 'node:os';
+import { GraphQLError } from 'graphql';
+import { createYoga, maskError, type Plugin } from 'graphql-yoga';
+import { isConnectionError, UpdraftError } from '../errors.js';
 import type { ApiContext } from './builder.js';
+import { LIMITS, limitPlugins } from './limits.js';
 import { schema } from './schema/index.js';
+
+export interface ApiOptions {
+  /**
+   * Origins (`https://dash.example.com`) that browsers may call the API from besides its own.
+   * Default: none. Requests carrying any other foreign `Origin` are refused (403), and no
+   * response ever carries CORS headers for them.
+   */
+  corsOrigins?: string[];
+}
+
+export interface ServeOptions extends ApiOptions {
+  host: string;
+  port: number;
+  /**
+   * Extra `Host` header values to accept (`updraft.example.com`, or `name:port` to also pin
+   * the port), e.g. the name a reverse proxy forwards. See `hostAllowed` for the defaults.
+   */
+  allowedHosts?: string[];
+}
+
+export const DB_UNAVAILABLE_MESSAGE = 'The metadata database is unreachable; retry shortly';
 
 /**
  * The GraphQL API as a fetch-style handler; `context` is shared by all requests.
- * Yoga masks unexpected errors; UpdraftErrors (GraphQLErrors) keep message and code.
+ *
+ * - Only `POST` with `Content-Type: application/json` runs operations (no GET, forms,
+ *   multipart or text bodies), so a web page cannot run one without a CORS preflight.
+ * - Cross-origin requests are refused unless their origin is in `corsOrigins`.
+ * - Limits (limits.ts) refuse oversized operations before they run.
+ * - Yoga masks unexpected errors; UpdraftErrors (GraphQLErrors) keep message and code; losing
+ *   the database answers 503 SERVICE_UNAVAILABLE.
+ *
+ * The `Host` header is checked by `serveApi`, which knows the address it listens on.
  */
-export function createApi(context: ApiContext) {
+export function createApi(context: ApiContext, opts: ApiOptions = {}) {
+  const corsOrigins = new Set(opts.corsOrigins ?? []);
   return createYoga({
     schema,
     context: () => context,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     logging: 'warn',
+    multipart: false,
+    maxRequestBodySize: LIMITS.maxRequestBytes,
+    cors: (request) => {
+      const origin = request.headers.get('origin');
+      if (origin === null || !corsOrigins.has(origin)) return false;
+      return { origin, credentials: false, methods: ['POST'], allowedHeaders: ['content-type'], maxAge: 600 };
+    },
+    maskedErrors: {
+      maskError: (error, message, isDev) => {
+        // What a resolver threw (a GraphQLError's own message may quote the caller's input).
+        const thrown = error instanceof GraphQLError ? error.originalError : error;
+        if (thrown && isConnectionError(thrown)) {
+          const at = error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {};
+          return new GraphQLError(DB_UNAVAILABLE_MESSAGE, { ...at, extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503 } } });
+        }
+        return maskError(error, message, isDev);
+      },
+    },
+    plugins: [sameOriginOnly(corsOrigins), jsonPostOnly(), ...limitPlugins()],
+  });
+}
+
+/** Refuses requests from foreign origins (browsers send `Origin` on every cross-origin POST). */
+function sameOriginOnly(allowed: ReadonlySet<string>): Plugin {
+  return {
+    onRequest({ request, url, endResponse, fetchAPI }) {
+      const origin = request.headers.get('origin');
+      if (origin === null || allowed.has(origin) || originHost(origin) === url.host) return;
+      endResponse(errorResponse(fetchAPI, 403, 'FORBIDDEN_ORIGIN', `Requests from ${origin} are not allowed (see corsOrigins)`));
+    },
+    onResponse({ response }) {
+      if (allowed.size > 0) response.headers.append('vary', 'Origin');
+    },
+  };
+}
+
+function originHost(origin: string): string | null {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return null;
+  }
+}
+
+/** Operations run only from `POST` with a JSON body: such a request cannot be sent cross-site without a preflight. */
+function jsonPostOnly(): Plugin {
+  return {
+    onRequestParse({ request }) {
+      if (request.method !== 'POST') {
+        throw new UpdraftError('BAD_USER_INPUT', 'GraphQL operations must be sent as POST with Content-Type: application/json', { httpStatus: 405 });
+      }
+      const type = request.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
+      if (type !== 'application/json') {
+        throw new UpdraftError('BAD_USER_INPUT', `Content-Type ${type ?? '(none)'} is not accepted: send application/json`, { httpStatus: 415 });
+      }
+    },
+  };
+}
+
+function errorResponse(fetchAPI: { Response: typeof Response }, status: number, code: string, message: string): Response {
+  return new fetchAPI.Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8' },
   });
 }
 
 /** Serves the API on http://host:port/graphql. */
-export async function serveApi(context: ApiContext, opts: { host: string; port: number }): Promise<Server> {
-  const server = createServer(createApi(context));
+export async function serveApi(context: ApiContext, opts: ServeOptions): Promise<Server> {
+  const api = createApi(context, opts);
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const { port } = server.address() as AddressInfo;
+    if (!hostAllowed(req.headers.host, { host: opts.host, port, allowedHosts: opts.allowedHosts })) {
+      res.writeHead(403, { 'content-type': 'application/json; charset=utf-8' });
+      const message = `Host ${JSON.stringify(req.headers.host ?? '')} is not allowed (see allowedHosts)`;
+      res.end(JSON.stringify({ errors: [{ message, extensions: { code: 'FORBIDDEN_HOST' } }] }));
+      return;
+    }
+    void api(req, res);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
       reject(e.code === 'EADDRINUSE' ? new Error(`Port ${opts.port} on ${opts.host} is in use (another \`updraft start\`?); choose another with --port`) : e),
@@ -27,4 +136,47 @@ export async function serveApi(context: ApiContext, opts: { host: string; port: 
     server.listen(opts.port, opts.host, () => resolve());
   });
   return server;
+}
+
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1']);
+
+function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  return LOOPBACK_NAMES.has(h) || (isIP(h) === 4 && h.startsWith('127.')) || h.endsWith('.localhost');
+}
+
+/**
+ * Whether a request's `Host` header names this server, which defeats DNS rebinding (a page
+ * on attacker.example whose name was re-pointed at 127.0.0.1 still sends its own name):
+ * - bound to loopback (127.0.0.1, ::1, localhost): `127.0.0.1:PORT`, `localhost:PORT`, `[::1]:PORT`;
+ * - bound to every interface (0.0.0.0, ::): those, any IP address with the port (an IP
+ *   cannot be rebound), and this machine's hostname;
+ * - bound to another address or name: that host with the port;
+ * plus, in every case, `allowedHosts`: a `name` entry accepts any port, `name:port` only that one.
+ */
+export function hostAllowed(header: string | undefined, server: { host: string; port: number; allowedHosts?: string[] }): boolean {
+  const target = parseHost(header);
+  if (!target) return false;
+  for (const entry of server.allowedHosts ?? []) {
+    const normalized = isIP(entry) === 6 ? `[${entry}]` : entry;
+    const allowed = parseHost(normalized);
+    const pinsPort = /(?:^[^:[\]]+|\]):\d+$/.test(normalized);
+    if (allowed && allowed.name === target.name && (!pinsPort || allowed.port === target.port)) return true;
+  }
+  if (target.port !== server.port) return false;
+  const bound = server.host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (isLoopback(bound)) return LOOPBACK_NAMES.has(target.name);
+  if (bound === '0.0.0.0' || bound === '::' || bound === '') {
+    return LOOPBACK_NAMES.has(target.name) || isIP(target.name) !== 0 || target.name === os.hostname().toLowerCase();
+  }
+  return target.name === bound;
+}
+
+/** `name[:port]` or `[v6]:port` → lower-case name without brackets or trailing dot, and port (80 when absent). */
+function parseHost(header: string | undefined): { name: string; port: number } | null {
+  if (!header || !/^[A-Za-z0-9.\-_:[\]]+$/.test(header)) return null;
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(header);
+  if (!match) return null;
+  const name = (match[1] ?? match[2] ?? '').toLowerCase().replace(/\.$/, '');
+  return name ? { name, port: match[3] ? Number(match[3]) : 80 } : null;
 }

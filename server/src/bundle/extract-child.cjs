@@ -12,6 +12,9 @@ process.on('message', ({ bundlePath, fileNames }) => {
     process.send({ kind: 'fatal', message: describe(e) });
     return;
   }
+  // The parent times each file's load from its `loading` message (small IPC messages are
+  // written to the pipe at once, even from this synchronous loop), so a timeout blames the
+  // file being loaded, and a slow file never uses up the time of the files after it.
   for (const fileName of fileNames) {
     process.send({ kind: 'loading', fileName });
     try {

@@ -2,15 +2,25 @@ import { Command, InvalidArgumentError } from 'commander';
 import { bundleCacheDir, resolveConfig } from '../config.js';
 import { deployDags, type DeployResult } from '../deploy.js';
 import { coerceError } from '../errors.js';
-import { HEARTBEAT_TIMEOUT_MS } from '../executor/recovery.js';
 import { sql } from '../executor/sql.js';
-import { startWorker } from '../executor/worker.js';
+import { startWorker, workerSettings } from '../executor/worker.js';
+import { durationMs, memoryMb } from '../dags/duration.js';
 import type { TryEvent } from '../executor/run-task.js';
 import { openDatabase, startPlatform } from '../platform.js';
 import { startScheduler } from '../scheduler.js';
 import { connectClient, type ApiClient } from './client.js';
 
 const program = new Command('updraft').description('Updraft: workflow orchestration on PostgreSQL').showHelpAfterError();
+const duration = (value: string) => {
+  const ms = durationMs(value as never);
+  if (ms === undefined) throw new InvalidArgumentError('must be a duration such as "30s" or "2m"');
+  return ms;
+};
+const memorySize = (value: string) => {
+  const mb = memoryMb(value);
+  if (mb === undefined) throw new InvalidArgumentError('must be a memory size such as "512MB" or "2GB"');
+  return mb;
+};
 const integer = (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n)) throw new InvalidArgumentError('must be a whole number');
@@ -24,39 +34,43 @@ program
   .option('--port <port>', 'API port (default 4000, or PORT)', integer)
   .option('--host <host>', 'API host (default 127.0.0.1)')
   .option('--concurrency <n>', 'task instances run at once (default 8)', integer)
-  .action(async (opts: { dags?: string; port?: number; host?: string; concurrency?: number }) => {
+  .option('--memory-limit <size>', 'memory of a task process unless the task sets memoryLimit (default 1GB, or UPDRAFT_MEMORY_LIMIT)', memorySize)
+  .option('--grace <duration>', 'on Ctrl-C/SIGTERM, how long running tries may finish before they are aborted (default 30s)', duration)
+  .action(async (opts: { dags?: string; port?: number; host?: string; concurrency?: number; memoryLimit?: number; grace?: number }) => {
     survivePromiseLeaks();
-    const { dags: dagsDir, ...overrides } = opts;
-    const config = resolveConfig(overrides);
+    const { dags: dagsDir, grace, memoryLimit, ...overrides } = opts;
+    const config = resolveConfig({ ...overrides, memoryLimitMb: memoryLimit, shutdownGraceMs: grace });
     const platform = await startPlatform(config, { dagsDir, onEvent: printEvent, onWarning: warn });
     if (platform.deploy) printDeploy(platform.deploy);
     console.log(`Updraft is up: GraphQL at ${platform.url} (Ctrl-C to stop)`);
-    await untilSignal();
-    console.log('Stopping…');
-    await platform.stop();
+    await stopOnSignals(config.shutdownGraceMs, (force) => platform.stop({ force }));
   });
 
 program
   .command('worker')
   .description('Run a worker that executes task instances (any number may share one database)')
   .option('--concurrency <n>', 'task instances run at once (default 8)', integer)
-  .action(async (opts: { concurrency?: number }) => {
+  .option('--memory-limit <size>', 'memory of a task process unless the task sets memoryLimit (default 1GB, or UPDRAFT_MEMORY_LIMIT)', memorySize)
+  .option('--grace <duration>', 'on Ctrl-C/SIGTERM, how long running tries may finish before they are aborted (default 30s)', duration)
+  .action(async (opts: { concurrency?: number; memoryLimit?: number; grace?: number }) => {
     survivePromiseLeaks();
-    const config = resolveConfig(opts);
+    const config = resolveConfig({ concurrency: opts.concurrency, memoryLimitMb: opts.memoryLimit, shutdownGraceMs: opts.grace });
     const database = await openDatabase(config);
-    const worker = await startWorker({ pool: database.pool, cacheDir: bundleCacheDir(config), concurrency: config.concurrency, onEvent: printEvent, onWarning: warn });
+    const worker = await startWorker({ pool: database.pool, databaseUrl: database.url, ...workerSettings(config), onEvent: printEvent, onWarning: warn });
     console.log(`Worker ${worker.id} is running (Ctrl-C to stop)`);
-    await untilSignal();
-    await worker.stop();
-    await database.close();
+    await stopOnSignals(config.shutdownGraceMs, async (force) => {
+      await worker.stop({ force });
+      await database.close();
+    });
   });
 
 program
   .command('scheduler')
   .description('Run a scheduler only: scheduled runs and lost-worker recovery (any number may run at once)')
   .action(async () => {
-    const database = await openDatabase(resolveConfig());
-    const scheduler = startScheduler({ pool: database.pool, onWarning: warn });
+    const config = resolveConfig();
+    const database = await openDatabase(config);
+    const scheduler = startScheduler({ pool: database.pool, lostWorkerTimeoutMs: config.lostWorkerTimeoutMs, onWarning: warn });
     console.log('Scheduler is running (Ctrl-C to stop)');
     await untilSignal();
     await scheduler.stop();
@@ -67,11 +81,12 @@ program
   .command('deploy <dir>')
   .description('Bundle, validate and store the DAGs of a folder')
   .option('--source <name>', "name of this deploy source; a deploy retires only its own source's DAGs (default: the folder's relative path)")
-  .action(async (dir: string, opts: { source?: string }) => {
+  .option('--takeover', "move DAG ids that an active DAG of another deploy source owns to this source (otherwise their files fail)")
+  .action(async (dir: string, opts: { source?: string; takeover?: boolean }) => {
     const config = resolveConfig();
     const database = await openDatabase(config);
     try {
-      const result = await deployDags(database.prisma, dir, { cacheDir: bundleCacheDir(config), source: opts.source });
+      const result = await deployDags(database.prisma, dir, { cacheDir: bundleCacheDir(config), source: opts.source, takeover: opts.takeover });
       printDeploy(result);
       if (result.importErrors.length > 0) process.exitCode = 1;
     } finally {
@@ -157,11 +172,12 @@ async function withClient(url: string | undefined, fn: (client: ApiClient) => Pr
 async function ensureWorker(client: ApiClient): Promise<() => Promise<void>> {
   const database = client.database;
   if (!database) return async () => {};
-  const [workers] = await sql<{ live: number }>(database.pool, 'count_live_workers', [HEARTBEAT_TIMEOUT_MS]);
+  const config = resolveConfig();
+  const [workers] = await sql<{ live: number }>(database.pool, 'count_live_workers', [config.lostWorkerTimeoutMs]);
   if (workers!.live > 0) return async () => {};
   console.error('No worker is running; running one in this process until the run ends.');
   survivePromiseLeaks();
-  const worker = await startWorker({ pool: database.pool, cacheDir: bundleCacheDir(resolveConfig()), onEvent: printEvent, onWarning: warn });
+  const worker = await startWorker({ pool: database.pool, databaseUrl: database.url, ...workerSettings(config), onEvent: printEvent, onWarning: warn });
   return () => worker.stop();
 }
 
@@ -207,6 +223,20 @@ function printTable(header: string[], rows: string[][]) {
  */
 function survivePromiseLeaks() {
   process.on('unhandledRejection', (reason) => console.warn(`unhandled promise rejection (in task code?): ${coerceError(reason).stack}`));
+}
+
+/**
+ * Waits for SIGINT/SIGTERM, then stops gracefully: running tries get `graceMs` to finish.
+ * A second signal forces the stop.
+ */
+async function stopOnSignals(graceMs: number, stop: (force: boolean) => Promise<void>): Promise<void> {
+  await untilSignal();
+  console.log(`Stopping: running tries have ${graceMs / 1000} s to finish (signal again to force)…`);
+  const forced = untilSignal().then(() => {
+    console.log('Forcing the stop: running tries are aborted and retried later.');
+    return stop(true);
+  });
+  await Promise.race([stop(false), forced]);
 }
 
 function untilSignal(): Promise<void> {

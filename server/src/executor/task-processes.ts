@@ -91,9 +91,10 @@ export class TaskProcessPool {
     proc.child.on('message', onMessage);
     proc.output = (level, line) => t.onLog({ level, message: line, fields: undefined });
     proc.stderr.length = 0;
+    let onResult: ((message: ChildMessage) => void) | undefined;
     try {
       const result = await new Promise<ChildResult | { type: 'exit'; code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-        const onResult = (message: ChildMessage) => {
+        onResult = (message: ChildMessage) => {
           if (message.type === 'result' && message.tryId === t.tryId) resolve(message);
         };
         proc.child.on('message', onResult);
@@ -109,7 +110,8 @@ export class TaskProcessPool {
       clearTimeout(killTimer);
       clearInterval(memoryTimer);
       t.interrupt.removeEventListener('abort', onInterrupt);
-      proc.child.removeAllListeners('message');
+      proc.child.off('message', onMessage);
+      if (onResult) proc.child.off('message', onResult);
       proc.output = null;
       proc.busy = false;
       proc.lastUsed = Date.now();
@@ -172,6 +174,10 @@ export class TaskProcessPool {
       child.once('error', () => resolve({ code: null, signal: null }));
     });
     const proc: TaskProcess = { child, key, busy: false, lastUsed: Date.now(), stderr, output: null, exited };
+    // Lines logged between tries (a leaked promise rejecting after its try returned).
+    child.on('message', (message: ChildMessage) => {
+      if (message.type === 'log' && !proc.busy) this.opts.onWarning?.(`task process ${child.pid}: ${message.message}`);
+    });
     this.#processes.add(proc);
     void exited.then(() => this.#processes.delete(proc));
     // Output that bypasses console.* (process.stdout.write, native code, V8's fatal errors):

@@ -1,6 +1,7 @@
-import { badInput, notFound } from '../../errors.js';
-import { triggerDagRun } from '../../runs.js';
+import { notFound } from '../../errors.js';
+import { checkDagId, parseDagRunId, triggerDagRun } from '../../runs.js';
 import { builder } from '../builder.js';
+import { JSON_FIELD_COST, pageLimits } from '../limits.js';
 
 const DagRunState = builder.enumType('DagRunState', { values: ['queued', 'running', 'success', 'failed'] as const });
 const DagRunType = builder.enumType('DagRunType', { values: ['manual', 'scheduled', 'backfill', 'asset_triggered'] as const });
@@ -8,7 +9,10 @@ const TaskInstanceState = builder.enumType('TaskInstanceState', {
   values: ['none', 'scheduled', 'queued', 'running', 'success', 'failed', 'up_for_retry', 'upstream_failed', 'skipped', 'removed'] as const,
 });
 
+// Select mode: a query loads the columns its selection needs (plus the key), so that
+// `dagRun(id) { id }` does not read a run's conf, which may be 1 MiB.
 builder.prismaObject('DagRun', {
+  select: { id: true },
   fields: (t) => ({
     id: t.exposeID('id'),
     dagId: t.exposeString('dagId'),
@@ -16,17 +20,18 @@ builder.prismaObject('DagRun', {
     runType: t.expose('runType', { type: DagRunType }),
     state: t.expose('state', { type: DagRunState }),
     logicalDate: t.expose('logicalDate', { type: 'DateTime' }),
-    conf: t.expose('conf', { type: 'JSON' }),
+    conf: t.expose('conf', { type: 'JSON', complexity: JSON_FIELD_COST }),
     queuedAt: t.expose('queuedAt', { type: 'DateTime' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
     endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
     dag: t.relation('dag'),
     dagVersion: t.relation('dagVersion'),
-    taskInstances: t.relatedConnection('taskInstances', { cursor: 'id', query: { orderBy: { id: 'asc' } } }),
+    taskInstances: t.relatedConnection('taskInstances', { cursor: 'id', query: { orderBy: { id: 'asc' } }, ...pageLimits }),
   }),
 });
 
 builder.prismaObject('TaskInstance', {
+  select: { id: true },
   fields: (t) => ({
     id: t.id({ resolve: (ti) => String(ti.id) }),
     taskId: t.exposeString('taskId'),
@@ -43,6 +48,7 @@ builder.prismaObject('TaskInstance', {
       nullable: true,
       description: 'What the task returned (its `return_value` XCom), as JSON.',
       select: { xcoms: { where: { key: 'return_value' }, select: { value: true } } },
+      complexity: JSON_FIELD_COST,
       resolve: (ti) => ti.xcoms[0]?.value ?? null,
     }),
     tries: t.relation('tries', { query: { orderBy: { tryNumber: 'asc' } } }),
@@ -50,40 +56,36 @@ builder.prismaObject('TaskInstance', {
 });
 
 builder.prismaObject('TaskTry', {
+  select: { id: true },
   fields: (t) => ({
     tryNumber: t.exposeInt('tryNumber'),
     state: t.expose('state', { type: TaskInstanceState }),
     workerId: t.exposeString('workerId', { nullable: true }),
     startedAt: t.expose('startedAt', { type: 'DateTime' }),
     endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
-    error: t.expose('error', { type: 'JSON', nullable: true }),
+    error: t.expose('error', { type: 'JSON', nullable: true, complexity: JSON_FIELD_COST }),
     logs: t.relation('logs', { query: { orderBy: { seq: 'asc' } } }),
   }),
 });
 
 builder.prismaObject('TaskLog', {
+  select: { id: true },
   fields: (t) => ({
     seq: t.exposeInt('seq'),
     level: t.exposeString('level'),
     message: t.exposeString('message'),
-    fields: t.expose('fields', { type: 'JSON', nullable: true }),
+    fields: t.expose('fields', { type: 'JSON', nullable: true, complexity: JSON_FIELD_COST }),
     loggedAt: t.expose('loggedAt', { type: 'DateTime' }),
   }),
 });
-
-/** DagRun ids are integers; anything else is the caller's mistake, not a missing run. */
-function parseRunId(id: string | number): number {
-  const n = Number(id);
-  if (!Number.isSafeInteger(n) || n <= 0) throw badInput(`"${id}" is not a DagRun id: ids are positive integers`);
-  return n;
-}
 
 builder.queryFields((t) => ({
   dagRun: t.prismaField({
     type: 'DagRun',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
-      const run = await ctx.prisma.dagRun.findUnique({ ...query, where: { id: parseRunId(args.id) } });
+      // Malformed or out-of-range ids are the caller's mistake (BAD_USER_INPUT), not a missing run.
+      const run = await ctx.prisma.dagRun.findUnique({ ...query, where: { id: parseDagRunId(args.id) } });
       if (!run) throw notFound(`DagRun ${args.id} does not exist`);
       return run;
     },
@@ -93,8 +95,11 @@ builder.queryFields((t) => ({
     cursor: 'id',
     description: 'Newest first.',
     args: { dagId: t.arg.string() },
-    resolve: (query, _root, args, ctx) =>
-      ctx.prisma.dagRun.findMany({ ...query, where: args.dagId ? { dagId: args.dagId } : {}, orderBy: { id: 'desc' } }),
+    ...pageLimits,
+    resolve: (query, _root, args, ctx) => {
+      if (args.dagId != null) checkDagId(args.dagId);
+      return ctx.prisma.dagRun.findMany({ ...query, where: args.dagId ? { dagId: args.dagId } : {}, orderBy: { id: 'desc' } });
+    },
   }),
 }));
 

@@ -1,6 +1,8 @@
 import type { DagStructure, TaskStructure } from '../../dags/structure.js';
 import { notFound } from '../../errors.js';
+import { checkDagId } from '../../runs.js';
 import { builder } from '../builder.js';
+import { JSON_FIELD_COST, pageLimits } from '../limits.js';
 
 const Task = builder.objectRef<TaskStructure>('Task').implement({
   description: 'A task of a DAG version, with its dependencies.',
@@ -15,15 +17,22 @@ const Task = builder.objectRef<TaskStructure>('Task').implement({
 });
 
 builder.prismaObject('DagVersion', {
+  select: { id: true },
   fields: (t) => ({
     versionNumber: t.exposeInt('versionNumber'),
     bundleHash: t.exposeString('bundleHash'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    tasks: t.field({ type: [Task], resolve: (v) => (v.structure as unknown as DagStructure).tasks }),
+    tasks: t.field({
+      type: [Task],
+      select: { structure: true },
+      complexity: { field: JSON_FIELD_COST, multiplier: 10 },
+      resolve: (v) => (v.structure as unknown as DagStructure).tasks,
+    }),
   }),
 });
 
 builder.prismaObject('Dag', {
+  select: { id: true },
   fields: (t) => ({
     id: t.exposeID('id'),
     description: t.exposeString('description', { nullable: true }),
@@ -37,13 +46,15 @@ builder.prismaObject('Dag', {
       type: [Task],
       description: 'Tasks of the newest version.',
       select: { versions: { orderBy: { versionNumber: 'desc' }, take: 1, select: { structure: true } } },
+      complexity: { field: JSON_FIELD_COST, multiplier: 10 },
       resolve: (dag) => (dag.versions[0]?.structure as unknown as DagStructure | undefined)?.tasks ?? [],
     }),
-    runs: t.relatedConnection('runs', { cursor: 'id', query: { orderBy: { id: 'desc' } } }),
+    runs: t.relatedConnection('runs', { cursor: 'id', query: { orderBy: { id: 'desc' } }, ...pageLimits }),
   }),
 });
 
 builder.prismaObject('ImportError', {
+  select: { id: true },
   fields: (t) => ({
     source: t.exposeString('source'),
     fileName: t.exposeString('fileName'),
@@ -57,6 +68,7 @@ builder.queryFields((t) => ({
     type: 'Dag',
     cursor: 'id',
     args: { includeInactive: t.arg.boolean({ defaultValue: false, description: 'Also list DAGs whose file is gone.' }) },
+    ...pageLimits,
     resolve: (query, _root, args, ctx) =>
       ctx.prisma.dag.findMany({ ...query, where: args.includeInactive ? {} : { isActive: true }, orderBy: { id: 'asc' } }),
   }),
@@ -64,6 +76,7 @@ builder.queryFields((t) => ({
     type: 'Dag',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
+      checkDagId(String(args.id));
       const dag = await ctx.prisma.dag.findUnique({ ...query, where: { id: String(args.id) } });
       if (!dag) throw notFound(`DAG "${args.id}" does not exist`);
       return dag;
@@ -89,6 +102,7 @@ builder.mutationFields((t) => ({
     description: 'Pauses or unpauses a DAG: a paused DAG gets no scheduled runs and cannot be triggered.',
     args: { input: t.arg({ type: SetDagPausedInput, required: true }) },
     resolve: async (query, _root, { input }, ctx) => {
+      checkDagId(input.dagId);
       const { count } = await ctx.prisma.dag.updateMany({ where: { id: input.dagId }, data: { paused: input.paused } });
       if (count === 0) throw notFound(`DAG "${input.dagId}" does not exist`);
       return ctx.prisma.dag.findUniqueOrThrow({ ...query, where: { id: input.dagId } });

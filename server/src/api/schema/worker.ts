@@ -1,7 +1,9 @@
 import { builder } from '../builder.js';
+import { pageLimits } from '../limits.js';
 
 builder.prismaObject('Worker', {
   description: 'A process that runs task instances; it sends a heartbeat every 5 s.',
+  select: { id: true },
   fields: (t) => ({
     id: t.exposeID('id'),
     hostname: t.exposeString('hostname'),
@@ -19,6 +21,7 @@ builder.queryFields((t) => ({
     cursor: 'id',
     description: 'Running workers first, newest first.',
     args: { includeStopped: t.arg.boolean({ defaultValue: false }) },
+    ...pageLimits,
     resolve: (query, _root, args, ctx) =>
       ctx.prisma.worker.findMany({ ...query, where: args.includeStopped ? {} : { stoppedAt: null }, orderBy: [{ startedAt: 'desc' }, { id: 'asc' }] }),
   }),
