@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,10 +8,10 @@ import { lastLine, UPDRAFT_BIN, updraft } from './support/cli.js';
 import { REPO_ROOT } from './support/platform.js';
 
 /** `updraft start` as `npm start` runs it, on its own embedded PostgreSQL under a fresh home. */
-async function start(home: string): Promise<{ url: string; stop(): Promise<number | null> }> {
+async function start(home: string, args: string[] = []): Promise<{ url: string; stop(): Promise<number | null> }> {
   const { DATABASE_URL: _ignored, ...inherited } = process.env;
   const env = { ...inherited, UPDRAFT_HOME: home };
-  const child: ChildProcess = spawn(process.execPath, [UPDRAFT_BIN, 'start', '--dags', 'examples/dags', '--port', '0'], { cwd: REPO_ROOT, env });
+  const child: ChildProcess = spawn(process.execPath, [UPDRAFT_BIN, 'start', '--dags', 'examples/dags', '--port', '0', ...args], { cwd: REPO_ROOT, env });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`updraft start did not come up:\n${output}`)), 90_000);
@@ -41,6 +42,20 @@ async function graphql(url: string, query: string, variables?: Record<string, un
   const body = (await response.json()) as { data: any; errors?: unknown };
   expect(body.errors).toBeUndefined();
   return body.data;
+}
+
+/** The status of a `{ __typename }` query sent with the given Host header (fetch cannot set Host). */
+function statusWithHost(url: string, host: string): Promise<number | undefined> {
+  const { port, pathname } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify({ query: '{ __typename }' });
+    const req = http.request({ host: '127.0.0.1', port, path: pathname, method: 'POST', headers: { host: `${host}:${port}`, 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 describe('updraft start', () => {
@@ -81,11 +96,14 @@ describe('updraft start', () => {
     expect(list.stdout).toMatch(/hello_world\s+hello_world\.ts/);
     expect(list.code).toBe(0);
 
-    const second = await start(home);
+    const second = await start(home, ['--allowed-host', 'updraft.internal']);
     try {
       const data = await graphql(second.url, `{ dags(first: 10) { edges { node { id } } } dagRun(id: "${id}") { state dagId } }`);
       expect(data.dags.edges.map((e: any) => e.node.id)).toEqual(['daily_report', 'hello_world']);
       expect(data.dagRun).toEqual({ state: 'success', dagId: 'hello_world' });
+      // DNS rebinding: only loopback names and the --allowed-host name reach the API.
+      expect(await statusWithHost(second.url, 'updraft.internal')).toBe(200);
+      expect(await statusWithHost(second.url, 'attacker.example')).toBe(403);
     } finally {
       expect(await second.stop()).toBe(0);
     }

@@ -20,6 +20,10 @@ export interface UpdraftConfig {
   memoryLimitMb: number;
   /** On shutdown, how long running tries may take to finish before they are aborted. Default 30 s. */
   shutdownGraceMs: number;
+  /** Origins that browsers may call the API from besides its own. Default none (or UPDRAFT_CORS_ORIGINS, comma-separated). */
+  corsOrigins: string[];
+  /** Extra `Host` header values the API accepts, e.g. behind a reverse proxy. Default none (or UPDRAFT_ALLOWED_HOSTS, comma-separated). */
+  allowedHosts: string[];
 }
 
 type Overrides = { [K in keyof UpdraftConfig]?: UpdraftConfig[K] | undefined };
@@ -43,7 +47,13 @@ export function resolveConfig(overrides: Overrides = {}): UpdraftConfig {
     lostWorkerTimeoutMs,
     memoryLimitMb,
     shutdownGraceMs,
+    corsOrigins: overrides.corsOrigins ?? list(process.env.UPDRAFT_CORS_ORIGINS),
+    allowedHosts: overrides.allowedHosts ?? list(process.env.UPDRAFT_ALLOWED_HOSTS),
   };
+}
+
+function list(text: string | undefined): string[] {
+  return (text ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
 }
 
 function fromEnv<T>(name: string, parse: (text: never) => T | undefined, what: string): T | undefined {

@@ -72,7 +72,10 @@ export async function startPlatform(
     const deploy = opts.dagsDir ? await deployDags(database.prisma, opts.dagsDir, { cacheDir: bundleCacheDir(config) }) : null;
     worker = await startWorker({ pool: database.pool, databaseUrl: database.url, ...workerSettings(config), onEvent: opts.onEvent, onWarning: opts.onWarning });
     scheduler = startScheduler({ pool: database.pool, lostWorkerTimeoutMs: config.lostWorkerTimeoutMs, onWarning: opts.onWarning });
-    server = await serveApi({ prisma: database.prisma, pool: database.pool }, { host: config.host, port: config.port });
+    server = await serveApi(
+      { prisma: database.prisma, pool: database.pool },
+      { host: config.host, port: config.port, corsOrigins: config.corsOrigins, allowedHosts: config.allowedHosts },
+    );
     const { port } = server.address() as AddressInfo;
     const started = { worker, scheduler, server };
     return {

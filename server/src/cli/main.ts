@@ -36,10 +36,12 @@ program
   .option('--concurrency <n>', 'task instances run at once (default 8)', integer)
   .option('--memory-limit <size>', 'memory of a task process unless the task sets memoryLimit (default 1GB, or UPDRAFT_MEMORY_LIMIT)', memorySize)
   .option('--grace <duration>', 'on Ctrl-C/SIGTERM, how long running tries may finish before they are aborted (default 30s)', duration)
-  .action(async (opts: { dags?: string; port?: number; host?: string; concurrency?: number; memoryLimit?: number; grace?: number }) => {
+  .option('--cors-origin <origin...>', 'origins browsers may call the API from besides its own (or UPDRAFT_CORS_ORIGINS)')
+  .option('--allowed-host <host...>', 'extra Host header values the API accepts, e.g. behind a proxy (or UPDRAFT_ALLOWED_HOSTS)')
+  .action(async (opts: { dags?: string; port?: number; host?: string; concurrency?: number; memoryLimit?: number; grace?: number; corsOrigin?: string[]; allowedHost?: string[] }) => {
     survivePromiseLeaks();
-    const { dags: dagsDir, grace, memoryLimit, ...overrides } = opts;
-    const config = resolveConfig({ ...overrides, memoryLimitMb: memoryLimit, shutdownGraceMs: grace });
+    const { dags: dagsDir, grace, memoryLimit, corsOrigin, allowedHost, ...overrides } = opts;
+    const config = resolveConfig({ ...overrides, memoryLimitMb: memoryLimit, shutdownGraceMs: grace, corsOrigins: corsOrigin, allowedHosts: allowedHost });
     const platform = await startPlatform(config, { dagsDir, onEvent: printEvent, onWarning: warn });
     if (platform.deploy) printDeploy(platform.deploy);
     console.log(`Updraft is up: GraphQL at ${platform.url} (Ctrl-C to stop)`);

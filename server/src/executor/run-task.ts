@@ -136,7 +136,7 @@ async function execute(
       dagId: structure.id,
       taskId: task.id,
       args,
-      context,
+      context: { ...context, logicalDate: context.logicalDate.toISOString() },
       timeoutMs: task.timeoutMs,
       memoryLimitMb: task.memoryLimitMb ?? deps.memoryLimitMb,
       maxResultBytes: MAX_RESULT_BYTES,

@@ -56,7 +56,7 @@ async function run({ tryId, bundleFile, fileName, dagId, taskId, args, context, 
   try {
     const dag = findDag(bundleFile, fileName, dagId);
     const logger = Object.fromEntries(['debug', 'info', 'warn', 'error'].map((level) => [level, (message, fields) => log(level, message, fields)]));
-    const value = await dag.runTask(taskId, args, { ...context, log: logger, signal: controller.signal });
+    const value = await dag.runTask(taskId, args, { ...context, logicalDate: new Date(context.logicalDate), log: logger, signal: controller.signal });
     result = { type: 'result', tryId, ok: true, valueJson: serialize(taskId, value, maxResultBytes) };
   } catch (e) {
     result = { type: 'result', tryId, ok: false, error: errorData(e) };

@@ -16,8 +16,8 @@ export interface IsolatedTry {
   dagId: string;
   taskId: string;
   args: unknown[];
-  /** The task context without `log` and `signal`, which the task's process makes. */
-  context: Record<string, unknown>;
+  /** The task context without `log` and `signal`, which the task's process makes; `logicalDate` as ISO text. */
+  context: Record<string, unknown> & { logicalDate: string };
   timeoutMs: number | null;
   memoryLimitMb: number;
   maxResultBytes: number;
@@ -40,13 +40,24 @@ interface TaskProcess {
   child: ChildProcess;
   /** Processes serve one bundle and one memory limit for their whole life. */
   key: string;
-  busy: boolean;
+  memoryLimitMb: number;
   lastUsed: number;
   stderr: string[];
-  /** Where output outside console.* goes while a try runs. */
-  output: ((level: LogLine['level'], line: string) => void) | null;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The try it is running: where its messages, output and exit go. */
+  running: RunningTry | null;
+  /** Set when the process was killed for its memory use. */
+  overMemory: boolean;
+  exited: Promise<Exit>;
 }
+
+interface RunningTry {
+  tryId: string;
+  onMessage(message: ChildMessage): void;
+  onOutput(level: LogLine['level'], line: string): void;
+  onExit(exit: Exit): void;
+}
+
+type Exit = { type: 'exit'; code: number | null; signal: NodeJS.Signals | null };
 
 /**
  * A pool of long-lived child processes that run isolated tries, one at a time each. A
@@ -56,6 +67,7 @@ interface TaskProcess {
  */
 export class TaskProcessPool {
   readonly #processes = new Set<TaskProcess>();
+  #memoryCheck: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(private readonly opts: TaskProcessOptions) {}
@@ -64,7 +76,7 @@ export class TaskProcessPool {
   async run(t: IsolatedTry): Promise<TryOutcome> {
     if (this.#closed) throw new Error('the task process pool is closed');
     const proc = this.#acquire(`${t.bundleFile}\0${t.memoryLimitMb}`, t.memoryLimitMb);
-    let ended: 'timeout' | 'interrupted' | 'memory' | null = null;
+    let ended: 'timeout' | 'interrupted' | null = null;
     let killTimer: NodeJS.Timeout | undefined;
     const abort = (why: 'timeout' | 'interrupted', reasonName: string, reason: string) => {
       if (ended) return;
@@ -77,56 +89,46 @@ export class TaskProcessPool {
     const onInterrupt = () => abort('interrupted', 'WorkerShutdown', 'the worker is shutting down');
     if (t.interrupt.aborted) onInterrupt();
     else t.interrupt.addEventListener('abort', onInterrupt, { once: true });
-    const memoryTimer = setInterval(() => {
-      // The V8 heap is capped by --max-old-space-size; this also catches Buffers and native memory.
-      if (rssMb(proc.child.pid) > t.memoryLimitMb * 2) {
-        ended = 'memory';
-        proc.child.kill('SIGKILL');
-      }
-    }, MEMORY_CHECK_MS);
-
-    const onMessage = (message: ChildMessage) => {
-      if (message.type === 'log' && message.tryId === t.tryId) t.onLog({ level: message.level, message: message.message, fields: message.fields });
-    };
-    proc.child.on('message', onMessage);
-    proc.output = (level, line) => t.onLog({ level, message: line, fields: undefined });
     proc.stderr.length = 0;
-    let onResult: ((message: ChildMessage) => void) | undefined;
     try {
-      const result = await new Promise<ChildResult | { type: 'exit'; code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-        onResult = (message: ChildMessage) => {
-          if (message.type === 'result' && message.tryId === t.tryId) resolve(message);
+      const result = await new Promise<ChildResult | Exit>((resolve) => {
+        proc.running = {
+          tryId: t.tryId,
+          onMessage: (message) => {
+            if (message.tryId !== t.tryId) return;
+            if (message.type === 'log') t.onLog({ level: message.level, message: message.message, fields: message.fields });
+            else resolve(message);
+          },
+          onOutput: (level, line) => t.onLog({ level, message: line, fields: undefined }),
+          onExit: resolve,
         };
-        proc.child.on('message', onResult);
-        void proc.exited.then((exit) => resolve({ type: 'exit', ...exit }));
         proc.child.send(
+          // Plain JSON crosses (arguments come from XCom, the result goes back as JSON text); the logical date as ISO text.
           { type: 'run', tryId: t.tryId, bundleFile: t.bundleFile, fileName: t.fileName, dagId: t.dagId, taskId: t.taskId, args: t.args, context: t.context, maxResultBytes: t.maxResultBytes },
           (error) => error && resolve({ type: 'exit', code: null, signal: null }),
         );
+        this.#watchMemory();
       });
       return this.#outcome(t, proc, result, ended);
     } finally {
       clearTimeout(timeoutTimer);
       clearTimeout(killTimer);
-      clearInterval(memoryTimer);
       t.interrupt.removeEventListener('abort', onInterrupt);
-      proc.child.off('message', onMessage);
-      if (onResult) proc.child.off('message', onResult);
-      proc.output = null;
-      proc.busy = false;
+      proc.running = null;
       proc.lastUsed = Date.now();
       // A process whose try was aborted may still run leftovers of it: never reuse it.
-      if (ended || !isRunning(proc.child)) this.#discard(proc);
+      if (ended || !isRunning(proc.child)) void this.#discard(proc);
     }
   }
 
   /** Kills every task process (running tries end as their process exits). */
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#memoryCheck);
     await Promise.all([...this.#processes].map((proc) => this.#discard(proc)));
   }
 
-  #outcome(t: IsolatedTry, proc: TaskProcess, result: ChildResult | { type: 'exit'; code: number | null; signal: NodeJS.Signals | null }, ended: 'timeout' | 'interrupted' | 'memory' | null): TryOutcome {
+  #outcome(t: IsolatedTry, proc: TaskProcess, result: ChildResult | Exit, ended: 'timeout' | 'interrupted' | null): TryOutcome {
     const timeout = () => failure('TaskTimeout', `the task ran longer than its timeout of ${t.timeoutMs} ms${result.type === 'exit' ? ` and was killed ${this.opts.killGraceMs} ms after its signal was aborted` : ''}`);
     if (result.type === 'result') {
       // A try that ran past its timeout is never a success, even if it returned in its grace period.
@@ -139,23 +141,47 @@ export class TaskProcessPool {
     const stderr = proc.stderr.length > 0 ? `; its last output:\n${proc.stderr.join('\n')}` : '';
     if (ended === 'timeout') return timeout();
     if (ended === 'interrupted') return { ...failure('WorkerShutdown', `the worker shut down while the try was running; the task's process ${how}`), interrupted: true };
-    if (ended === 'memory' || proc.stderr.some((line) => /heap out of memory|Reached heap limit/.test(line))) {
+    if (proc.overMemory || proc.stderr.some((line) => /heap out of memory|Reached heap limit/.test(line))) {
       return failure('MemoryLimit', `the task's process went over its memory limit of ${t.memoryLimitMb} MB and was stopped`);
     }
     return failure('TaskCrashed', `the task's process ${how} while running the task${stderr}`);
   }
 
+  /**
+   * The V8 heap is capped by --max-old-space-size; this also catches Buffers and native
+   * memory: a busy process whose RSS passes twice its limit is killed. One timer for the
+   * pool, running while any process is busy.
+   */
+  #watchMemory(): void {
+    if (this.#memoryCheck) return;
+    this.#memoryCheck = setInterval(() => {
+      let busy = 0;
+      for (const proc of this.#processes) {
+        if (!proc.running) continue;
+        busy++;
+        if (rssMb(proc.child.pid) > proc.memoryLimitMb * 2) {
+          proc.overMemory = true;
+          proc.child.kill('SIGKILL');
+        }
+      }
+      if (busy === 0) {
+        clearInterval(this.#memoryCheck);
+        this.#memoryCheck = undefined;
+      }
+    }, MEMORY_CHECK_MS);
+    this.#memoryCheck.unref();
+  }
+
   #acquire(key: string, memoryLimitMb: number): TaskProcess {
     let chosen: TaskProcess | undefined;
-    for (const proc of this.#processes) if (!proc.busy && proc.key === key && isRunning(proc.child)) chosen = proc;
+    for (const proc of this.#processes) if (!proc.running && proc.key === key && isRunning(proc.child)) chosen = proc;
     if (!chosen) {
       if (this.#processes.size >= this.opts.max) {
-        const idle = [...this.#processes].filter((p) => !p.busy).sort((a, b) => a.lastUsed - b.lastUsed)[0];
+        const idle = [...this.#processes].filter((p) => !p.running).sort((a, b) => a.lastUsed - b.lastUsed)[0];
         if (idle) void this.#discard(idle);
       }
       chosen = this.#spawn(key, memoryLimitMb);
     }
-    chosen.busy = true;
     return chosen;
   }
 
@@ -165,21 +191,23 @@ export class TaskProcessPool {
       execArgv: [`--max-old-space-size=${Math.max(16, Math.floor(memoryLimitMb))}`, '--enable-source-maps'],
       env: this.opts.env,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'advanced',
     });
-    const stderr: string[] = [];
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    const exited = new Promise<Exit>((resolve) => {
       // 'close', not 'exit': V8's out-of-memory report must be read from stderr first.
-      child.once('close', (code, signal) => resolve({ code, signal }));
-      child.once('error', () => resolve({ code: null, signal: null }));
+      child.once('close', (code, signal) => resolve({ type: 'exit', code, signal }));
+      child.once('error', () => resolve({ type: 'exit', code: null, signal: null }));
     });
-    const proc: TaskProcess = { child, key, busy: false, lastUsed: Date.now(), stderr, output: null, exited };
-    // Lines logged between tries (a leaked promise rejecting after its try returned).
-    child.on('message', (message: ChildMessage) => {
-      if (message.type === 'log' && !proc.busy) this.opts.onWarning?.(`task process ${child.pid}: ${message.message}`);
-    });
+    const proc: TaskProcess = { child, key, memoryLimitMb, lastUsed: Date.now(), stderr: [], running: null, overMemory: false, exited };
     this.#processes.add(proc);
-    void exited.then(() => this.#processes.delete(proc));
+    void exited.then((exit) => {
+      this.#processes.delete(proc);
+      proc.running?.onExit(exit);
+    });
+    child.on('message', (message: ChildMessage) => {
+      if (proc.running) proc.running.onMessage(message);
+      // Lines logged between tries (a leaked promise rejecting after its try returned).
+      else if (message.type === 'log') this.opts.onWarning?.(`task process ${child.pid}: ${message.message}`);
+    });
     // Output that bypasses console.* (process.stdout.write, native code, V8's fatal errors):
     // kept for a crash report, and logged with the try that is running.
     for (const [stream, level] of [[child.stdout, 'info'], [child.stderr, 'warn']] as const) {
@@ -192,10 +220,10 @@ export class TaskProcessPool {
         for (const line of lines) {
           if (line.trim() === '') continue;
           if (level === 'warn') {
-            stderr.push(line);
-            if (stderr.length > STDERR_LINES_KEPT) stderr.shift();
+            proc.stderr.push(line);
+            if (proc.stderr.length > STDERR_LINES_KEPT) proc.stderr.shift();
           }
-          if (proc.output) proc.output(level, line);
+          if (proc.running) proc.running.onOutput(level, line);
           else this.opts.onWarning?.(`task process ${child.pid}: ${line}`);
         }
       });
