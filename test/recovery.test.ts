@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recoverLostTries } from '../server/src/executor/recovery.js';
 import { UPDRAFT_BIN } from './support/cli.js';
@@ -14,17 +15,43 @@ const after = task('after', (s: string) => s + '!');
 export default dag({ id: '${id}' }, () => { after(work()); });
 `;
 
+const SPINNING = `
+import { dag, task } from '@updraft/sdk';
+const work = task('work', () => { const end = Date.now() + 60_000; while (Date.now() < end) {} });
+export default dag({ id: 'spinning' }, () => { work(); });
+`;
+
+/** Pids of the direct children of `pid` (Linux). */
+function childPids(pid: number): number[] {
+  return readdirSync(`/proc/${pid}/task`).flatMap((thread) =>
+    readFileSync(`/proc/${pid}/task/${thread}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+  );
+}
+
+function alive(pid: number): boolean {
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+}
+
 describe('a worker killed mid-task', () => {
   let platform: TestPlatform;
   beforeAll(async () => {
     platform = await createTestPlatform();
-    const result = await platform.deploy(await dagFolder({ 'retried.ts': SLOW_ON_FIRST_TRY('retried', 1), 'no_retry.ts': SLOW_ON_FIRST_TRY('no_retry', 0) }));
+    const result = await platform.deploy(
+      await dagFolder({ 'retried.ts': SLOW_ON_FIRST_TRY('retried', 1), 'no_retry.ts': SLOW_ON_FIRST_TRY('no_retry', 0), 'spinning.ts': SPINNING }),
+    );
     expect(result.importErrors).toEqual([]);
   });
   afterAll(() => platform.close());
 
-  /** Runs `updraft worker` in a child process until the run's `work` task is running, then SIGKILLs it. */
-  async function killWorkerMidTask(runId: number): Promise<void> {
+  /**
+   * Runs `updraft worker` in a child process until the run's `work` task is running, then
+   * SIGKILLs it. Returns the pids of its task processes at that moment.
+   */
+  async function killWorkerMidTask(runId: number, settleMs = 0): Promise<number[]> {
     const child = spawn(process.execPath, [UPDRAFT_BIN, 'worker'], { cwd: REPO_ROOT, env: { ...process.env, DATABASE_URL: platform.db.url }, stdio: 'ignore' });
     const exited = new Promise((resolve) => child.on('exit', resolve));
     const deadline = Date.now() + 30_000;
@@ -32,8 +59,11 @@ describe('a worker killed mid-task', () => {
       if (Date.now() > deadline) throw new Error('the worker never started the task');
       await new Promise((r) => setTimeout(r, 50));
     }
+    await new Promise((r) => setTimeout(r, settleMs));
+    const taskProcesses = childPids(child.pid!);
     child.kill('SIGKILL');
     await exited;
+    return taskProcesses;
   }
 
   it('is detected by its missing heartbeats; the try fails and is retried, and the run goes on', async () => {
@@ -66,6 +96,16 @@ describe('a worker killed mid-task', () => {
     expect((await platform.taskInstances(runId)).find((ti) => ti.taskId === 'after')!.returnValue).toBe('done on try 2!');
     const killed = await platform.db.prisma.worker.findUniqueOrThrow({ where: { id: lost[0]!.workerId } });
     expect(killed.stoppedAt).not.toBeNull();
+  });
+
+  it('takes its task processes with it, even one whose task never yields', async () => {
+    const runId = await platform.trigger('spinning');
+    const taskProcesses = await killWorkerMidTask(runId, 1_000); // the task is spinning by then
+    expect(taskProcesses.length).toBeGreaterThan(0);
+    const deadline = Date.now() + 10_000;
+    while (taskProcesses.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(taskProcesses.filter(alive)).toEqual([]); // not still spinning for a minute
+    await recoverLostTries(platform.pool, { heartbeatTimeoutMs: 100 });
   });
 
   it('fails the task and its run when no retries are left', async () => {

@@ -5,6 +5,7 @@
 'use strict';
 
 const util = require('node:util');
+const { Worker } = require('node:worker_threads');
 
 const DAG = Symbol.for('@updraft/sdk/Dag');
 const MAX_LOG_MESSAGE = 64 * 1024;
@@ -39,6 +40,16 @@ for (const [method, level] of [['log', 'info'], ['info', 'info'], ['debug', 'deb
 process.on('unhandledRejection', (reason) => log('warn', `unhandled promise rejection in task code: ${describe(reason)}`));
 // The worker is gone (killed): nothing could receive our result, so do not linger.
 process.on('disconnect', () => process.exit(0));
+// Task code that never yields (a busy loop) never sees 'disconnect': a thread of our own,
+// which runs beside it, ends the process once the worker that forked it is gone. The
+// worker passes its pid: it may already be gone by the time this line runs.
+const workerPid = Number(process.argv[2]);
+if (process.ppid !== workerPid) process.exit(0);
+new Worker(
+  `const { workerData } = require('node:worker_threads');
+   setInterval(() => { if (process.ppid !== workerData.workerPid) process.kill(workerData.pid, 'SIGKILL'); }, 500);`,
+  { eval: true, workerData: { workerPid, pid: process.pid }, resourceLimits: { maxOldGenerationSizeMb: 8 } },
+).unref();
 
 process.on('message', (message) => {
   if (message.type === 'run') void run(message);

@@ -186,7 +186,7 @@ export class TaskProcessPool {
   }
 
   #spawn(key: string, memoryLimitMb: number): TaskProcess {
-    const child = fork(CHILD, [], {
+    const child = fork(CHILD, [String(process.pid)], {
       // Not the worker's own flags (its TypeScript loader): task code is a plain bundle.
       execArgv: [`--max-old-space-size=${Math.max(16, Math.floor(memoryLimitMb))}`, '--enable-source-maps'],
       env: this.opts.env,
