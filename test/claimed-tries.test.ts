@@ -97,3 +97,30 @@ describe('a claimed try', () => {
     expect(await platform.db.prisma.dagRun.count({ where: { state: 'running' } })).toBe(0);
   });
 });
+
+describe('a job whose delivery was lost', () => {
+  let platform: TestPlatform;
+  beforeAll(async () => {
+    platform = await createTestPlatform();
+    expect((await platform.deploy(await dagFolder({ 'lost_job.ts': dagFile('lost_job') }))).importErrors).toEqual([]);
+  });
+  afterAll(() => platform.close());
+
+  it('is unlocked after a minute without its claim, and runs', async () => {
+    const runId = await platform.trigger('lost_job');
+    // What a worker whose connection died right after get_job locked the job leaves behind.
+    await platform.db.prisma.$executeRaw`UPDATE graphile_worker._private_jobs SET locked_by = 'ghost-slot', locked_at = now() - interval '2 minutes'`;
+    expect((await recoverLostTries(platform.pool)).releasedSlots).toBe(1);
+    expect(await platform.db.prisma.$queryRaw`SELECT locked_by FROM graphile_worker._private_jobs`).toEqual([{ locked_by: null }]);
+    await platform.startWorker(1);
+    expect(await platform.waitForRun(runId)).toBe('success');
+  });
+
+  it('is left alone while locked for less than a minute', async () => {
+    const runId = await platform.trigger('lost_job');
+    await platform.db.prisma.$executeRaw`UPDATE graphile_worker._private_jobs SET locked_by = 'busy-slot', locked_at = now() - interval '10 seconds' WHERE locked_by IS NULL`;
+    expect((await recoverLostTries(platform.pool)).releasedSlots).toBe(0);
+    await platform.db.prisma.$executeRaw`UPDATE graphile_worker._private_jobs SET locked_by = NULL, locked_at = NULL WHERE locked_by = 'busy-slot'`;
+    expect(await platform.waitForRun(runId)).toBe('success');
+  });
+});

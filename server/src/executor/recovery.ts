@@ -27,13 +27,18 @@ export interface Recovery {
   lostWorkers: string[];
   /** Their jobs deleted because recovery ended the tries those jobs ran. */
   deletedJobs: number;
+  /** Job slots unlocked because a job they locked was never delivered (see release_stalled_jobs.sql). */
+  releasedSlots: number;
 }
+
+/** How long a job may stay locked without its task instance being claimed. */
+const STALLED_JOB_S = 60;
 
 /**
  * Ends the running tries that no live worker holds, as a retryable failure, so that their
  * task instances are retried (or fail and move their run on) instead of staying `running`
  * forever; then declares their silent workers lost and releases those workers'
- * graphile-worker jobs at once. A worker that was only frozen and comes back finds its
+ * graphile-worker jobs at once, and releases jobs whose delivery was lost. A worker that was only frozen and comes back finds its
  * try already ended: its late result is discarded, never recorded twice. Safe to run from
  * any number of workers and schedulers at once.
  */
@@ -84,5 +89,6 @@ export async function recoverLostTries(pool: Pool, opts: { heartbeatTimeoutMs?: 
     const [deleted] = await sql<{ deleted: number }>(client, 'delete_lost_jobs', [marked.map((w) => w.id)]);
     return { lostWorkers: marked.map((w) => w.id), deletedJobs: deleted?.deleted ?? 0 };
   });
-  return { tries, ...released };
+  const [stalled] = await sql<{ slots: number }>(pool, 'release_stalled_jobs', [STALLED_JOB_S]);
+  return { tries, ...released, releasedSlots: stalled?.slots ?? 0 };
 }

@@ -64,7 +64,9 @@ export interface RunTaskDeps {
  * the claim and the record becomes the try's recorded failure: a claimed try always ends.
  */
 export async function runTaskInstance(deps: RunTaskDeps, payload: RunTaskPayload, jobId: string): Promise<void> {
-  const [claim] = await sql<Claim>(deps.pool, 'claim_task_instance', [payload.taskInstanceId, deps.workerId, jobId]);
+  // A claim lost with its connection is retried: if it had committed, the retry finds the
+  // instance running and drops the job, and the sweep ends that try (no live worker holds it).
+  const [claim] = await retryWhileDatabaseFails(() => sql<Claim>(deps.pool, 'claim_task_instance', [payload.taskInstanceId, deps.workerId, jobId]), deps.forced);
   if (!claim) return;
   deps.holding.add(claim.try_id);
   try {

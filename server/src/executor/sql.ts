@@ -28,6 +28,7 @@ const NAMES = [
   'mark_workers_lost',
   'unlock_jobs',
   'delete_lost_jobs',
+  'release_stalled_jobs',
   'count_live_workers',
 ] as const;
 

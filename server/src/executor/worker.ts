@@ -117,7 +117,8 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     if (recovering) return;
     recovering = true;
     try {
-      const { tries } = await recoverLostTries(opts.pool, { heartbeatTimeoutMs: lostWorkerTimeoutMs });
+      const { tries, releasedSlots } = await recoverLostTries(opts.pool, { heartbeatTimeoutMs: lostWorkerTimeoutMs });
+      if (releasedSlots > 0) warn(`released the jobs of ${releasedSlots} job slot(s) that locked a job without running it (a connection lost mid-delivery)`);
       for (const lost of tries) {
         warn(`${lost.reason}: ${lost.taskId} (run ${lost.dagRunId}, try ${lost.tryNumber}) of worker ${lost.workerId} failed and is ${lost.result?.taskState ?? 'already ended'}`);
       }
