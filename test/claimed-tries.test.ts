@@ -116,6 +116,20 @@ describe('a job whose delivery was lost', () => {
     expect(await platform.waitForRun(runId)).toBe('success');
   });
 
+  it('is unlocked and dropped when its try was recorded but its completion was lost', async () => {
+    const [done] = await platform.db.prisma.taskInstance.findMany({ where: { taskId: 'second', state: 'success' } });
+    // The try was recorded, then the database went away before graphile-worker deleted the job.
+    await platform.db.prisma.$executeRaw`SELECT graphile_worker.add_job('run_task', json_build_object('taskInstanceId', ${String(done!.id)}::text))`;
+    await platform.db.prisma.$executeRaw`UPDATE graphile_worker._private_jobs SET locked_by = 'ghost-slot', locked_at = now() - interval '2 minutes'`;
+    expect((await recoverLostTries(platform.pool)).releasedSlots).toBe(1);
+    const deadline = Date.now() + 20_000;
+    while ((await platform.db.prisma.$queryRaw<unknown[]>`SELECT 1 FROM graphile_worker._private_jobs`).length > 0) {
+      if (Date.now() > deadline) throw new Error('the released job was never run');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await platform.db.prisma.taskTry.count({ where: { taskInstanceId: done!.id } })).toBe(1); // dropped by the claim, not run again
+  });
+
   it('is left alone while locked for less than a minute', async () => {
     const runId = await platform.trigger('lost_job');
     await platform.db.prisma.$executeRaw`UPDATE graphile_worker._private_jobs SET locked_by = 'busy-slot', locked_at = now() - interval '10 seconds' WHERE locked_by IS NULL`;

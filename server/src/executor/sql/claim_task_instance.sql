@@ -1,10 +1,11 @@
 -- Starts the next try of a queued (or up-for-retry) task instance and returns what the
--- worker needs to run it. No row: the instance is not runnable (a duplicate job).
+-- worker needs to run it. No row: the instance is not runnable (a duplicate job, or an
+-- old job of an instance whose retry is not due yet).
 -- $1 task instance id, $2 worker id, $3 graphile-worker job id
 WITH ti AS (
   UPDATE task_instance
   SET state = 'running', try_number = try_number + 1, started_at = clock_timestamp(), ended_at = NULL, next_try_at = NULL
-  WHERE id = $1 AND state IN ('queued', 'up_for_retry')
+  WHERE id = $1 AND (state = 'queued' OR (state = 'up_for_retry' AND (next_try_at IS NULL OR next_try_at <= clock_timestamp())))
   RETURNING id, dag_run_id, task_id, map_index, try_number, max_tries, started_at
 ), try AS (
   INSERT INTO task_try (task_instance_id, try_number, state, worker_id, started_at, job_id)
