@@ -119,8 +119,11 @@ describe('a job whose delivery was lost', () => {
   it('is unlocked and dropped when its try was recorded but its completion was lost', async () => {
     const [done] = await platform.db.prisma.taskInstance.findMany({ where: { taskId: 'second', state: 'success' } });
     // The try was recorded, then the database went away before graphile-worker deleted the job.
-    await platform.db.prisma.$executeRaw`SELECT graphile_worker.add_job('run_task', json_build_object('taskInstanceId', ${String(done!.id)}::text))`;
-    await platform.db.prisma.$executeRaw`UPDATE graphile_worker._private_jobs SET locked_by = 'ghost-slot', locked_at = now() - interval '2 minutes'`;
+    // (One transaction: the running worker must not see the job before it is locked.)
+    await platform.db.prisma.$transaction([
+      platform.db.prisma.$executeRaw`SELECT graphile_worker.add_job('run_task', json_build_object('taskInstanceId', ${String(done!.id)}::text))`,
+      platform.db.prisma.$executeRaw`UPDATE graphile_worker._private_jobs SET locked_by = 'ghost-slot', locked_at = now() - interval '2 minutes'`,
+    ]);
     expect((await recoverLostTries(platform.pool)).releasedSlots).toBe(1);
     const deadline = Date.now() + 20_000;
     while ((await platform.db.prisma.$queryRaw<unknown[]>`SELECT 1 FROM graphile_worker._private_jobs`).length > 0) {
