@@ -47,24 +47,58 @@ describe('a worker killed mid-task', () => {
   });
   afterAll(() => platform.close());
 
-  /**
-   * Runs `updraft worker` in a child process until the run's `work` task is running, then
-   * SIGKILLs it. Returns the pids of its task processes at that moment.
-   */
-  async function killWorkerMidTask(runId: number, settleMs = 0): Promise<number[]> {
-    const child = spawn(process.execPath, [UPDRAFT_BIN, 'worker'], { cwd: REPO_ROOT, env: { ...process.env, DATABASE_URL: platform.db.url }, stdio: 'ignore' });
-    const exited = new Promise((resolve) => child.on('exit', resolve));
+  /** Runs `updraft worker` in a child process until the run's `work` task is running on it. */
+  async function workerRunning(runId: number, args: string[] = []) {
+    const child = spawn(process.execPath, [UPDRAFT_BIN, 'worker', ...args], { cwd: REPO_ROOT, env: { ...process.env, DATABASE_URL: platform.db.url }, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const deadline = Date.now() + 30_000;
     while ((await platform.db.prisma.taskInstance.findFirst({ where: { dagRunId: runId, taskId: 'work' } }))?.state !== 'running') {
       if (Date.now() > deadline) throw new Error('the worker never started the task');
       await new Promise((r) => setTimeout(r, 50));
     }
+    return { child, exited };
+  }
+
+  /** SIGKILLs a worker mid-task (after `settleMs`); returns the pids of its task processes at that moment. */
+  async function killWorkerMidTask(runId: number, settleMs = 0): Promise<number[]> {
+    const { child, exited } = await workerRunning(runId);
     await new Promise((r) => setTimeout(r, settleMs));
     const taskProcesses = childPids(child.pid!);
     child.kill('SIGKILL');
     await exited;
     return taskProcesses;
   }
+
+  async function workTries(runId: number) {
+    const work = await platform.db.prisma.taskInstance.findFirstOrThrow({ where: { dagRunId: runId, taskId: 'work' }, include: { tries: { orderBy: { tryNumber: 'asc' } } } });
+    return { state: work.state, maxTries: work.maxTries, tries: work.tries.map((t) => [t.state, (t.error as { name?: string } | null)?.name ?? null]) };
+  }
+
+  it('on SIGTERM, gives running tries its --grace, then aborts them: retried without using up a retry', async () => {
+    const runId = await platform.trigger('no_retry');
+    const { child, exited } = await workerRunning(runId, ['--grace', '1s']);
+    const signalled = Date.now();
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(Date.now() - signalled).toBeGreaterThanOrEqual(1_000); // it waited for the grace period
+    expect(await workTries(runId)).toEqual({ state: 'up_for_retry', maxTries: 2, tries: [['failed', 'WorkerShutdown']] });
+    const worker = await platform.startWorker();
+    expect(await platform.waitForRun(runId)).toBe('success');
+    await worker.stop();
+  });
+
+  it('on a second signal, stops at once', async () => {
+    const runId = await platform.trigger('no_retry');
+    const { child, exited } = await workerRunning(runId, ['--grace', '10m']);
+    child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(await workTries(runId)).toEqual({ state: 'up_for_retry', maxTries: 2, tries: [['failed', 'WorkerShutdown']] });
+    const worker = await platform.startWorker();
+    expect(await platform.waitForRun(runId)).toBe('success');
+    await worker.stop();
+  });
 
   it('is detected by its missing heartbeats; the try fails and is retried, and the run goes on', async () => {
     const runId = await platform.trigger('retried');

@@ -42,12 +42,18 @@ export async function openDatabase(
     url: db.url,
     prisma,
     pool,
-    async close() {
+    close: once(async () => {
       await prisma.$disconnect();
       await pool.end();
       await db.stop();
-    },
+    }),
   };
+}
+
+/** `fn` run on the first call only; later calls get the first call's promise (stops may be requested twice). */
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => (done ??= fn());
 }
 
 export interface Platform {
@@ -78,17 +84,22 @@ export async function startPlatform(
     );
     const { port } = server.address() as AddressInfo;
     const started = { worker, scheduler, server };
+    let stopping: Promise<void> | undefined;
     return {
       url: `http://${config.host}:${port}/graphql`,
       database,
       deploy,
       async stop(stopOpts = {}) {
-        const closed = new Promise<void>((resolve) => started.server.close(() => resolve()));
-        started.server.closeIdleConnections();
-        await started.scheduler.stop();
-        await started.worker.stop(stopOpts);
-        await closed;
-        await database.close();
+        // A forced stop during a graceful one hurries the worker; the rest happens once.
+        const worker = started.worker.stop(stopOpts);
+        await (stopping ??= (async () => {
+          const closed = new Promise<void>((resolve) => started.server.close(() => resolve()));
+          started.server.closeIdleConnections();
+          await started.scheduler.stop();
+          await worker;
+          await closed;
+          await database.close();
+        })());
       },
     };
   } catch (e) {
