@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { RawDagStructure } from '@updraft/sdk';
-import { taskEnvironment } from '../executor/task-processes.js';
+import { taskEnvironment } from '../executor/task-environment.js';
 import { writeBundleFile } from './cache.js';
 
 export type Extracted =

@@ -8,7 +8,8 @@ import { coerceError } from '../errors.js';
 import { HEARTBEAT_TIMEOUT_MS, heartbeatIntervalMs, recoverLostTries } from './recovery.js';
 import { runTaskInstance, type RunTaskDeps, type RunTaskPayload, type TryEvent } from './run-task.js';
 import { sql } from './sql.js';
-import { TaskProcessPool, taskEnvironment } from './task-processes.js';
+import { taskEnvironment } from './task-environment.js';
+import { TaskProcessPool } from './task-processes.js';
 
 export interface WorkerOptions {
   pool: Pool;
