@@ -135,6 +135,10 @@ describe('isolated task processes', () => {
       for (const name of ['DATABASE_URL', 'PGPASSWORD', 'UPDRAFT_SECRET_KEY', 'MY_DB']) expect(seen[name], name).toBeUndefined();
       expect(Object.values(seen).filter((v) => v.includes(password))).toEqual([]);
       expect(seen.HARMLESS).toBe('kept');
+      // DAG files are user code too: at deploy they load without the credentials either.
+      const probe = `import { dag } from '@updraft/sdk';\nexport default dag({ id: 'env_probe', description: process.env.DATABASE_URL ?? 'no DATABASE_URL' }, () => {});`;
+      expect((await platform.deploy(await dagFolder({ 'probe.ts': probe }))).importErrors).toEqual([]);
+      expect((await platform.db.prisma.dag.findUniqueOrThrow({ where: { id: 'env_probe' } })).description).toBe('no DATABASE_URL');
     } finally {
       for (const name of Object.keys(secretEnv)) delete process.env[name];
       await worker.stop();
