@@ -46,6 +46,7 @@ export class Dag {
       schedule: this.options.schedule ?? null,
       tags: this.options.tags ?? [],
       defaultArgs: this.options.defaultArgs ?? {},
+      failRunOnAnyFailure: this.options.failRunOnAnyFailure ?? false,
       tasks: nodes.map((node) => ({
         id: node.id,
         upstreamIds: [...node.upstreamIds],

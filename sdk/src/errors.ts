@@ -7,6 +7,18 @@ export class NonRetryableError extends Error {
 }
 
 /**
+ * Throw from a task to end it `skipped` (never retried): its downstream tasks follow
+ * their trigger rules (with the default `all_success` they are skipped too).
+ *
+ * ```ts
+ * if (!hasNewData) throw new SkipError('nothing new since the last run');
+ * ```
+ */
+export class SkipError extends Error {
+  override name = 'SkipError';
+}
+
+/**
  * Why the platform ended a try when the task's own code did not: the `name` of the error
  * recorded with the try (GraphQL `tries { error }`), stable across versions. Each is retried
  * per the task's `retries`, except where noted.

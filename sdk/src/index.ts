@@ -5,6 +5,7 @@ export {
   MemoryLimit,
   NonRetryableError,
   ResultNotStorable,
+  SkipError,
   TaskCrashed,
   TaskFailure,
   TaskSetupFailed,
@@ -13,6 +14,6 @@ export {
   WorkerLost,
   WorkerShutdown,
 } from './errors.js';
-export type { DagOptions, Duration, Isolation, Logger, MemorySize, Serialized, TaskContext, TaskOptions, TaskPolicy } from './interfaces.js';
+export type { DagOptions, Duration, Isolation, Logger, MemorySize, TriggerRule, Serialized, TaskContext, TaskOptions, TaskPolicy } from './interfaces.js';
 export type { ArgSpec, RawDagStructure, RawTaskStructure } from './structure.js';
 export { XComArg, chain, isXComArg } from './xcom-arg.js';

@@ -26,6 +26,26 @@ export type MemorySize = number | `${number}${'MB' | 'GB'}`;
  */
 export type Isolation = 'process' | 'none';
 
+/**
+ * When a task runs, given how its upstream tasks ended (Airflow's trigger rules, same
+ * names and semantics). `all_success` (the default) runs once every upstream succeeded;
+ * a failed upstream makes it `upstream_failed` and a skipped one `skipped`. The `one_*`
+ * rules run as soon as one upstream qualifies, without waiting for the others.
+ */
+export type TriggerRule =
+  | 'all_success'
+  | 'all_failed'
+  | 'all_done'
+  | 'all_done_min_one_success'
+  | 'all_skipped'
+  | 'one_success'
+  | 'one_failed'
+  | 'one_done'
+  | 'none_failed'
+  | 'none_failed_min_one_success'
+  | 'none_skipped'
+  | 'always';
+
 /** Retry, timeout and isolation policy of a task; every field may also be set in `DagOptions.defaultArgs`. */
 export interface TaskPolicy {
   /** How many times a failed try is retried. Default 0. */
@@ -43,6 +63,8 @@ export interface TaskPolicy {
   timeout?: Duration;
   /** Where the task's code runs. Default `"process"`. */
   isolation?: Isolation;
+  /** When the task runs, given how its upstream tasks ended. Default `"all_success"`. */
+  triggerRule?: TriggerRule;
   /**
    * Memory the task's process may use (isolated tasks only); past it the try fails with
    * `MemoryLimit`. Default: the worker's `--memory-limit` (1 GB unless set).
@@ -65,6 +87,12 @@ export interface DagOptions {
   schedule?: string | null;
   /** Defaults for every task of this DAG; a task's own options win. */
   defaultArgs?: TaskPolicy;
+  /**
+   * Fail a run when any task instance failed. By default a run fails only when a leaf
+   * task (one without downstream tasks) ended `failed` or `upstream_failed`, as in Airflow,
+   * so an `all_done` leaf such as a cleanup task hides failures before it.
+   */
+  failRunOnAnyFailure?: boolean;
   tags?: string[];
 }
 

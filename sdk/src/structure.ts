@@ -12,6 +12,8 @@ export interface RawDagStructure {
   schedule: string | null;
   tags: string[];
   defaultArgs: TaskPolicy;
+  /** Absent in bundles built before it existed (read as false). */
+  failRunOnAnyFailure?: boolean;
   tasks: RawTaskStructure[];
 }
 

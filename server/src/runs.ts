@@ -105,7 +105,7 @@ function truncate(text: string, max = 80): string {
 
 /**
  * Creates a DagRun on the DAG's newest version, with a task instance per task, and
- * enqueues the tasks without upstreams, all in one transaction. Returns the run id,
+ * enqueues the tasks without upstreams (and `always` tasks), all in one transaction. Returns the run id,
  * or null when the DAG already has a run for `logicalDate` (runs are unique per date).
  */
 export async function createDagRun(
@@ -127,7 +127,8 @@ export async function createDagRun(
       structure.tasks.map((t) => t.id),
       structure.tasks.map((t) => t.retries + 1),
     ]);
-    const roots = new Set(structure.tasks.filter((t) => t.upstreamIds.length === 0).map((t) => t.id));
+    // `always` tasks do not wait for their upstreams (Airflow's rule).
+    const roots = new Set(structure.tasks.filter((t) => t.upstreamIds.length === 0 || t.triggerRule === 'always').map((t) => t.id));
     await sql(client, 'enqueue_task_instances', [created.filter((ti) => roots.has(ti.task_id)).map((ti) => ti.id)]);
     if (structure.tasks.length === 0) await finishRunIfDone(client, run.id, structure);
     return run.id;

@@ -1,5 +1,6 @@
 import type { RawDagStructure } from '@updraft/sdk';
 import { z } from 'zod';
+import { TRIGGER_RULES, type TriggerRule } from '../executor/trigger-rules.js';
 import { durationMs, memoryMb } from './duration.js';
 
 /**
@@ -7,14 +8,19 @@ import { durationMs, memoryMb } from './duration.js';
  * what the executor, the API and (later) the scheduler read.
  */
 export interface DagStructure {
-  /** 2 since tasks carry `isolation` and `memoryLimitMb`; versions/loadStructure() upgrades older ones. */
-  format: 2;
+  /**
+   * 2: tasks carry `isolation` and `memoryLimitMb`; 3: trigger rules other than
+   * `all_success`, and `failRunOnAnyFailure`. versions/loadStructure() upgrades older ones.
+   */
+  format: 3;
   id: string;
   /** The DAG file, relative to the deployed folder. */
   fileName: string;
   description: string | null;
   schedule: string | null;
   tags: string[];
+  /** Fail a run when any task instance failed, not only a leaf (Airflow's rule). */
+  failRunOnAnyFailure: boolean;
   tasks: TaskStructure[];
 }
 
@@ -23,7 +29,7 @@ export interface TaskStructure {
   upstreamIds: string[];
   downstreamIds: string[];
   args: RawDagStructure['tasks'][number]['args'];
-  triggerRule: 'all_success';
+  triggerRule: TriggerRule;
   retries: number;
   retryDelayMs: number;
   retryExponentialBackoff: boolean;
@@ -66,6 +72,7 @@ const policySchema = z.strictObject({
   maxRetryDelay: duration.optional(),
   timeout: duration.refine((ms) => ms > 0, 'must be more than 0').optional(),
   isolation: z.enum(['process', 'none'], 'must be "process" or "none"').optional(),
+  triggerRule: z.enum(TRIGGER_RULES, `must be one of ${TRIGGER_RULES.join(', ')}`).optional(),
   memoryLimit: z
     .union([z.number(), z.string()])
     .transform((value, ctx) => {
@@ -91,6 +98,7 @@ const rawSchema = z.strictObject({
   schedule: z.string().min(1).nullable(),
   tags: z.array(z.string()),
   defaultArgs: policySchema,
+  failRunOnAnyFailure: z.boolean().optional(),
   tasks: z.array(z.strictObject({ id: idSchema, upstreamIds: z.array(z.string()), args: z.array(argSchema), policy: policySchema })),
 });
 
@@ -134,12 +142,13 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
   for (const t of dag.tasks) for (const up of t.upstreamIds) downstream.get(up)!.push(t.id);
 
   return {
-    format: 2,
+    format: 3,
     id: dag.id,
     fileName,
     description: dag.description,
     schedule: dag.schedule,
     tags: dag.tags,
+    failRunOnAnyFailure: dag.failRunOnAnyFailure ?? false,
     tasks: dag.tasks.map((t) => {
       const policy = { ...dag.defaultArgs, ...t.policy };
       return {
@@ -147,7 +156,7 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
         upstreamIds: [...t.upstreamIds].sort(),
         downstreamIds: downstream.get(t.id)!.sort(),
         args: t.args,
-        triggerRule: 'all_success',
+        triggerRule: policy.triggerRule ?? 'all_success',
         retries: policy.retries ?? TASK_DEFAULTS.retries,
         retryDelayMs: policy.retryDelay ?? TASK_DEFAULTS.retryDelayMs,
         retryExponentialBackoff: policy.retryExponentialBackoff ?? TASK_DEFAULTS.retryExponentialBackoff,

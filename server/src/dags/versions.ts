@@ -21,20 +21,23 @@ export function loadStructure(db: Pool | ClientBase, dagVersionId: number): Prom
   return structure;
 }
 
+type TaskV2 = Omit<TaskStructure, 'triggerRule'> & { triggerRule: 'all_success' };
+type TaskV1 = Omit<TaskV2, 'isolation' | 'memoryLimitMb'>;
+
 /** A structure as stored by any earlier release. */
-type StoredStructure = DagStructure | (Omit<DagStructure, 'format' | 'tasks'> & { format: 1; tasks: Array<Omit<TaskStructure, 'isolation' | 'memoryLimitMb'>> });
+type StoredStructure =
+  | DagStructure
+  | (Omit<DagStructure, 'format' | 'tasks' | 'failRunOnAnyFailure'> & { format: 2; tasks: TaskV2[] })
+  | (Omit<DagStructure, 'format' | 'tasks' | 'failRunOnAnyFailure'> & { format: 1; tasks: TaskV1[] });
 
 /**
- * Brings a stored structure to the current format. Format 1 (before task isolation) gets
- * the defaults that a new deploy of the same code would get.
+ * Brings a stored structure to the current format, with the defaults that a new deploy of
+ * the same code would get: format 1 (before task isolation) and 2 (before trigger rules).
  */
 export function upgradeStructure(stored: StoredStructure): DagStructure {
-  if (stored.format === 2) return stored;
-  return {
-    ...stored,
-    format: 2,
-    tasks: stored.tasks.map((t) => ({ ...t, isolation: TASK_DEFAULTS.isolation, memoryLimitMb: TASK_DEFAULTS.memoryLimitMb })),
-  };
+  if (stored.format === 3) return stored;
+  const tasks = stored.tasks.map((t: TaskV1 | TaskV2) => ({ isolation: TASK_DEFAULTS.isolation, memoryLimitMb: TASK_DEFAULTS.memoryLimitMb, ...t }));
+  return { ...stored, format: 3, failRunOnAnyFailure: false, tasks };
 }
 
 interface StructureIndex {

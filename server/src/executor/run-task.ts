@@ -6,7 +6,7 @@ import { loadStructure, taskOf } from '../dags/versions.js';
 import { coerceError, isConnectionError, isDataError } from '../errors.js';
 import { sql } from './sql.js';
 import type { TaskProcessPool } from './task-processes.js';
-import { abandonTry, finishTry, type FinishedTry, type LogLine, type TryOutcome } from './transitions.js';
+import { abandonTry, finishTry, thrownOutcome, type FinishedTry, type LogLine, type TryOutcome } from './transitions.js';
 
 /** Payload of a `run_task` job: one job per runnable task instance. */
 export interface RunTaskPayload {
@@ -102,6 +102,7 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
     outcome = { kind: 'failed', error: { name: 'TaskSetupFailed', message: `could not prepare the try: ${error.message}`, stack: error.stack }, retryable: true };
   }
   if (outcome.kind === 'failed') log({ level: 'error', message: `Try ${claim.try_number} failed: ${outcome.error.message}`, fields: undefined });
+  if (outcome.kind === 'skipped') log({ level: 'info', message: `Skipped: ${outcome.reason}`, fields: undefined });
   if (dropped > 0) logs.push({ seq: logs.length, level: 'warn', message: `[log truncated: ${dropped} more line(s) past the limit of ${MAX_LOG_LINES}]`, fields: undefined, loggedAt: new Date() });
 
   const result = await record(deps, claim, structure, outcome, logs);
@@ -157,8 +158,10 @@ async function execute(
   } catch (e) {
     const error = coerceError(e);
     // A task that gave up because its signal was aborted for a shutdown is not to blame.
-    const interrupted = error.name !== 'TaskTimeout' && deps.interrupt.aborted;
-    return { kind: 'failed', error: { name: interrupted ? 'WorkerShutdown' : error.name, message: error.message, stack: error.stack }, retryable: error.name !== 'NonRetryableError', interrupted };
+    if (error.name !== 'TaskTimeout' && deps.interrupt.aborted) {
+      return { kind: 'failed', error: { name: 'WorkerShutdown', message: error.message, stack: error.stack }, retryable: true, interrupted: true };
+    }
+    return thrownOutcome(error, true);
   }
 }
 

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { LogLine, TryOutcome } from './transitions.js';
+import { thrownOutcome, type LogLine, type TryOutcome } from './transitions.js';
 
 const CHILD = fileURLToPath(new URL('./task-process.cjs', import.meta.url));
 const PAGE_BYTES = 4096;
@@ -135,7 +135,7 @@ export class TaskProcessPool {
       if (ended === 'timeout') return timeout();
       if (result.ok) return { kind: 'success', valueJson: result.valueJson };
       if (ended === 'interrupted') return { ...failure('WorkerShutdown', `the worker shut down while the try was running: ${result.error.message}`), interrupted: true };
-      return { kind: 'failed', error: { name: result.error.name, message: result.error.message, stack: result.error.stack }, retryable: result.error.retryable && result.error.name !== 'NonRetryableError' };
+      return thrownOutcome(result.error, result.error.retryable);
     }
     const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.code}`;
     const stderr = proc.stderr.length > 0 ? `; its last output:\n${proc.stderr.join('\n')}` : '';

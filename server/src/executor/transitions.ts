@@ -10,6 +10,8 @@ import { evaluateTriggerRule, type UpstreamOutcome } from './trigger-rules.js';
 /** How a try ended. `value` is the task's return value as JSON text (undefined: none). */
 export type TryOutcome =
   | { kind: 'success'; valueJson: string | undefined }
+  /** The task threw `SkipError`: skipped, never retried. */
+  | { kind: 'skipped'; reason: string }
   | {
       kind: 'failed';
       error: { name: string; message: string; stack?: string };
@@ -17,6 +19,12 @@ export type TryOutcome =
       /** Not the task's doing (the worker shut down): retried at once, without using up a retry. */
       interrupted?: boolean;
     };
+
+/** The outcome of a try whose task threw: `SkipError` skips, anything else fails. */
+export function thrownOutcome(error: { name: string; message: string; stack?: string }, retryable: boolean): TryOutcome {
+  if (error.name === 'SkipError') return { kind: 'skipped', reason: error.message };
+  return { kind: 'failed', error: { name: error.name, message: error.message, stack: error.stack }, retryable: retryable && error.name !== 'NonRetryableError' };
+}
 
 export interface LogLine {
   seq: number;
@@ -27,7 +35,7 @@ export interface LogLine {
 }
 
 export interface FinishedTry {
-  taskState: 'success' | 'failed' | 'up_for_retry';
+  taskState: 'success' | 'skipped' | 'failed' | 'up_for_retry';
   /** The run's final state when this try ended it. */
   runState: 'success' | 'failed' | null;
 }
@@ -58,7 +66,7 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
   let taskState: FinishedTry['taskState'];
   let nextTryAt: Date | null = null;
   const interrupted = outcome.kind === 'failed' && outcome.interrupted === true;
-  if (outcome.kind === 'success') taskState = 'success';
+  if (outcome.kind === 'success' || outcome.kind === 'skipped') taskState = outcome.kind;
   else if (interrupted) {
     taskState = 'up_for_retry';
     nextTryAt = new Date();
@@ -68,7 +76,7 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
   } else taskState = 'failed';
 
   const error = outcome.kind === 'failed' ? JSON.stringify(outcome.error) : null;
-  const tryState = taskState === 'success' ? 'success' : 'failed';
+  const tryState = taskState === 'up_for_retry' ? 'failed' : taskState;
   const valueJson = outcome.kind === 'success' ? (outcome.valueJson ?? null) : null;
   const { logs } = args;
   const updated = await sql(client, 'finish_try', [
@@ -126,21 +134,28 @@ export async function scheduleDownstream(
 ): Promise<number> {
   let pending = 0;
   while (finished.length > 0) {
-    const tally = new Map<string, { success: number; skipped: number; failed: number }>();
+    const tally = new Map<string, Record<UpstreamOutcome, number>>();
     for (const { taskId, outcome } of finished) {
       for (const downstreamId of taskOf(structure, taskId).downstreamIds) {
-        const counts = tally.get(downstreamId) ?? { success: 0, skipped: 0, failed: 0 };
+        const counts = tally.get(downstreamId) ?? { success: 0, skipped: 0, failed: 0, upstream_failed: 0 };
         counts[outcome]++;
         tally.set(downstreamId, counts);
       }
     }
     if (tally.size === 0) break;
     const locked = await sql<{ id: string; task_id: string }>(client, 'lock_task_instances', [dagRunId, [...tally.keys()]]);
-    const counted = await sql<{ id: string; task_id: string; state: string; upstream_success_count: number; upstream_skipped_count: number; upstream_failed_count: number }>(
-      client,
-      'count_upstream_outcomes',
-      [locked.map((ti) => ti.id), ...(['success', 'skipped', 'failed'] as const).map((k) => locked.map((ti) => tally.get(ti.task_id)![k]))],
-    );
+    const counted = await sql<{
+      id: string;
+      task_id: string;
+      state: string;
+      upstream_success_count: number;
+      upstream_skipped_count: number;
+      upstream_failed_count: number;
+      upstream_upstream_failed_count: number;
+    }>(client, 'count_upstream_outcomes', [
+      locked.map((ti) => ti.id),
+      ...(['success', 'skipped', 'failed', 'upstream_failed'] as const).map((k) => locked.map((ti) => tally.get(ti.task_id)![k])),
+    ]);
     const next = { run: [] as typeof counted, upstream_failed: [] as typeof counted, skipped: [] as typeof counted };
     for (const ti of counted) {
       if (ti.state !== 'none' && ti.state !== 'scheduled') continue;
@@ -150,6 +165,7 @@ export async function scheduleDownstream(
         success: ti.upstream_success_count,
         skipped: ti.upstream_skipped_count,
         failed: ti.upstream_failed_count,
+        upstreamFailed: ti.upstream_upstream_failed_count,
       });
       if (outcome === 'wait') pending++;
       else next[outcome].push(ti);
@@ -160,7 +176,7 @@ export async function scheduleDownstream(
       if (next[state].length > 0) await sql(client, 'set_task_states', [next[state].map((ti) => ti.id), state]);
     }
     finished = [
-      ...next.upstream_failed.map((ti) => ({ taskId: ti.task_id, outcome: 'failed' as const })),
+      ...next.upstream_failed.map((ti) => ({ taskId: ti.task_id, outcome: 'upstream_failed' as const })),
       ...next.skipped.map((ti) => ({ taskId: ti.task_id, outcome: 'skipped' as const })),
     ];
   }
@@ -170,6 +186,6 @@ export async function scheduleDownstream(
 /** Ends the run when nothing in it can still run; returns its final state, if it ended. */
 export async function finishRunIfDone(client: PoolClient, dagRunId: number, structure: DagStructure): Promise<'success' | 'failed' | null> {
   await sql(client, 'lock_dag_run', [dagRunId]);
-  const [ended] = await sql<{ state: 'success' | 'failed' }>(client, 'finish_dag_run', [dagRunId, leafTaskIds(structure)]);
+  const [ended] = await sql<{ state: 'success' | 'failed' }>(client, 'finish_dag_run', [dagRunId, leafTaskIds(structure), structure.failRunOnAnyFailure]);
   return ended?.state ?? null;
 }
