@@ -12,6 +12,9 @@ import { createPrisma, type Db } from '../server/src/db/prisma.js';
 import { MAX_CONF_BYTES } from '../server/src/runs.js';
 import { createTestPlatform, REPO_ROOT, type TestPlatform } from './support/platform.js';
 
+/** The DAGs of examples/dags, which these tests deploy. */
+const EXAMPLE_DAGS = 4;
+
 type Api = ReturnType<typeof createApi>;
 interface Reply {
   status: number;
@@ -149,7 +152,7 @@ describe('API limits and HTTP safety', () => {
       // The same shape with small pages runs.
       const small = await post(api, query, { a: 10, b: 10 });
       expect(small.status).toBe(200);
-      expect(small.body.data.dags.edges).toHaveLength(2);
+      expect(small.body.data.dags.edges).toHaveLength(EXAMPLE_DAGS);
     });
 
     it('lets the dashboard list DAGs with their tasks and last runs', async () => {
@@ -358,7 +361,7 @@ describe('API limits and HTTP safety', () => {
       const flaky = createApi({ prisma: downPrisma, pool: downPool });
       const listDags = () => post(flaky, `{ dags(first: 5) { edges { node { id } } } }`);
       try {
-        expect((await listDags()).body.data.dags.edges).toHaveLength(2);
+        expect((await listDags()).body.data.dags.edges).toHaveLength(EXAMPLE_DAGS);
 
         await proxy.stop(); // PostgreSQL "goes down": connections drop, new ones are refused
         const unavailable = { message: 'The metadata database is unreachable; retry shortly', extensions: { code: 'SERVICE_UNAVAILABLE' } };
@@ -368,7 +371,7 @@ describe('API limits and HTTP safety', () => {
         }
 
         await proxy.start(); // and comes back
-        expect((await listDags()).body.data.dags.edges).toHaveLength(2);
+        expect((await listDags()).body.data.dags.edges).toHaveLength(EXAMPLE_DAGS);
       } finally {
         await downPrisma.$disconnect();
         await downPool.end();

@@ -99,6 +99,41 @@ describe('execution', () => {
     expect(logs.map((l) => [l.level, l.message])).toEqual([['info', 'hi, ready to fly!']]);
   });
 
+  it('runs the branching example: short-circuit, branch, join, latest-only', async () => {
+    const states = async (conf: Record<string, unknown>) => {
+      const runId = await platform.trigger('branching', conf);
+      expect(await platform.waitForRun(runId)).toBe('success');
+      return Object.fromEntries((await platform.taskInstances(runId)).map((ti) => [ti.taskId, ti.state]));
+    };
+    const base = { count_orders: 'success', any_orders: 'success', pick_path: 'success', summarize: 'success', latest_only: 'success', notify: 'success' };
+    expect(await states({ orders: 12 })).toEqual({ ...base, bulk_ship: 'success', single_ship: 'skipped' });
+    expect(await states({})).toEqual({ ...base, bulk_ship: 'skipped', single_ship: 'success' });
+    expect(await states({ orders: 0 })).toEqual({
+      count_orders: 'success',
+      any_orders: 'success',
+      pick_path: 'skipped',
+      bulk_ship: 'skipped',
+      single_ship: 'skipped',
+      summarize: 'skipped',
+      latest_only: 'success',
+      notify: 'skipped',
+    });
+  });
+
+  it('runs the trigger_rules example: cleanup always, alert on failure, publish on success', async () => {
+    const outcome = async (conf: Record<string, unknown>) => {
+      const runId = await platform.trigger('trigger_rules', conf);
+      const state = await platform.waitForRun(runId);
+      return [state, Object.fromEntries((await platform.taskInstances(runId)).map((ti) => [ti.taskId, ti.state]))];
+    };
+    expect(await outcome({})).toEqual(['success', { extract: 'success', load: 'success', audit: 'success', publish: 'success', cleanup: 'success', alert: 'skipped' }]);
+    expect(await outcome({ fail: true })).toEqual([
+      'failed', // failRunOnAnyFailure: the cleanup leaf succeeding does not hide it
+      { extract: 'success', load: 'failed', audit: 'upstream_failed', publish: 'upstream_failed', cleanup: 'success', alert: 'success' },
+    ]);
+    expect(await outcome({ audit: false })).toEqual(['success', { extract: 'success', load: 'success', audit: 'skipped', publish: 'skipped', cleanup: 'success', alert: 'skipped' }]);
+  });
+
   it('runs the daily_report example: parallel extracts, a join, ordering without data, conf', async () => {
     const runId = await platform.trigger('daily_report', { title: 'Revenue' });
     expect(await platform.waitForRun(runId)).toBe('success');

@@ -1,7 +1,7 @@
 import { runWithContext } from './context.js';
 import type { Jsonify } from 'type-fest';
 import type { DagOptions, Serialized, TaskContext, TaskOptions } from './interfaces.js';
-import type { ArgSpec, RawDagStructure } from './structure.js';
+import type { ArgSpec, RawDagStructure, TaskKind } from './structure.js';
 import { XComArg, isXComArg } from './xcom-arg.js';
 
 const DAG = Symbol.for('@updraft/sdk/Dag');
@@ -10,7 +10,7 @@ type AnyFn = (...args: never[]) => unknown;
 
 interface TaskNode {
   id: string;
-  definition: { options: TaskOptions; fn: AnyFn };
+  definition: { options: TaskOptions; fn: AnyFn; kind: TaskKind | undefined };
   upstreamIds: Set<string>;
   args: ArgSpec[];
 }
@@ -52,6 +52,7 @@ export class Dag {
         upstreamIds: [...node.upstreamIds],
         args: node.args,
         policy: withoutId(node.definition.options),
+        ...(node.definition.kind ? { kind: node.definition.kind } : {}),
       })),
     };
   }
@@ -145,11 +146,65 @@ export interface Task<A extends unknown[], R> {
  * ```
  */
 export function task<A extends unknown[], R>(idOrOptions: string | TaskOptions, fn: (...args: A) => R): Task<A, R> {
+  return declare('task', undefined, idOrOptions, fn);
+}
+
+/** What a branch returns: the id(s) of the direct downstream task(s) to follow, or null for none. */
+export type BranchChoice = string | string[] | null;
+
+/**
+ * Declares a branch (Airflow's `@task.branch`): a task whose return value names the direct
+ * downstream task(s) to follow. The other direct downstream tasks are skipped, and what
+ * follows them is decided by their trigger rules (a join after two branches usually wants
+ * `none_failed_min_one_success`). Naming a task that is not a direct downstream task fails.
+ *
+ * ```ts
+ * const pick = branch('pick', (n: number) => (n > 10 ? 'big' : 'small'));
+ * ```
+ */
+export function branch<A extends unknown[]>(idOrOptions: string | TaskOptions, fn: (...args: A) => BranchChoice | Promise<BranchChoice>): Task<A, BranchChoice> {
+  return declare('branch', { type: 'branch' }, idOrOptions, fn);
+}
+
+/** Options of a short-circuit task. */
+export interface ShortCircuitOptions extends TaskOptions {
+  /**
+   * `false` (default): a falsy return skips every task downstream, whatever their trigger
+   * rules. `true`: it skips the direct downstream tasks only, and trigger rules decide the rest.
+   */
+  respectTriggerRules?: boolean;
+}
+
+/**
+ * Declares a short-circuit task (Airflow's `@task.short_circuit`): a falsy return value
+ * (`false`, `0`, `""`, `null`, `undefined`, `[]`, `{}`) skips what follows; a truthy one
+ * lets the run go on and is published like any task's value.
+ */
+export function shortCircuit<A extends unknown[], R>(idOrOptions: string | ShortCircuitOptions, fn: (...args: A) => R): Task<A, R> {
+  const respectTriggerRules = typeof idOrOptions === 'object' && idOrOptions.respectTriggerRules === true;
+  const options = typeof idOrOptions === 'string' ? { id: idOrOptions } : withoutKey(idOrOptions, 'respectTriggerRules');
+  return declare('shortCircuit', { type: 'short_circuit', respectTriggerRules }, options, fn);
+}
+
+/**
+ * Adds a node (Airflow's `LatestOnlyOperator`, id `latest_only`) that lets what follows it
+ * run only in the latest scheduled run: in a run for an older schedule tick (one created by
+ * catching up or a backfill) its downstream tasks are skipped. Manual runs always pass.
+ *
+ * ```ts
+ * notify().after(latestOnly());
+ * ```
+ */
+export function latestOnly(idOrOptions: string | TaskOptions = 'latest_only'): XComArg<null> {
+  return declare('latestOnly', { type: 'latest_only' }, idOrOptions, () => null)() as unknown as XComArg<null>;
+}
+
+function declare<A extends unknown[], R>(what: string, kind: TaskKind | undefined, idOrOptions: string | TaskOptions, fn: (...args: A) => R): Task<A, R> {
   const options: TaskOptions = typeof idOrOptions === 'string' ? { id: idOrOptions } : idOrOptions;
   if (typeof fn !== 'function') {
-    throw new TypeError(`task("${options.id}") needs a function as its second argument.`);
+    throw new TypeError(`${what}("${options.id}") needs a function as its second argument.`);
   }
-  const definition = { options, fn: fn as AnyFn };
+  const definition = { options, fn: fn as AnyFn, kind };
   const call = (...args: unknown[]): XComArg<Serialized<R>> => {
     if (!building) {
       throw new TypeError(`Task "${options.id}" was called outside a dag() builder: call tasks inside dag({ id }, () => { ... }).`);
@@ -162,6 +217,10 @@ export function task<A extends unknown[], R>(idOrOptions: string | TaskOptions, 
 }
 
 function withoutId(options: TaskOptions): Omit<TaskOptions, 'id'> {
-  const { id: _id, ...policy } = options;
-  return policy;
+  return withoutKey(options, 'id');
+}
+
+function withoutKey<T extends object, K extends keyof T>(options: T, key: K): Omit<T, K> {
+  const { [key]: _dropped, ...rest } = options;
+  return rest;
 }

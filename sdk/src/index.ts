@@ -1,6 +1,6 @@
 export { context } from './context.js';
-export { dag, task, isDag, Dag } from './dag.js';
-export type { Task, TaskArgs } from './dag.js';
+export { branch, dag, isDag, latestOnly, shortCircuit, task, Dag } from './dag.js';
+export type { BranchChoice, ShortCircuitOptions, Task, TaskArgs } from './dag.js';
 export {
   MemoryLimit,
   NonRetryableError,
@@ -15,5 +15,5 @@ export {
   WorkerShutdown,
 } from './errors.js';
 export type { DagOptions, Duration, Isolation, Logger, MemorySize, TriggerRule, Serialized, TaskContext, TaskOptions, TaskPolicy } from './interfaces.js';
-export type { ArgSpec, RawDagStructure, RawTaskStructure } from './structure.js';
+export type { ArgSpec, RawDagStructure, RawTaskStructure, TaskKind } from './structure.js';
 export { XComArg, chain, isXComArg } from './xcom-arg.js';

@@ -24,6 +24,15 @@ export interface RawTaskStructure {
   /** Positional arguments: an upstream XCom, or a literal JSON value. */
   args: ArgSpec[];
   policy: TaskPolicy;
+  /**
+   * What the platform does with the task's outcome (absent: a plain task). `branch`: the
+   * returned task ids are followed, the other direct downstream tasks skipped;
+   * `short_circuit`: a falsy return skips what follows; `latest_only`: no user code, skips
+   * what follows unless the run is the latest scheduled one.
+   */
+  kind?: TaskKind;
 }
+
+export type TaskKind = { type: 'branch' } | { type: 'short_circuit'; respectTriggerRules: boolean } | { type: 'latest_only' };
 
 export type ArgSpec = { xcom: { taskId: string; key: string } } | { value: unknown };

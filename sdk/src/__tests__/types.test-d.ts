@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import { dag, task, type XComArg } from '../index.js';
+import { branch, dag, latestOnly, shortCircuit, task, type BranchChoice, type XComArg } from '../index.js';
 
 describe('TaskFlow types', () => {
   it('gives a task’s output the type its return value has after JSON serialization', () => {
@@ -38,6 +38,21 @@ describe('TaskFlow types', () => {
       shout();
       // @ts-expect-error a Date literal would arrive as a string too
       needsDate(new Date());
+    });
+  });
+
+  it('types branches, short-circuits and latest-only nodes', () => {
+    const pick = branch('pick', (n: number) => (n > 1 ? 'big' : ['a', 'b']));
+    const maybe = shortCircuit({ id: 'maybe', respectTriggerRules: true }, () => ({ rows: 3 }));
+    const count = task('count', (x: { rows: number }) => x.rows);
+    dag({ id: 'flow' }, () => {
+      expectTypeOf(pick(2)).toEqualTypeOf<XComArg<BranchChoice>>();
+      count(maybe());
+      latestOnly().after(pick(1));
+      // @ts-expect-error a branch returns task ids
+      branch('bad', () => 42);
+      // @ts-expect-error respectTriggerRules is for short-circuit tasks
+      task({ id: 'plain', respectTriggerRules: true }, () => 1);
     });
   });
 });

@@ -1,4 +1,4 @@
-import type { RawDagStructure } from '@updraft/sdk';
+import type { RawDagStructure, TaskKind } from '@updraft/sdk';
 import { z } from 'zod';
 import { TRIGGER_RULES, type TriggerRule } from '../executor/trigger-rules.js';
 import { durationMs, memoryMb } from './duration.js';
@@ -38,6 +38,8 @@ export interface TaskStructure {
   isolation: 'process' | 'none';
   /** null: the worker's default. */
   memoryLimitMb: number | null;
+  /** Absent: a plain task. See RawTaskStructure.kind in the SDK. */
+  kind?: TaskKind;
 }
 
 /** Airflow's defaults: no retries, 5 minutes between tries, at most 24 hours with backoff. */
@@ -99,7 +101,21 @@ const rawSchema = z.strictObject({
   tags: z.array(z.string()),
   defaultArgs: policySchema,
   failRunOnAnyFailure: z.boolean().optional(),
-  tasks: z.array(z.strictObject({ id: idSchema, upstreamIds: z.array(z.string()), args: z.array(argSchema), policy: policySchema })),
+  tasks: z.array(
+    z.strictObject({
+      id: idSchema,
+      upstreamIds: z.array(z.string()),
+      args: z.array(argSchema),
+      policy: policySchema,
+      kind: z
+        .discriminatedUnion('type', [
+          z.strictObject({ type: z.literal('branch') }),
+          z.strictObject({ type: z.literal('short_circuit'), respectTriggerRules: z.boolean() }),
+          z.strictObject({ type: z.literal('latest_only') }),
+        ])
+        .optional(),
+    }),
+  ),
 });
 
 /** A DAG file's structure failed validation; `problems` each name the DAG and task. */
@@ -164,6 +180,7 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
         timeoutMs: policy.timeout ?? TASK_DEFAULTS.timeoutMs,
         isolation: policy.isolation ?? TASK_DEFAULTS.isolation,
         memoryLimitMb: policy.memoryLimit ?? TASK_DEFAULTS.memoryLimitMb,
+        ...(t.kind ? { kind: t.kind } : {}),
       };
     }),
   };

@@ -4,6 +4,7 @@ import type { BundleLoader } from '../bundle/loader.js';
 import type { DagStructure, TaskStructure } from '../dags/structure.js';
 import { loadStructure, taskOf } from '../dags/versions.js';
 import { coerceError, isConnectionError, isDataError } from '../errors.js';
+import { flowOf, latestOnlyOutcome } from './flow.js';
 import { sql } from './sql.js';
 import type { TaskProcessPool } from './task-processes.js';
 import { abandonTry, finishTry, thrownOutcome, type FinishedTry, type LogLine, type TryOutcome } from './transitions.js';
@@ -28,6 +29,7 @@ interface Claim {
   try_id: string;
   dag_id: string;
   run_id: string;
+  run_type: string;
   logical_date: Date;
   conf: Record<string, unknown>;
   dag_version_id: number;
@@ -94,8 +96,12 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
   try {
     structure = await retryWhileDatabaseFails(() => loadStructure(deps.pool, claim.dag_version_id), deps.forced);
     const task = taskOf(structure, claim.task_id);
-    const args = await retryWhileDatabaseFails(() => resolveArgs(deps.pool, claim.dag_run_id, task), deps.forced);
-    outcome = await execute(deps, claim, structure, task, args, log);
+    if (task.kind?.type === 'latest_only') {
+      outcome = latestOnlyOutcome(structure, task, { runType: claim.run_type, logicalDate: claim.logical_date });
+    } else {
+      const args = await retryWhileDatabaseFails(() => resolveArgs(deps.pool, claim.dag_run_id, task), deps.forced);
+      outcome = flowOf(task, await execute(deps, claim, structure, task, args, log));
+    }
   } catch (e) {
     // Loading the structure, the bundle or the arguments failed for good.
     const error = coerceError(e);
@@ -103,6 +109,10 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
   }
   if (outcome.kind === 'failed') log({ level: 'error', message: `Try ${claim.try_number} failed: ${outcome.error.message}`, fields: undefined });
   if (outcome.kind === 'skipped') log({ level: 'info', message: `Skipped: ${outcome.reason}`, fields: undefined });
+  if (outcome.kind === 'success' && outcome.skip) {
+    const what = 'all' in outcome.skip ? 'every task downstream' : outcome.skip.direct.length > 0 ? outcome.skip.direct.join(', ') : 'nothing';
+    log({ level: 'info', message: `Skipping ${what}`, fields: undefined });
+  }
   if (dropped > 0) logs.push({ seq: logs.length, level: 'warn', message: `[log truncated: ${dropped} more line(s) past the limit of ${MAX_LOG_LINES}]`, fields: undefined, loggedAt: new Date() });
 
   const result = await record(deps, claim, structure, outcome, logs);

@@ -5,11 +5,13 @@ import { inTransaction } from '../db/transaction.js';
 import { pgErrorCode } from '../errors.js';
 import { retryDelayMs } from './retry.js';
 import { sql } from './sql.js';
+import type { Skip } from './flow.js';
 import { evaluateTriggerRule, type UpstreamOutcome } from './trigger-rules.js';
 
 /** How a try ended. `value` is the task's return value as JSON text (undefined: none). */
 export type TryOutcome =
-  | { kind: 'success'; valueJson: string | undefined }
+  /** `skip`: what a branch, short-circuit or latest-only task skips (executor/flow.ts). */
+  | { kind: 'success'; valueJson: string | undefined; skip?: Skip }
   /** The task threw `SkipError`: skipped, never retried. */
   | { kind: 'skipped'; reason: string }
   | {
@@ -100,7 +102,19 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
     await sql(client, 'enqueue_task_instances', [[args.taskInstanceId]]);
     return { taskState, runState: null };
   }
-  const pending = await scheduleDownstream(client, args.dagRunId, args.structure, [{ taskId: task.id, outcome: taskState }]);
+  const skip = outcome.kind === 'success' ? outcome.skip : undefined;
+  const finished: Finished[] = skip
+    ? [
+        { taskId: task.id, outcome: taskState, onlyTo: 'all' in skip ? [] : task.downstreamIds.filter((id) => !skip.direct.includes(id)) },
+        ...(await skipTasks(client, args.dagRunId, 'all' in skip ? descendantIds(args.structure, task.id) : skip.direct)).map((taskId) => ({
+          taskId,
+          outcome: 'skipped' as const,
+          // Skipping everything downstream leaves nothing to tell.
+          ...('all' in skip ? { onlyTo: [] } : {}),
+        })),
+      ]
+    : [{ taskId: task.id, outcome: taskState }];
+  const pending = await scheduleDownstream(client, args.dagRunId, args.structure, finished);
   // A run with a downstream instance just enqueued or still waiting cannot be over: only
   // finishers that leave none take the run-row lock, so wide runs do not queue on it.
   return { taskState, runState: pending > 0 ? null : await finishRunIfDone(client, args.dagRunId, args.structure) };
@@ -126,17 +140,42 @@ export async function abandonTry(pool: Pool, tryId: string, error: { name: strin
  * ones that never will, then follows the ones it ended. Returns how many downstream
  * instances it left pending (enqueued, or still waiting for other upstreams).
  */
-export async function scheduleDownstream(
-  client: PoolClient,
-  dagRunId: number,
-  structure: DagStructure,
-  finished: Array<{ taskId: string; outcome: UpstreamOutcome }>,
-): Promise<number> {
+/** A task instance that ended; `onlyTo` limits the downstream tasks its outcome is counted into. */
+interface Finished {
+  taskId: string;
+  outcome: UpstreamOutcome;
+  onlyTo?: string[];
+}
+
+/**
+ * Skips the task instances of `taskIds` that have not started (whatever their trigger
+ * rules), locking them in id order first; returns the task ids it skipped.
+ */
+async function skipTasks(client: PoolClient, dagRunId: number, taskIds: string[]): Promise<string[]> {
+  if (taskIds.length === 0) return [];
+  const locked = await sql<{ id: string; task_id: string }>(client, 'lock_task_instances', [dagRunId, taskIds]);
+  const skipped = await sql<{ task_id: string }>(client, 'set_task_states', [locked.map((ti) => ti.id), 'skipped']);
+  return skipped.map((ti) => ti.task_id);
+}
+
+/** Every task downstream of `taskId`, transitively. */
+function descendantIds(structure: DagStructure, taskId: string): string[] {
+  const seen = new Set<string>();
+  const stack = [...taskOf(structure, taskId).downstreamIds];
+  for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    stack.push(...taskOf(structure, id).downstreamIds);
+  }
+  return [...seen];
+}
+
+export async function scheduleDownstream(client: PoolClient, dagRunId: number, structure: DagStructure, finished: Finished[]): Promise<number> {
   let pending = 0;
   while (finished.length > 0) {
     const tally = new Map<string, Record<UpstreamOutcome, number>>();
-    for (const { taskId, outcome } of finished) {
-      for (const downstreamId of taskOf(structure, taskId).downstreamIds) {
+    for (const { taskId, outcome, onlyTo } of finished) {
+      for (const downstreamId of onlyTo ?? taskOf(structure, taskId).downstreamIds) {
         const counts = tally.get(downstreamId) ?? { success: 0, skipped: 0, failed: 0, upstream_failed: 0 };
         counts[outcome]++;
         tally.set(downstreamId, counts);
