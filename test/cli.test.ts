@@ -60,6 +60,21 @@ describe('updraft CLI against a database', () => {
     expect(result.code).toBe(0);
   });
 
+  it('dags test runs one run in this process, printing each task as it ends, and exits 1 unless it succeeded', async () => {
+    const ok = await updraft(['dags', 'test', 'hello_world'], env);
+    expect(ok.stdout).toMatch(/^make_hi +success +\d+\.\d\d s \(try 1\)$/m);
+    expect(ok.stdout).toMatch(/^say_hi +success/m);
+    expect(lastLine(ok.stdout)).toBe('success');
+    expect(ok.code).toBe(0);
+    const failing = await updraft(['dags', 'test', 'always_fails'], env);
+    expect(failing.stdout).toMatch(/^boom +failed/m);
+    expect(lastLine(failing.stdout)).toBe('failed');
+    expect(failing.code).toBe(1);
+    const unknown = await updraft(['dags', 'test', 'nope'], env);
+    expect(unknown.stderr).toContain('updraft: DAG "nope" does not exist');
+    expect(unknown.code).toBe(1);
+  });
+
   it('explains bad input', async () => {
     const unknown = await updraft(['dags', 'trigger', 'nope'], env);
     expect(unknown.code).toBe(1);

@@ -7,6 +7,7 @@ import { startWorker, workerSettings } from '../executor/worker.js';
 import { durationMs, memoryMb } from '../dags/duration.js';
 import type { TryEvent } from '../executor/run-task.js';
 import { openDatabase, startPlatform } from '../platform.js';
+import { triggerDagRun } from '../runs.js';
 import { startScheduler } from '../scheduler.js';
 import { connectClient, type ApiClient } from './client.js';
 
@@ -96,7 +97,7 @@ program
     }
   });
 
-const dags = program.command('dags').description('List and trigger DAGs');
+const dags = program.command('dags').description('List, trigger, test, pause and unpause DAGs');
 const urlOption = '--url <url>';
 const urlHelp = 'GraphQL endpoint of a running Updraft (default: the local database)';
 
@@ -120,12 +121,7 @@ dags
   .option('--wait', 'wait for the run to end; exit non-zero unless it succeeded')
   .option(urlOption, urlHelp)
   .action(async (dagId: string, opts: { conf: string; wait?: boolean; url?: string }) => {
-    let conf: unknown;
-    try {
-      conf = JSON.parse(opts.conf);
-    } catch (e) {
-      throw new InvalidArgumentError(`--conf is not valid JSON: ${(e as Error).message}`);
-    }
+    const conf = parseConf(opts.conf);
     await withClient(opts.url, async (client) => {
       const { triggerDagRun } = await client.request<{ triggerDagRun: { dagRun: { id: string; runId: string; state: string } } }>(
         `mutation ($input: TriggerDagRunInput!) { triggerDagRun(input: $input) { dagRun { id runId state } } }`,
@@ -145,6 +141,46 @@ dags
     });
   });
 
+dags
+  .command('test <dagId>')
+  .description('Run one DAG run now with a worker in this process, printing each task as it ends; exit 1 unless the run succeeded')
+  .option('--conf <json>', 'JSON object for the run', '{}')
+  .action(async (dagId: string, opts: { conf: string }) => {
+    const conf = parseConf(opts.conf);
+    survivePromiseLeaks();
+    const config = resolveConfig();
+    const database = await openDatabase(config, { onWarning: warn });
+    const worker = await startWorker({
+      pool: database.pool,
+      databaseUrl: database.url,
+      ...workerSettings(config),
+      onWarning: warn,
+      onEvent: (event) => {
+        if (event.dagId !== dagId) return;
+        if (event.kind === 'log') printEvent(event);
+        else console.log(`${event.taskId.padEnd(30)} ${event.result.taskState.padEnd(14)} ${(event.durationMs / 1000).toFixed(2)} s (try ${event.tryNumber})`);
+      },
+    });
+    try {
+      const runId = await triggerDagRun(database.pool, { dagId, conf });
+      console.log(`Testing ${dagId}: run ${runId}`);
+      let run = await database.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } });
+      while (run.state !== 'success' && run.state !== 'failed') {
+        await new Promise((r) => setTimeout(r, 50));
+        run = await database.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } });
+      }
+      // Instances that never ran (skipped, upstream_failed) have no try to report as they end.
+      for (const ti of await database.prisma.taskInstance.findMany({ where: { dagRunId: runId, tryNumber: 0 }, orderBy: { id: 'asc' } })) {
+        console.log(`${ti.taskId.padEnd(30)} ${ti.state}`);
+      }
+      console.log(run.state);
+      if (run.state !== 'success') process.exitCode = 1;
+    } finally {
+      await worker.stop();
+      await database.close();
+    }
+  });
+
 for (const [name, paused] of [['pause', true], ['unpause', false]] as const) {
   dags
     .command(`${name} <dagId>`)
@@ -156,6 +192,14 @@ for (const [name, paused] of [['pause', true], ['unpause', false]] as const) {
         console.log(`${dagId} is ${paused ? 'paused' : 'active'}`);
       }),
     );
+}
+
+function parseConf(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new InvalidArgumentError(`--conf is not valid JSON: ${(e as Error).message}`);
+  }
 }
 
 async function withClient(url: string | undefined, fn: (client: ApiClient) => Promise<void>) {

@@ -39,7 +39,7 @@ interface Claim {
 /** Something that happened to a try, for logs and tests. */
 export type TryEvent =
   | { kind: 'log'; dagId: string; taskId: string; tryNumber: number; line: LogLine }
-  | { kind: 'finished'; dagId: string; taskId: string; tryNumber: number; result: FinishedTry };
+  | { kind: 'finished'; dagId: string; dagRunId: number; taskId: string; tryNumber: number; durationMs: number; result: FinishedTry };
 
 export interface RunTaskDeps {
   pool: Pool;
@@ -79,6 +79,7 @@ export async function runTaskInstance(deps: RunTaskDeps, payload: RunTaskPayload
 }
 
 async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
+  const claimedAt = Date.now();
   const logs: LogLine[] = [];
   let dropped = 0;
   const log = (line: Pick<LogLine, 'level' | 'message' | 'fields'>) => {
@@ -116,7 +117,10 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
   if (dropped > 0) logs.push({ seq: logs.length, level: 'warn', message: `[log truncated: ${dropped} more line(s) past the limit of ${MAX_LOG_LINES}]`, fields: undefined, loggedAt: new Date() });
 
   const result = await record(deps, claim, structure, outcome, logs);
-  if (result) deps.onEvent?.({ kind: 'finished', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, result });
+  if (result) {
+    const durationMs = Date.now() - claimedAt;
+    deps.onEvent?.({ kind: 'finished', dagId: claim.dag_id, dagRunId: claim.dag_run_id, taskId: claim.task_id, tryNumber: claim.try_number, durationMs, result });
+  }
 }
 
 async function execute(
