@@ -12,6 +12,14 @@ export function context(): TaskContext {
   return current;
 }
 
+/**
+ * The running task's params (`context().params`), typed as you declare them, e.g.
+ * `params<z.infer<typeof Params>>()` for the schema given to `dag({ params: Params })`.
+ */
+export function params<T extends Record<string, unknown> = Record<string, unknown>>(): Readonly<T> {
+  return context().params as Readonly<T>;
+}
+
 /** @internal Runs `fn` with `ctx` as the current task context. */
 export function runWithContext<R>(ctx: TaskContext, fn: () => R): R {
   return storage.run(ctx, fn);

@@ -47,6 +47,7 @@ export class Dag {
       tags: this.options.tags ?? [],
       defaultArgs: this.options.defaultArgs ?? {},
       failRunOnAnyFailure: this.options.failRunOnAnyFailure ?? false,
+      params: this.options.params ? this.options.params.toJSONSchema({ io: 'input' }) : null,
       tasks: nodes.map((node) => ({
         id: node.id,
         upstreamIds: [...node.upstreamIds],

@@ -1,4 +1,4 @@
-export { context } from './context.js';
+export { context, params } from './context.js';
 export { branch, dag, isDag, latestOnly, shortCircuit, task, Dag } from './dag.js';
 export type { BranchChoice, ShortCircuitOptions, Task, TaskArgs } from './dag.js';
 export {
@@ -14,6 +14,6 @@ export {
   WorkerLost,
   WorkerShutdown,
 } from './errors.js';
-export type { DagOptions, Duration, Isolation, Logger, MemorySize, TriggerRule, Serialized, TaskContext, TaskOptions, TaskPolicy } from './interfaces.js';
+export type { DagOptions, Duration, Isolation, Logger, MemorySize, ParamsSchema, TriggerRule, Serialized, TaskContext, TaskOptions, TaskPolicy } from './interfaces.js';
 export type { ArgSpec, RawDagStructure, RawTaskStructure, TaskKind } from './structure.js';
 export { XComArg, chain, isXComArg } from './xcom-arg.js';

@@ -94,6 +94,22 @@ export interface DagOptions {
    */
   failRunOnAnyFailure?: boolean;
   tags?: string[];
+  /**
+   * The run's parameters, as a zod object schema (or anything with zod's `toJSONSchema()`):
+   * a trigger whose conf does not match is refused before a run is created, defaults fill
+   * missing fields, and tasks read the result with `params()`. Stored as JSON Schema, which
+   * the API shows for trigger forms.
+   *
+   * ```ts
+   * dag({ id: 'report', params: z.object({ region: z.string(), days: z.number().int().default(7) }) }, ...)
+   * ```
+   */
+  params?: ParamsSchema;
+}
+
+/** What `DagOptions.params` takes: a zod schema (zod 4), or anything that describes itself as JSON Schema. */
+export interface ParamsSchema {
+  toJSONSchema(options?: { io?: 'input' | 'output' }): unknown;
 }
 
 /** Structured logger of a running try; lines are stored with the try and shown with it. */
@@ -120,7 +136,7 @@ export interface TaskContext {
   logicalDate: Date;
   /** The JSON object the run was triggered with. */
   conf: Readonly<Record<string, unknown>>;
-  /** Run parameters (for now the same as `conf`). */
+  /** The run's params: `conf` checked against the DAG's `params` schema, with its defaults (just `conf` without one). */
   params: Readonly<Record<string, unknown>>;
   log: Logger;
   /** Aborted when the try times out or the worker shuts down. */

@@ -14,6 +14,8 @@ export interface RawDagStructure {
   defaultArgs: TaskPolicy;
   /** Absent in bundles built before it existed (read as false). */
   failRunOnAnyFailure?: boolean;
+  /** The params' JSON Schema (`DagOptions.params`), or null. Absent in older bundles. */
+  params?: unknown;
   tasks: RawTaskStructure[];
 }
 

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { resolveParams } from './dags/params.js';
 import { loadStructure } from './dags/versions.js';
 import { inTransaction } from './db/transaction.js';
 import { badInput, notFound } from './errors.js';
@@ -115,13 +116,22 @@ export async function createDagRun(
   const conf = input.conf ?? {};
   checkConf(conf);
   return inTransaction(pool, async (client) => {
-    const [dag] = await sql<{ paused: boolean; is_active: boolean }>(client, 'select_dag_state', [input.dagId]);
-    if (!dag) throw notFound(`DAG "${input.dagId}" does not exist; deploy it first (\`updraft deploy <dir>\`)`);
+    const [dag] = await sql<{ paused: boolean; is_active: boolean; dag_version_id: number | null }>(client, 'select_dag_state', [input.dagId]);
+    if (!dag || dag.dag_version_id === null) throw notFound(`DAG "${input.dagId}" does not exist; deploy it first (\`updraft deploy <dir>\`)`);
     if (!dag.is_active) throw badInput(`DAG "${input.dagId}" is no longer in the deployed DAG folder; deploy its file again to run it`);
     if (dag.paused) throw badInput(`DAG "${input.dagId}" is paused; unpause it to trigger runs`);
-    const [run] = await sql<{ id: number; dag_version_id: number }>(client, 'create_dag_run', [input.dagId, input.runType, JSON.stringify(conf), input.logicalDate]);
+    const structure = await loadStructure(client, dag.dag_version_id);
+    // Checked before the run exists: a conf that does not match creates nothing.
+    const params = structure.paramsSchema ? resolveParams(input.dagId, structure.paramsSchema, conf) : null;
+    const [run] = await sql<{ id: number; dag_version_id: number }>(client, 'create_dag_run', [
+      input.dagId,
+      input.runType,
+      JSON.stringify(conf),
+      input.logicalDate,
+      dag.dag_version_id,
+      params === null ? null : JSON.stringify(params),
+    ]);
     if (!run) return null;
-    const structure = await loadStructure(client, run.dag_version_id);
     const created = await sql<{ id: string; task_id: string }>(client, 'create_task_instances', [
       run.id,
       structure.tasks.map((t) => t.id),

@@ -20,6 +20,7 @@ describe('dag() and task()', () => {
       tags: ['t'],
       defaultArgs: { timeout: '1h' },
       failRunOnAnyFailure: false,
+      params: null,
       tasks: [
         { id: 'extract', upstreamIds: [], args: [{ value: 's3://bucket' }], policy: { retries: 2, retryDelay: '10s' } },
         { id: 'extract__1', upstreamIds: [], args: [{ value: 's3://other' }], policy: { retries: 2, retryDelay: '10s' } },

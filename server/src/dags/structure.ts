@@ -2,6 +2,7 @@ import type { RawDagStructure, TaskKind } from '@updraft/sdk';
 import { z } from 'zod';
 import { TRIGGER_RULES, type TriggerRule } from '../executor/trigger-rules.js';
 import { durationMs, memoryMb } from './duration.js';
+import { paramsSchemaProblem } from './params.js';
 
 /**
  * A validated DAG structure with every default filled in: what a DagVersion stores and
@@ -21,6 +22,8 @@ export interface DagStructure {
   tags: string[];
   /** Fail a run when any task instance failed, not only a leaf (Airflow's rule). */
   failRunOnAnyFailure: boolean;
+  /** JSON Schema of the run's params (an object schema), or null. */
+  paramsSchema: object | null;
   tasks: TaskStructure[];
 }
 
@@ -101,6 +104,7 @@ const rawSchema = z.strictObject({
   tags: z.array(z.string()),
   defaultArgs: policySchema,
   failRunOnAnyFailure: z.boolean().optional(),
+  params: z.unknown().optional(),
   tasks: z.array(
     z.strictObject({
       id: idSchema,
@@ -148,6 +152,10 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
       if (up === t.id) problems.push(`${where(t.id)}: depends on itself`);
     }
   }
+  if (dag.params !== undefined && dag.params !== null) {
+    const problem = paramsSchemaProblem(dag.params);
+    if (problem) problems.push(`DAG "${dag.id}": params ${problem}`);
+  }
   if (problems.length === 0) {
     const cycle = findCycle(dag.tasks);
     if (cycle) problems.push(`DAG "${dag.id}": cycle between tasks ${cycle.join(' -> ')}`);
@@ -165,6 +173,7 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
     schedule: dag.schedule,
     tags: dag.tags,
     failRunOnAnyFailure: dag.failRunOnAnyFailure ?? false,
+    paramsSchema: (dag.params as object | null | undefined) ?? null,
     tasks: dag.tasks.map((t) => {
       const policy = { ...dag.defaultArgs, ...t.policy };
       return {

@@ -26,18 +26,19 @@ type TaskV1 = Omit<TaskV2, 'isolation' | 'memoryLimitMb'>;
 
 /** A structure as stored by any earlier release. */
 type StoredStructure =
-  | DagStructure
-  | (Omit<DagStructure, 'format' | 'tasks' | 'failRunOnAnyFailure'> & { format: 2; tasks: TaskV2[] })
-  | (Omit<DagStructure, 'format' | 'tasks' | 'failRunOnAnyFailure'> & { format: 1; tasks: TaskV1[] });
+  | (Omit<DagStructure, 'paramsSchema'> & { paramsSchema?: object | null })
+  | (Omit<DagStructure, 'format' | 'tasks' | 'failRunOnAnyFailure' | 'paramsSchema'> & { format: 2; tasks: TaskV2[] })
+  | (Omit<DagStructure, 'format' | 'tasks' | 'failRunOnAnyFailure' | 'paramsSchema'> & { format: 1; tasks: TaskV1[] });
 
 /**
  * Brings a stored structure to the current format, with the defaults that a new deploy of
- * the same code would get: format 1 (before task isolation) and 2 (before trigger rules).
+ * the same code would get: format 1 (before task isolation), 2 (before trigger rules), and
+ * 3 before params schemas.
  */
 export function upgradeStructure(stored: StoredStructure): DagStructure {
-  if (stored.format === 3) return stored;
+  if (stored.format === 3) return { ...stored, paramsSchema: stored.paramsSchema ?? null };
   const tasks = stored.tasks.map((t: TaskV1 | TaskV2) => ({ isolation: TASK_DEFAULTS.isolation, memoryLimitMb: TASK_DEFAULTS.memoryLimitMb, ...t }));
-  return { ...stored, format: 3, failRunOnAnyFailure: false, tasks };
+  return { ...stored, format: 3, failRunOnAnyFailure: false, paramsSchema: null, tasks };
 }
 
 interface StructureIndex {

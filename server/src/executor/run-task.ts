@@ -32,6 +32,7 @@ interface Claim {
   run_type: string;
   logical_date: Date;
   conf: Record<string, unknown>;
+  params: Record<string, unknown>;
   dag_version_id: number;
   bundle_hash: string;
 }
@@ -141,7 +142,7 @@ async function execute(
     maxTries: claim.max_tries,
     logicalDate: claim.logical_date,
     conf: claim.conf,
-    params: claim.conf,
+    params: claim.params,
     idempotencyKey: idempotencyKey(claim),
   };
   if (task.isolation === 'process') {

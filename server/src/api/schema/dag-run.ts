@@ -21,6 +21,7 @@ builder.prismaObject('DagRun', {
     state: t.expose('state', { type: DagRunState }),
     logicalDate: t.expose('logicalDate', { type: 'DateTime' }),
     conf: t.expose('conf', { type: 'JSON', complexity: JSON_FIELD_COST }),
+    params: t.expose('params', { type: 'JSON', nullable: true, complexity: JSON_FIELD_COST, description: 'conf checked against the DAG’s params schema, defaults filled in; null without a schema.' }),
     queuedAt: t.expose('queuedAt', { type: 'DateTime' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
     endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),

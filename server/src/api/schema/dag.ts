@@ -49,6 +49,14 @@ builder.prismaObject('Dag', {
       complexity: { field: JSON_FIELD_COST, multiplier: 10 },
       resolve: (dag) => (dag.versions[0]?.structure as unknown as DagStructure | undefined)?.tasks ?? [],
     }),
+    paramsSchema: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'JSON Schema of the params of the newest version (what a trigger conf must match), or null.',
+      select: { versions: { orderBy: { versionNumber: 'desc' }, take: 1, select: { structure: true } } },
+      complexity: JSON_FIELD_COST,
+      resolve: (dag) => (dag.versions[0]?.structure as unknown as Partial<DagStructure> | undefined)?.paramsSchema ?? null,
+    }),
     runs: t.relatedConnection('runs', { cursor: 'id', query: { orderBy: { id: 'desc' } }, ...pageLimits }),
   }),
 });
