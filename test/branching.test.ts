@@ -1,5 +1,6 @@
 // Branching, short-circuit and latest-only, end to end.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApi } from '../server/src/api/server.js';
 import { createDagRun } from '../server/src/runs.js';
 import { createTestPlatform, dagFolder, type TestPlatform } from './support/platform.js';
 
@@ -23,6 +24,17 @@ const next = task('next', () => 'next');
 const cleanup = task({ id: 'cleanup', triggerRule: 'all_done' }, () => 'cleaned');
 export default dag({ id: 'short' }, () => { cleanup().after(next().after(gate())); });
 export const respecting = dag({ id: 'short_respecting' }, () => { cleanup().after(next().after(gateRespecting())); });
+`,
+  'grouped.ts': `
+import { dag, group, task } from '@updraft/sdk';
+const extract = task('extract', () => [1, 2, 3]);
+const double = task('double', (xs: number[]) => xs.map((x) => x * 2));
+const sum = task('sum', (xs: number[]) => xs.reduce((a, b) => a + b, 0));
+const report = task('report', (total: number) => 'total ' + total);
+export default dag({ id: 'grouped' }, () => {
+  const transform = group({ id: 'transform', defaultArgs: { retries: 2 } }, () => sum(double(extract())));
+  report(transform.output).after(transform);
+});
 `,
   'latest.ts': `
 import { dag, latestOnly, task } from '@updraft/sdk';
@@ -84,6 +96,25 @@ describe('branching, short-circuit and latest-only', () => {
 
   it('with respectTriggerRules, skips the direct downstream only and lets the rules decide the rest', async () => {
     expect((await run('short_respecting', { go: false })).states).toEqual({ gate: 'success', next: 'skipped', cleanup: 'success' });
+  });
+
+  it('runs task groups: prefixed ids, group defaults, the group as an upstream; the API shows each task\'s group', async () => {
+    const { state, values } = await run('grouped');
+    expect(state).toBe('success');
+    expect(values).toEqual({ 'transform.extract': [1, 2, 3], 'transform.double': [2, 4, 6], 'transform.sum': 12, report: 'total 12' });
+    const api = createApi({ prisma: platform.db.prisma, pool: platform.pool });
+    const response = await api.fetch('http://localhost/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ dag(id: "grouped") { tasks { id groupId retries upstreamIds } } }' }),
+    });
+    const { data } = (await response.json()) as { data: { dag: { tasks: unknown[] } } };
+    expect(data.dag.tasks).toEqual([
+      { id: 'transform.extract', groupId: 'transform', retries: 2, upstreamIds: [] },
+      { id: 'transform.double', groupId: 'transform', retries: 2, upstreamIds: ['transform.extract'] },
+      { id: 'transform.sum', groupId: 'transform', retries: 2, upstreamIds: ['transform.double'] },
+      { id: 'report', groupId: null, retries: 0, upstreamIds: ['transform.sum'] },
+    ]);
   });
 
   it('latest-only lets manual runs and the latest scheduled run through, and skips in older scheduled runs', async () => {

@@ -1,6 +1,6 @@
 import { runWithContext } from './context.js';
 import type { Jsonify } from 'type-fest';
-import type { DagOptions, Serialized, TaskContext, TaskOptions } from './interfaces.js';
+import type { DagOptions, Serialized, TaskContext, TaskOptions, TaskPolicy } from './interfaces.js';
 import type { ArgSpec, RawDagStructure, TaskKind } from './structure.js';
 import { XComArg, isXComArg } from './xcom-arg.js';
 
@@ -13,6 +13,16 @@ interface TaskNode {
   definition: { options: TaskOptions; fn: AnyFn; kind: TaskKind | undefined };
   upstreamIds: Set<string>;
   args: ArgSpec[];
+  /** The innermost group it was declared in. */
+  group: GroupFrame | undefined;
+}
+
+interface GroupFrame {
+  /** Full id: the ids of the enclosing groups and its own, joined with `.`. */
+  id: string;
+  /** Its defaultArgs over those of the enclosing groups. */
+  defaultArgs: TaskPolicy;
+  nodes: TaskNode[];
 }
 
 /** A declared DAG. Export it from a DAG file (default or named export). */
@@ -20,7 +30,9 @@ export class Dag {
   declare readonly [DAG]: true;
   readonly #nodes = new Map<string, TaskNode>();
   readonly #duplicates: TaskNode[] = [];
-  readonly #calls = new Map<TaskNode['definition'], number>();
+  readonly #calls = new Map<string, number>();
+  readonly #groups: GroupFrame[] = [];
+  readonly #groupIds = new Set<string>();
 
   /** @internal use `dag()` */
   constructor(readonly options: DagOptions) {
@@ -52,8 +64,9 @@ export class Dag {
         id: node.id,
         upstreamIds: [...node.upstreamIds],
         args: node.args,
-        policy: withoutId(node.definition.options),
+        policy: { ...node.group?.defaultArgs, ...withoutId(node.definition.options) },
         ...(node.definition.kind ? { kind: node.definition.kind } : {}),
+        ...(node.group ? { groupId: node.group.id } : {}),
       })),
     };
   }
@@ -68,10 +81,15 @@ export class Dag {
 
   /** @internal */
   addNode(definition: TaskNode['definition'], args: unknown[]): string {
-    const taken = this.#calls.get(definition) ?? 0;
-    this.#calls.set(definition, taken + 1);
-    const id = taken === 0 ? definition.options.id : `${definition.options.id}__${taken}`;
-    const node: TaskNode = { id, definition, upstreamIds: new Set(), args: [] };
+    const group = this.#groups.at(-1);
+    const baseId = group ? `${group.id}.${definition.options.id}` : definition.options.id;
+    // Calls of one task are numbered per group; two tasks declared with one id stay a duplicate.
+    const callKey = `${definitionKey(definition)}\0${baseId}`;
+    const taken = this.#calls.get(callKey) ?? 0;
+    this.#calls.set(callKey, taken + 1);
+    const id = taken === 0 ? baseId : `${baseId}__${taken}`;
+    const node: TaskNode = { id, definition, upstreamIds: new Set(), args: [], group };
+    for (const frame of this.#groups) frame.nodes.push(node);
     for (const arg of args) {
       if (isXComArg(arg)) {
         node.upstreamIds.add(arg.taskId);
@@ -89,6 +107,30 @@ export class Dag {
   addUpstream = (taskId: string, upstreamId: string): void => {
     this.#nodes.get(taskId)?.upstreamIds.add(upstreamId);
   };
+
+  /** @internal Runs `build` with task nodes declared inside the group `id`. */
+  inGroup<T>(options: GroupOptions, build: () => T): { frame: GroupFrame; output: T } {
+    const outer = this.#groups.at(-1);
+    const frame: GroupFrame = { id: outer ? `${outer.id}.${options.id}` : options.id, defaultArgs: { ...outer?.defaultArgs, ...options.defaultArgs }, nodes: [] };
+    if (this.#groupIds.has(frame.id)) throw new TypeError(`group("${frame.id}") is declared twice in dag("${this.id}"): give each group a unique id.`);
+    this.#groupIds.add(frame.id);
+    this.#groups.push(frame);
+    try {
+      return { frame, output: build() };
+    } finally {
+      this.#groups.pop();
+    }
+  }
+}
+
+const definitionKeys = new WeakMap<TaskNode['definition'], number>();
+let definitionsSeen = 0;
+
+/** A number per task definition, to count its calls by. */
+function definitionKey(definition: TaskNode['definition']): number {
+  let key = definitionKeys.get(definition);
+  if (key === undefined) definitionKeys.set(definition, (key = ++definitionsSeen));
+  return key;
 }
 
 export function isDag(value: unknown): value is Dag {
@@ -215,6 +257,79 @@ function declare<A extends unknown[], R>(what: string, kind: TaskKind | undefine
     return new XComArg<Serialized<R>>(nodeId, 'return_value', owner.addUpstream);
   };
   return Object.assign(call, { id: options.id, options }) as unknown as Task<A, R>;
+}
+
+/** Options of a task group. */
+export interface GroupOptions {
+  /** Group id: prefixes the ids of the tasks declared inside (`group.task`). */
+  id: string;
+  /** Defaults for the tasks of the group, over the DAG's `defaultArgs`; a task's own options win. */
+  defaultArgs?: TaskPolicy;
+}
+
+const GROUP = Symbol.for('@updraft/sdk/TaskGroup');
+
+/**
+ * A group of task nodes (Airflow's TaskGroup): its tasks' ids start with the group id, and
+ * it can be an upstream or a downstream of other nodes as a whole.
+ */
+export class TaskGroup<T = void> {
+  declare readonly [GROUP]: true;
+
+  /** @internal use `group()` */
+  constructor(
+    private readonly frame: GroupFrame,
+    private readonly addUpstream: (taskId: string, upstreamId: string) => void,
+    /** What the group's builder returned (e.g. the output of its last task). */
+    readonly output: T,
+  ) {
+    Object.defineProperty(this, GROUP, { value: true });
+  }
+
+  /** The group's full id (with its enclosing groups' ids). */
+  get id(): string {
+    return this.frame.id;
+  }
+
+  /** @internal Ids of the group's tasks that nothing inside the group comes before. */
+  get rootIds(): string[] {
+    const inside = new Set(this.frame.nodes.map((n) => n.id));
+    return this.frame.nodes.filter((n) => ![...n.upstreamIds].some((up) => inside.has(up))).map((n) => n.id);
+  }
+
+  /** @internal Ids of the group's tasks that nothing inside the group comes after. */
+  get leafIds(): string[] {
+    const upstreamInside = new Set(this.frame.nodes.flatMap((n) => [...n.upstreamIds]));
+    return this.frame.nodes.filter((n) => !upstreamInside.has(n.id)).map((n) => n.id);
+  }
+
+  /** Runs the whole group after the given nodes or groups: each of its first tasks waits for them. */
+  after(...upstreams: Array<XComArg<unknown> | TaskGroup<unknown> | string>): this {
+    for (const root of this.rootIds) new XComArg(root, 'return_value', this.addUpstream).after(...upstreams);
+    return this;
+  }
+}
+
+export function isTaskGroup(value: unknown): value is TaskGroup<unknown> {
+  return typeof value === 'object' && value !== null && (value as { [GROUP]?: unknown })[GROUP] === true;
+}
+
+/**
+ * Declares a task group inside a DAG builder (Airflow's `@task_group`): the tasks called in
+ * `build` get ids `groupId.taskId` and the group's `defaultArgs`; the group can be used in
+ * `.after()` as a whole. Groups nest.
+ *
+ * ```ts
+ * const cleaned = group('clean', () => dedupe(normalize(raw)));
+ * report(cleaned.output).after(cleaned);
+ * ```
+ */
+export function group<T>(idOrOptions: string | GroupOptions, build: () => T): TaskGroup<T> {
+  const options: GroupOptions = typeof idOrOptions === 'string' ? { id: idOrOptions } : idOrOptions;
+  if (!building) throw new TypeError(`group("${options.id}") was called outside a dag() builder: declare groups inside dag({ id }, () => { ... }).`);
+  const owner = building;
+  const { frame, output } = owner.inGroup(options, build);
+  return new TaskGroup(frame, owner.addUpstream, output);
 }
 
 function withoutId(options: TaskOptions): Omit<TaskOptions, 'id'> {

@@ -1,6 +1,6 @@
 export { context, params } from './context.js';
-export { branch, dag, isDag, latestOnly, shortCircuit, task, Dag } from './dag.js';
-export type { BranchChoice, ShortCircuitOptions, Task, TaskArgs } from './dag.js';
+export { branch, dag, group, isDag, isTaskGroup, latestOnly, shortCircuit, task, Dag, TaskGroup } from './dag.js';
+export type { BranchChoice, GroupOptions, ShortCircuitOptions, Task, TaskArgs } from './dag.js';
 export {
   MemoryLimit,
   NonRetryableError,

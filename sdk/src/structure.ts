@@ -33,6 +33,8 @@ export interface RawTaskStructure {
    * what follows unless the run is the latest scheduled one.
    */
   kind?: TaskKind;
+  /** Full id of the innermost task group it was declared in, if any. */
+  groupId?: string;
 }
 
 export type TaskKind = { type: 'branch' } | { type: 'short_circuit'; respectTriggerRules: boolean } | { type: 'latest_only' };

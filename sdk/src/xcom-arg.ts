@@ -1,5 +1,10 @@
 const XCOM_ARG = Symbol.for('@updraft/sdk/XComArg');
 
+/** Something that can come before a node as a whole (a task group): its last task nodes. */
+interface Upstreams {
+  readonly leafIds: string[];
+}
+
 /**
  * A reference to a value a task node will publish at run time. Pass it to another task
  * to declare the dependency and deliver the value; `T` is the value after serialization.
@@ -24,9 +29,11 @@ export class XComArg<T> {
    * Runs this task node after the given ones, without passing their values
    * (Airflow's `upstream >> this`). Accepts task node outputs or task ids.
    */
-  after(...upstreams: Array<XComArg<unknown> | string>): this {
+  after(...upstreams: Array<XComArg<unknown> | Upstreams | string>): this {
     for (const upstream of upstreams) {
-      this.addUpstream(this.taskId, typeof upstream === 'string' ? upstream : upstream.taskId);
+      if (typeof upstream === 'string') this.addUpstream(this.taskId, upstream);
+      else if (isXComArg(upstream)) this.addUpstream(this.taskId, upstream.taskId);
+      else for (const leaf of upstream.leafIds) this.addUpstream(this.taskId, leaf);
     }
     return this;
   }

@@ -43,6 +43,8 @@ export interface TaskStructure {
   memoryLimitMb: number | null;
   /** Absent: a plain task. See RawTaskStructure.kind in the SDK. */
   kind?: TaskKind;
+  /** Full id of the task group it belongs to, if any. */
+  groupId?: string;
 }
 
 /** Airflow's defaults: no retries, 5 minutes between tries, at most 24 hours with backoff. */
@@ -118,6 +120,7 @@ const rawSchema = z.strictObject({
           z.strictObject({ type: z.literal('latest_only') }),
         ])
         .optional(),
+      groupId: idSchema.optional(),
     }),
   ),
 });
@@ -190,6 +193,7 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
         isolation: policy.isolation ?? TASK_DEFAULTS.isolation,
         memoryLimitMb: policy.memoryLimit ?? TASK_DEFAULTS.memoryLimitMb,
         ...(t.kind ? { kind: t.kind } : {}),
+        ...(t.groupId ? { groupId: t.groupId } : {}),
       };
     }),
   };

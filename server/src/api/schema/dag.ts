@@ -11,6 +11,7 @@ const Task = builder.objectRef<TaskStructure>('Task').implement({
     upstreamIds: t.exposeStringList('upstreamIds'),
     downstreamIds: t.exposeStringList('downstreamIds'),
     triggerRule: t.exposeString('triggerRule'),
+    groupId: t.string({ nullable: true, description: 'Full id of the task group it belongs to (`outer.inner`), if any.', resolve: (task) => task.groupId ?? null }),
     retries: t.exposeInt('retries'),
     timeoutMs: t.exposeInt('timeoutMs', { nullable: true }),
   }),
