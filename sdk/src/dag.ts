@@ -1,6 +1,6 @@
 import { runWithContext } from './context.js';
 import type { Jsonify } from 'type-fest';
-import type { DagOptions, Serialized, TaskContext, TaskOptions, TaskPolicy } from './interfaces.js';
+import type { DagOptions, Duration, Serialized, TaskContext, TaskOptions, TaskPolicy } from './interfaces.js';
 import type { ArgSpec, RawDagStructure, TaskKind } from './structure.js';
 import { XComArg, isXComArg } from './xcom-arg.js';
 
@@ -227,6 +227,38 @@ export function shortCircuit<A extends unknown[], R>(idOrOptions: string | Short
   const respectTriggerRules = typeof idOrOptions === 'object' && idOrOptions.respectTriggerRules === true;
   const options = typeof idOrOptions === 'string' ? { id: idOrOptions } : withoutKey(idOrOptions, 'respectTriggerRules');
   return declare('shortCircuit', { type: 'short_circuit', respectTriggerRules }, options, fn);
+}
+
+/** Options of a sensor. */
+export interface SensorOptions extends TaskOptions {
+  /**
+   * `poke` (default) keeps its worker slot and checks every `interval`; `reschedule` ends
+   * the try between checks (`up_for_reschedule`), freeing the slot: for long waits.
+   * Reschedules are not retries and do not use up `retries`.
+   */
+  mode?: 'poke' | 'reschedule';
+  /** Time between checks. Default `"60s"` (Airflow's poke_interval). */
+  interval?: Duration;
+  /** Give up this long after the first check: fail without retry, or skip with `softFail`. Default `"7d"`. */
+  timeout?: Duration;
+  /** On timeout, end `skipped` instead of `failed`. */
+  softFail?: boolean;
+  /** Double the interval after each check that found nothing. */
+  exponentialBackoff?: boolean;
+}
+
+/**
+ * Declares a sensor (Airflow's `@task.sensor`): `fn` is a check that returns a falsy value
+ * while the awaited condition does not hold yet, and a truthy one when it does (published
+ * as the sensor's value, like a task's return value).
+ *
+ * ```ts
+ * const fileReady = sensor({ id: 'file_ready', mode: 'reschedule', interval: '30s', timeout: '2h' }, (path: string) => existsSync(path) && path);
+ * ```
+ */
+export function sensor<A extends unknown[], R>(options: SensorOptions, fn: (...args: A) => R): Task<A, R> {
+  const { mode = 'poke', interval = '60s', timeout = '7d', softFail = false, exponentialBackoff = false, ...taskOptions } = options;
+  return declare('sensor', { type: 'sensor', mode, interval, timeout, softFail, exponentialBackoff }, taskOptions, fn);
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { TaskPolicy } from './interfaces.js';
+import type { Duration, TaskPolicy } from './interfaces.js';
 
 /**
  * The contract between a DAG bundle and the platform: what `Dag.toStructure()` emits
@@ -37,6 +37,10 @@ export interface RawTaskStructure {
   groupId?: string;
 }
 
-export type TaskKind = { type: 'branch' } | { type: 'short_circuit'; respectTriggerRules: boolean } | { type: 'latest_only' };
+export type TaskKind =
+  | { type: 'branch' }
+  | { type: 'short_circuit'; respectTriggerRules: boolean }
+  | { type: 'latest_only' }
+  | { type: 'sensor'; mode: 'poke' | 'reschedule'; interval: Duration; timeout: Duration; softFail: boolean; exponentialBackoff: boolean };
 
 export type ArgSpec = { xcom: { taskId: string; key: string } } | { value: unknown };

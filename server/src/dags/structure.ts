@@ -42,10 +42,15 @@ export interface TaskStructure {
   /** null: the worker's default. */
   memoryLimitMb: number | null;
   /** Absent: a plain task. See RawTaskStructure.kind in the SDK. */
-  kind?: TaskKind;
+  kind?: TaskKindStructure;
   /** Full id of the task group it belongs to, if any. */
   groupId?: string;
 }
+
+/** RawTaskStructure.kind with durations in milliseconds. */
+export type TaskKindStructure =
+  | Exclude<TaskKind, { type: 'sensor' }>
+  | { type: 'sensor'; mode: 'poke' | 'reschedule'; intervalMs: number; timeoutMs: number; softFail: boolean; exponentialBackoff: boolean };
 
 /** Airflow's defaults: no retries, 5 minutes between tries, at most 24 hours with backoff. */
 export const TASK_DEFAULTS = {
@@ -118,6 +123,16 @@ const rawSchema = z.strictObject({
           z.strictObject({ type: z.literal('branch') }),
           z.strictObject({ type: z.literal('short_circuit'), respectTriggerRules: z.boolean() }),
           z.strictObject({ type: z.literal('latest_only') }),
+          z
+            .strictObject({
+              type: z.literal('sensor'),
+              mode: z.enum(['poke', 'reschedule'], 'must be "poke" or "reschedule"'),
+              interval: duration.refine((ms) => ms > 0, 'must be more than 0'),
+              timeout: duration.refine((ms) => ms > 0, 'must be more than 0'),
+              softFail: z.boolean(),
+              exponentialBackoff: z.boolean(),
+            })
+            .transform(({ interval, timeout, ...rest }) => ({ ...rest, intervalMs: interval, timeoutMs: timeout })),
         ])
         .optional(),
       groupId: idSchema.optional(),

@@ -47,8 +47,8 @@ export function latestOnlyOutcome(structure: DagStructure, task: TaskStructure, 
   return { kind: 'success', valueJson: undefined, ...(older ? { skip: { direct: task.downstreamIds } } : {}) };
 }
 
-/** Python's truthiness, which Airflow's short-circuit uses: empty arrays and objects are falsy too. */
-function truthy(value: unknown): boolean {
+/** Python's truthiness, which Airflow's short-circuit and sensors use: empty arrays and objects are falsy too. */
+export function truthy(value: unknown): boolean {
   if (Array.isArray(value)) return value.length > 0;
   if (typeof value === 'object' && value !== null) return Object.keys(value).length > 0;
   return Boolean(value);

@@ -5,6 +5,7 @@ import type { DagStructure, TaskStructure } from '../dags/structure.js';
 import { loadStructure, taskOf } from '../dags/versions.js';
 import { coerceError, isConnectionError, isDataError } from '../errors.js';
 import { flowOf, latestOnlyOutcome } from './flow.js';
+import { sense } from './sensor.js';
 import { sql } from './sql.js';
 import type { TaskProcessPool } from './task-processes.js';
 import { abandonTry, finishTry, thrownOutcome, type FinishedTry, type LogLine, type TryOutcome } from './transitions.js';
@@ -27,6 +28,7 @@ interface Claim {
   try_number: number;
   max_tries: number;
   try_id: string;
+  first_started_at: Date;
   dag_id: string;
   run_id: string;
   run_type: string;
@@ -96,13 +98,22 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
   let structure: DagStructure | undefined;
   let outcome: TryOutcome;
   try {
-    structure = await retryWhileDatabaseFails(() => loadStructure(deps.pool, claim.dag_version_id), deps.forced);
-    const task = taskOf(structure, claim.task_id);
+    const loaded = await retryWhileDatabaseFails(() => loadStructure(deps.pool, claim.dag_version_id), deps.forced);
+    structure = loaded;
+    const task = taskOf(loaded, claim.task_id);
     if (task.kind?.type === 'latest_only') {
-      outcome = latestOnlyOutcome(structure, task, { runType: claim.run_type, logicalDate: claim.logical_date });
+      outcome = latestOnlyOutcome(loaded, task, { runType: claim.run_type, logicalDate: claim.logical_date });
     } else {
       const args = await retryWhileDatabaseFails(() => resolveArgs(deps.pool, claim.dag_run_id, task), deps.forced);
-      outcome = flowOf(task, await execute(deps, claim, structure, task, args, log));
+      const check = () => execute(deps, claim, loaded, task, args, log);
+      outcome =
+        task.kind?.type === 'sensor'
+          ? await sense(
+              task.kind,
+              { firstCheckAt: claim.first_started_at, tryNumber: claim.try_number, interrupt: deps.interrupt, log: (message) => log({ level: 'info', message, fields: undefined }) },
+              check,
+            )
+          : flowOf(task, await check());
     }
   } catch (e) {
     // Loading the structure, the bundle or the arguments failed for good.

@@ -14,6 +14,8 @@ export type TryOutcome =
   | { kind: 'success'; valueJson: string | undefined; skip?: Skip }
   /** The task threw `SkipError`: skipped, never retried. */
   | { kind: 'skipped'; reason: string }
+  /** A reschedule-mode sensor found nothing yet: checked again at `nextCheckAt`, without using up a retry. */
+  | { kind: 'rescheduled'; nextCheckAt: Date }
   | {
       kind: 'failed';
       error: { name: string; message: string; stack?: string };
@@ -37,7 +39,7 @@ export interface LogLine {
 }
 
 export interface FinishedTry {
-  taskState: 'success' | 'skipped' | 'failed' | 'up_for_retry';
+  taskState: 'success' | 'skipped' | 'failed' | 'up_for_retry' | 'up_for_reschedule';
   /** The run's final state when this try ended it. */
   runState: 'success' | 'failed' | null;
 }
@@ -69,7 +71,10 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
   let nextTryAt: Date | null = null;
   const interrupted = outcome.kind === 'failed' && outcome.interrupted === true;
   if (outcome.kind === 'success' || outcome.kind === 'skipped') taskState = outcome.kind;
-  else if (interrupted) {
+  else if (outcome.kind === 'rescheduled') {
+    taskState = 'up_for_reschedule';
+    nextTryAt = outcome.nextCheckAt;
+  } else if (interrupted) {
     taskState = 'up_for_retry';
     nextTryAt = new Date();
   } else if (outcome.retryable && args.tryNumber < args.maxTries) {
@@ -79,6 +84,7 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
 
   const error = outcome.kind === 'failed' ? JSON.stringify(outcome.error) : null;
   const tryState = taskState === 'up_for_retry' ? 'failed' : taskState;
+  const extraTry = interrupted || taskState === 'up_for_reschedule';
   const valueJson = outcome.kind === 'success' ? (outcome.valueJson ?? null) : null;
   const { logs } = args;
   const updated = await sql(client, 'finish_try', [
@@ -94,11 +100,11 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
     logs.map((l) => l.message),
     logs.map((l) => (l.fields === undefined ? null : JSON.stringify(l.fields))),
     logs.map((l) => l.loggedAt),
-    interrupted ? 1 : 0,
+    extraTry ? 1 : 0,
   ]);
   if (updated.length === 0) return null;
 
-  if (taskState === 'up_for_retry') {
+  if (taskState === 'up_for_retry' || taskState === 'up_for_reschedule') {
     await sql(client, 'enqueue_task_instances', [[args.taskInstanceId]]);
     return { taskState, runState: null };
   }

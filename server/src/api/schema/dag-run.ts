@@ -6,7 +6,7 @@ import { JSON_FIELD_COST, pageLimits } from '../limits.js';
 const DagRunState = builder.enumType('DagRunState', { values: ['queued', 'running', 'success', 'failed'] as const });
 const DagRunType = builder.enumType('DagRunType', { values: ['manual', 'scheduled', 'backfill', 'asset_triggered'] as const });
 const TaskInstanceState = builder.enumType('TaskInstanceState', {
-  values: ['none', 'scheduled', 'queued', 'running', 'success', 'failed', 'up_for_retry', 'upstream_failed', 'skipped', 'removed'] as const,
+  values: ['none', 'scheduled', 'queued', 'running', 'success', 'failed', 'up_for_retry', 'up_for_reschedule', 'upstream_failed', 'skipped', 'removed'] as const,
 });
 
 // Select mode: a query loads the columns its selection needs (plus the key), so that

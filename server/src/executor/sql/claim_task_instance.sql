@@ -5,7 +5,7 @@
 WITH ti AS (
   UPDATE task_instance
   SET state = 'running', try_number = try_number + 1, started_at = clock_timestamp(), ended_at = NULL, next_try_at = NULL
-  WHERE id = $1 AND (state = 'queued' OR (state = 'up_for_retry' AND (next_try_at IS NULL OR next_try_at <= clock_timestamp())))
+  WHERE id = $1 AND (state = 'queued' OR (state IN ('up_for_retry', 'up_for_reschedule') AND (next_try_at IS NULL OR next_try_at <= clock_timestamp())))
   RETURNING id, dag_run_id, task_id, map_index, try_number, max_tries, started_at
 ), try AS (
   INSERT INTO task_try (task_instance_id, try_number, state, worker_id, started_at, job_id)
@@ -13,7 +13,10 @@ WITH ti AS (
   RETURNING id
 )
 SELECT ti.id::text AS task_instance_id, ti.dag_run_id, ti.task_id, ti.map_index, ti.try_number, ti.max_tries,
-       try.id::text AS try_id, r.dag_id, r.run_id, r.run_type, r.logical_date, r.conf, coalesce(r.params, r.conf) AS params, r.dag_version_id, v.bundle_hash
+       try.id::text AS try_id,
+       -- A sensor's timeout counts from its first check (this statement does not see the new try).
+       coalesce((SELECT min(started_at) FROM task_try WHERE task_instance_id = ti.id), ti.started_at) AS first_started_at,
+       r.dag_id, r.run_id, r.run_type, r.logical_date, r.conf, coalesce(r.params, r.conf) AS params, r.dag_version_id, v.bundle_hash
 FROM ti
 CROSS JOIN try
 JOIN dag_run r ON r.id = ti.dag_run_id

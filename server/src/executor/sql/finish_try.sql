@@ -4,7 +4,8 @@
 -- $1 try id, $2 try state, $3 error json, $4 task instance state, $5 next try at,
 -- $6 return value json (null: none), $7 its size in bytes,
 -- $8 log seq[], $9 level[], $10 message[], $11 fields json[], $12 logged at[],
--- $13 tries added to max_tries (1 for a try interrupted by a worker shutdown, which must not use up a retry)
+-- $13 tries added to max_tries (1 for a try interrupted by a worker shutdown or a sensor's
+--     reschedule, neither of which may use up a retry)
 WITH try AS (
   UPDATE task_try SET state = $2::"TaskInstanceState", ended_at = clock_timestamp(), error = $3::jsonb
   WHERE id = $1 AND state = 'running'
@@ -12,7 +13,7 @@ WITH try AS (
 ), ti AS (
   UPDATE task_instance ti
   SET state = $4::"TaskInstanceState",
-      ended_at = CASE WHEN $4::"TaskInstanceState" = 'up_for_retry' THEN NULL ELSE try.ended_at END,
+      ended_at = CASE WHEN $4::"TaskInstanceState" IN ('up_for_retry', 'up_for_reschedule') THEN NULL ELSE try.ended_at END,
       next_try_at = $5::timestamptz,
       max_tries = ti.max_tries + $13::int
   FROM try
