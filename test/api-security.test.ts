@@ -13,7 +13,7 @@ import { MAX_CONF_BYTES } from '../server/src/runs.js';
 import { createTestPlatform, REPO_ROOT, type TestPlatform } from './support/platform.js';
 
 /** The DAGs of examples/dags, which these tests deploy. */
-const EXAMPLE_DAGS = 4;
+const EXAMPLE_DAGS = 6;
 
 type Api = ReturnType<typeof createApi>;
 interface Reply {
@@ -359,7 +359,7 @@ describe('API limits and HTTP safety', () => {
       const downPrisma = createPrisma(url.toString());
       const downPool = createPool(url.toString(), { onError: () => undefined });
       const flaky = createApi({ prisma: downPrisma, pool: downPool });
-      const listDags = () => post(flaky, `{ dags(first: 5) { edges { node { id } } } }`);
+      const listDags = () => post(flaky, `{ dags(first: 10) { edges { node { id } } } }`);
       try {
         expect((await listDags()).body.data.dags.edges).toHaveLength(EXAMPLE_DAGS);
 

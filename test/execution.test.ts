@@ -134,6 +134,27 @@ describe('execution', () => {
     expect(await outcome({ audit: false })).toEqual(['success', { extract: 'success', load: 'success', audit: 'skipped', publish: 'skipped', cleanup: 'success', alert: 'skipped' }]);
   });
 
+  it('runs the tutorial_taskflow example: extract, transform, load', async () => {
+    const runId = await platform.trigger('tutorial_taskflow');
+    expect(await platform.waitForRun(runId)).toBe('success');
+    expect(Object.fromEntries((await platform.taskInstances(runId)).map((ti) => [ti.taskId, ti.returnValue]))).toEqual({
+      extract: { '1001': 301.27, '1002': 433.21, '1003': 502.22 },
+      transform: { total_order_value: 1236.7 },
+      load: 1236.7,
+    });
+  });
+
+  it('runs the sensor_file example: the sensor finds the file named by the params', async () => {
+    const file = path.join(await dagFolder({ 'ready.txt': 'twelve bytes' }), 'ready.txt');
+    const runId = await platform.trigger('sensor_file', { path: file });
+    expect(await platform.waitForRun(runId)).toBe('success');
+    expect(Object.fromEntries((await platform.taskInstances(runId)).map((ti) => [ti.taskId, ti.returnValue]))).toEqual({
+      file_arrived: file,
+      measure: { path: file, bytes: 12 },
+    });
+    await expect(platform.trigger('sensor_file', { path: '' })).rejects.toThrow('conf.path must NOT have fewer than 1 characters');
+  });
+
   it('runs the daily_report example: parallel extracts, a join, ordering without data, conf', async () => {
     const runId = await platform.trigger('daily_report', { title: 'Revenue' });
     expect(await platform.waitForRun(runId)).toBe('success');

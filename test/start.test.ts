@@ -99,7 +99,7 @@ describe('updraft start', () => {
     const second = await start(home, ['--allowed-host', 'updraft.internal']);
     try {
       const data = await graphql(second.url, `{ dags(first: 10) { edges { node { id } } } dagRun(id: "${id}") { state dagId } }`);
-      expect(data.dags.edges.map((e: any) => e.node.id)).toEqual(['branching', 'daily_report', 'hello_world', 'trigger_rules']);
+      expect(data.dags.edges.map((e: any) => e.node.id)).toEqual(['branching', 'daily_report', 'hello_world', 'sensor_file', 'trigger_rules', 'tutorial_taskflow']);
       expect(data.dagRun).toEqual({ state: 'success', dagId: 'hello_world' });
       // DNS rebinding: only loopback names and the --allowed-host name reach the API.
       expect(await statusWithHost(second.url, 'updraft.internal')).toBe(200);

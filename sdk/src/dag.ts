@@ -256,10 +256,13 @@ export interface SensorOptions extends TaskOptions {
  * const fileReady = sensor({ id: 'file_ready', mode: 'reschedule', interval: '30s', timeout: '2h' }, (path: string) => existsSync(path) && path);
  * ```
  */
-export function sensor<A extends unknown[], R>(options: SensorOptions, fn: (...args: A) => R): Task<A, R> {
+export function sensor<A extends unknown[], R>(options: SensorOptions, fn: (...args: A) => R): Task<A, Found<R>> {
   const { mode = 'poke', interval = '60s', timeout = '7d', softFail = false, exponentialBackoff = false, ...taskOptions } = options;
-  return declare('sensor', { type: 'sensor', mode, interval, timeout, softFail, exponentialBackoff }, taskOptions, fn);
+  return declare('sensor', { type: 'sensor', mode, interval, timeout, softFail, exponentialBackoff }, taskOptions, fn) as unknown as Task<A, Found<R>>;
 }
+
+/** What a sensor publishes: only a truthy value ends it, so the falsy ones are not in its type. */
+export type Found<R> = Exclude<Awaited<R>, false | 0 | '' | null | undefined | void>;
 
 /**
  * Adds a node (Airflow's `LatestOnlyOperator`, id `latest_only`) that lets what follows it

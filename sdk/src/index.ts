@@ -1,6 +1,6 @@
 export { context, params } from './context.js';
 export { branch, dag, group, isDag, isTaskGroup, latestOnly, sensor, shortCircuit, task, Dag, TaskGroup } from './dag.js';
-export type { BranchChoice, GroupOptions, SensorOptions, ShortCircuitOptions, Task, TaskArgs } from './dag.js';
+export type { BranchChoice, Found, GroupOptions, SensorOptions, ShortCircuitOptions, Task, TaskArgs } from './dag.js';
 export {
   MemoryLimit,
   NonRetryableError,

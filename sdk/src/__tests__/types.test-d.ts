@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import { branch, dag, latestOnly, shortCircuit, task, type BranchChoice, type XComArg } from '../index.js';
+import { branch, dag, latestOnly, sensor, shortCircuit, task, type BranchChoice, type XComArg } from '../index.js';
 
 describe('TaskFlow types', () => {
   it('gives a task’s output the type its return value has after JSON serialization', () => {
@@ -53,6 +53,17 @@ describe('TaskFlow types', () => {
       branch('bad', () => 42);
       // @ts-expect-error respectTriggerRules is for short-circuit tasks
       task({ id: 'plain', respectTriggerRules: true }, () => 1);
+    });
+  });
+
+  it('gives a sensor the type of what it finds, without the falsy values that mean "not yet"', () => {
+    const fileReady = sensor({ id: 'file_ready' }, (): string | false => 'path');
+    const rows = sensor({ id: 'rows' }, async (): Promise<number[] | null> => [1]);
+    const read = task('read', (path: string) => path.length);
+    dag({ id: 'sensing' }, () => {
+      expectTypeOf(fileReady()).toEqualTypeOf<XComArg<string>>();
+      expectTypeOf(rows()).toEqualTypeOf<XComArg<number[]>>();
+      read(fileReady());
     });
   });
 });
