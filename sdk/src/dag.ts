@@ -1,6 +1,19 @@
 import { runWithContext } from './context.js';
 import type { Jsonify } from 'type-fest';
-import type { DagOptions, Duration, Serialized, TaskContext, TaskOptions, TaskPolicy } from './interfaces.js';
+import type {
+  DagOptions,
+  Duration,
+  RunCallbackContext,
+  Serialized,
+  TaskCallbackContext,
+  TaskCallbacks,
+  TaskContext,
+  TaskOptions,
+  TaskPolicy,
+} from './interfaces.js';
+
+const TASK_CALLBACKS = ['onSuccess', 'onFailure', 'onRetry', 'onSkip'] as const satisfies ReadonlyArray<keyof TaskCallbacks>;
+const RUN_CALLBACKS = ['onSuccess', 'onFailure'] as const;
 import type { ArgSpec, RawDagStructure, TaskKind } from './structure.js';
 import { XComArg, isXComArg } from './xcom-arg.js';
 
@@ -21,7 +34,7 @@ interface GroupFrame {
   /** Full id: the ids of the enclosing groups and its own, joined with `.`. */
   id: string;
   /** Its defaultArgs over those of the enclosing groups. */
-  defaultArgs: TaskPolicy;
+  defaultArgs: TaskPolicy & TaskCallbacks;
   nodes: TaskNode[];
 }
 
@@ -51,22 +64,25 @@ export class Dag {
   /** @internal Emits the structure the platform validates and stores at deploy. */
   toStructure(): RawDagStructure {
     const nodes = [...this.#nodes.values(), ...this.#duplicates];
+    const runCallbacks = RUN_CALLBACKS.filter((name) => typeof this.options[name] === 'function');
     return {
       format: 1,
       id: this.options.id,
       description: this.options.description ?? null,
       schedule: this.options.schedule ?? null,
       tags: this.options.tags ?? [],
-      defaultArgs: this.options.defaultArgs ?? {},
+      defaultArgs: withoutCallbacks(this.options.defaultArgs ?? {}),
+      ...(runCallbacks.length > 0 ? { callbacks: runCallbacks } : {}),
       failRunOnAnyFailure: this.options.failRunOnAnyFailure ?? false,
       params: this.options.params ? this.options.params.toJSONSchema({ io: 'input' }) : null,
       tasks: nodes.map((node) => ({
         id: node.id,
         upstreamIds: [...node.upstreamIds],
         args: node.args,
-        policy: { ...node.group?.defaultArgs, ...withoutId(node.definition.options) },
+        policy: withoutCallbacks({ ...node.group?.defaultArgs, ...withoutId(node.definition.options) }),
         ...(node.definition.kind ? { kind: node.definition.kind } : {}),
         ...(node.group ? { groupId: node.group.id } : {}),
+        ...(this.#callbacksOf(node).length > 0 ? { callbacks: this.#callbacksOf(node).map(([name]) => name) } : {}),
       })),
     };
   }
@@ -77,6 +93,29 @@ export class Dag {
     if (!node) throw new Error(`DAG "${this.id}" has no task "${taskId}" in this bundle.`);
     const fn = node.definition.fn as (...args: unknown[]) => unknown;
     return await runWithContext(ctx, () => fn(...args));
+  }
+
+  /** @internal Runs a task's callback (`onSuccess`…) with the try's context; its result is ignored. */
+  async runCallback(taskId: string, name: keyof TaskCallbacks, ctx: TaskCallbackContext): Promise<void> {
+    const node = this.#nodes.get(taskId);
+    if (!node) throw new Error(`DAG "${this.id}" has no task "${taskId}" in this bundle.`);
+    const callback = this.#callbacksOf(node).find(([n]) => n === name)?.[1];
+    if (callback) await runWithContext(ctx, () => callback(ctx));
+  }
+
+  /** @internal Runs the DAG's run callback for `ctx.state`. */
+  async runDagCallback(ctx: RunCallbackContext): Promise<void> {
+    const callback = ctx.state === 'success' ? this.options.onSuccess : this.options.onFailure;
+    await callback?.(ctx);
+  }
+
+  /** A node's callbacks: its own, else its groups', else the DAG's defaultArgs'. */
+  #callbacksOf(node: TaskNode): Array<[keyof TaskCallbacks, NonNullable<TaskCallbacks[keyof TaskCallbacks]>]> {
+    const effective = { ...this.options.defaultArgs, ...node.group?.defaultArgs, ...node.definition.options };
+    return TASK_CALLBACKS.flatMap((name) => {
+      const callback = effective[name];
+      return typeof callback === 'function' ? [[name, callback] as [keyof TaskCallbacks, NonNullable<TaskCallbacks[keyof TaskCallbacks]>]] : [];
+    });
   }
 
   /** @internal */
@@ -298,8 +337,8 @@ function declare<A extends unknown[], R>(what: string, kind: TaskKind | undefine
 export interface GroupOptions {
   /** Group id: prefixes the ids of the tasks declared inside (`group.task`). */
   id: string;
-  /** Defaults for the tasks of the group, over the DAG's `defaultArgs`; a task's own options win. */
-  defaultArgs?: TaskPolicy;
+  /** Defaults for the tasks of the group (callbacks included), over the DAG's `defaultArgs`; a task's own options win. */
+  defaultArgs?: TaskPolicy & TaskCallbacks;
 }
 
 const GROUP = Symbol.for('@updraft/sdk/TaskGroup');
@@ -365,6 +404,12 @@ export function group<T>(idOrOptions: string | GroupOptions, build: () => T): Ta
   const owner = building;
   const { frame, output } = owner.inGroup(options, build);
   return new TaskGroup(frame, owner.addUpstream, output);
+}
+
+/** The serializable part of task options: callbacks stay in the bundle (the structure lists their names). */
+function withoutCallbacks<T extends object>(options: T): Omit<T, keyof TaskCallbacks> {
+  const { onSuccess: _s, onFailure: _f, onRetry: _r, onSkip: _k, ...rest } = options as T & TaskCallbacks;
+  return rest;
 }
 
 function withoutId(options: TaskOptions): Omit<TaskOptions, 'id'> {

@@ -14,6 +14,21 @@ export {
   WorkerLost,
   WorkerShutdown,
 } from './errors.js';
-export type { DagOptions, Duration, Isolation, Logger, MemorySize, ParamsSchema, TriggerRule, Serialized, TaskContext, TaskOptions, TaskPolicy } from './interfaces.js';
+export type {
+  DagOptions,
+  Duration,
+  Isolation,
+  Logger,
+  MemorySize,
+  ParamsSchema,
+  RunCallbackContext,
+  TaskCallbackContext,
+  TaskCallbacks,
+  Serialized,
+  TaskContext,
+  TaskOptions,
+  TaskPolicy,
+  TriggerRule,
+} from './interfaces.js';
 export type { ArgSpec, RawDagStructure, RawTaskStructure, TaskKind } from './structure.js';
 export { XComArg, chain, isXComArg } from './xcom-arg.js';

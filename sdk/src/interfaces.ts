@@ -72,8 +72,40 @@ export interface TaskPolicy {
   memoryLimit?: MemorySize;
 }
 
+/** What a task callback receives: the try's context, and the error that ended it, if any. */
+export interface TaskCallbackContext extends TaskContext {
+  error?: { name: string; message: string };
+}
+
+/**
+ * Functions called when a try ends (Airflow's `on_*_callback`), in the task's own process,
+ * with `context()` available; what they log goes with the try. A callback that throws is
+ * logged and never changes the outcome.
+ */
+export interface TaskCallbacks {
+  onSuccess?: (ctx: TaskCallbackContext) => unknown;
+  /** The task failed for good (no retry left, or not retryable). */
+  onFailure?: (ctx: TaskCallbackContext) => unknown;
+  /** The try failed and the task will be tried again. */
+  onRetry?: (ctx: TaskCallbackContext) => unknown;
+  onSkip?: (ctx: TaskCallbackContext) => unknown;
+}
+
+/** What a DAG run callback receives. */
+export interface RunCallbackContext {
+  dagId: string;
+  runId: string;
+  dagRunId: number;
+  logicalDate: Date;
+  conf: Readonly<Record<string, unknown>>;
+  params: Readonly<Record<string, unknown>>;
+  state: 'success' | 'failed';
+  /** Lines go with the try whose end ended the run. */
+  log: Logger;
+}
+
 /** Options of one task. */
-export interface TaskOptions extends TaskPolicy {
+export interface TaskOptions extends TaskPolicy, TaskCallbacks {
   /** Task id, unique within its DAG: letters, digits, `_`, `-` and `.`. */
   id: string;
 }
@@ -85,8 +117,15 @@ export interface DagOptions {
   description?: string;
   /** A cron expression or preset (`@daily`); `null` (the default) runs only when triggered. */
   schedule?: string | null;
-  /** Defaults for every task of this DAG; a task's own options win. */
-  defaultArgs?: TaskPolicy;
+  /** Defaults for every task of this DAG (callbacks included); a task's own options win. */
+  defaultArgs?: TaskPolicy & TaskCallbacks;
+  /**
+   * Called when a run ends `success` / `failed`, in the task process of the try whose end
+   * ended the run (a run ended by lost-worker recovery gets no callback). A callback that
+   * throws is logged with that try and never changes the run's state.
+   */
+  onSuccess?: (ctx: RunCallbackContext) => unknown;
+  onFailure?: (ctx: RunCallbackContext) => unknown;
   /**
    * Fail a run when any task instance failed. By default a run fails only when a leaf
    * task (one without downstream tasks) ended `failed` or `upstream_failed`, as in Airflow,

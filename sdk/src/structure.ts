@@ -16,6 +16,8 @@ export interface RawDagStructure {
   failRunOnAnyFailure?: boolean;
   /** The params' JSON Schema (`DagOptions.params`), or null. Absent in older bundles. */
   params?: unknown;
+  /** The run callbacks the DAG has. */
+  callbacks?: Array<'onSuccess' | 'onFailure'>;
   tasks: RawTaskStructure[];
 }
 
@@ -35,6 +37,8 @@ export interface RawTaskStructure {
   kind?: TaskKind;
   /** Full id of the innermost task group it was declared in, if any. */
   groupId?: string;
+  /** The callbacks it has (they stay in the bundle). */
+  callbacks?: Array<'onSuccess' | 'onFailure' | 'onRetry' | 'onSkip'>;
 }
 
 export type TaskKind =

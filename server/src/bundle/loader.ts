@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Pool } from 'pg';
-import type { TaskContext } from '@updraft/sdk';
+import type { RunCallbackContext, TaskContext } from '@updraft/sdk';
 import { sql } from '../executor/sql.js';
 import { writeBundleFile } from './cache.js';
 
@@ -9,6 +9,8 @@ import { writeBundleFile } from './cache.js';
 export interface RunnableDag {
   id: string;
   runTask(taskId: string, args: unknown[], ctx: TaskContext): Promise<unknown>;
+  runCallback(taskId: string, name: string, ctx: TaskContext & { error?: { name: string; message: string } }): Promise<void>;
+  runDagCallback(ctx: RunCallbackContext): Promise<void>;
 }
 
 const DAG = Symbol.for('@updraft/sdk/Dag');

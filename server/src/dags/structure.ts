@@ -24,6 +24,8 @@ export interface DagStructure {
   failRunOnAnyFailure: boolean;
   /** JSON Schema of the run's params (an object schema), or null. */
   paramsSchema: object | null;
+  /** The DAG's run callbacks (absent: none). */
+  runCallbacks?: Array<'onSuccess' | 'onFailure'>;
   tasks: TaskStructure[];
 }
 
@@ -45,7 +47,11 @@ export interface TaskStructure {
   kind?: TaskKindStructure;
   /** Full id of the task group it belongs to, if any. */
   groupId?: string;
+  /** Its callbacks (absent: none). */
+  callbacks?: TaskCallbackName[];
 }
+
+export type TaskCallbackName = 'onSuccess' | 'onFailure' | 'onRetry' | 'onSkip';
 
 /** RawTaskStructure.kind with durations in milliseconds. */
 export type TaskKindStructure =
@@ -136,8 +142,10 @@ const rawSchema = z.strictObject({
         ])
         .optional(),
       groupId: idSchema.optional(),
+      callbacks: z.array(z.enum(['onSuccess', 'onFailure', 'onRetry', 'onSkip'])).optional(),
     }),
   ),
+  callbacks: z.array(z.enum(['onSuccess', 'onFailure'])).optional(),
 });
 
 /** A DAG file's structure failed validation; `problems` each name the DAG and task. */
@@ -192,6 +200,7 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
     tags: dag.tags,
     failRunOnAnyFailure: dag.failRunOnAnyFailure ?? false,
     paramsSchema: (dag.params as object | null | undefined) ?? null,
+    ...(dag.callbacks?.length ? { runCallbacks: dag.callbacks } : {}),
     tasks: dag.tasks.map((t) => {
       const policy = { ...dag.defaultArgs, ...t.policy };
       return {
@@ -209,6 +218,7 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
         memoryLimitMb: policy.memoryLimit ?? TASK_DEFAULTS.memoryLimitMb,
         ...(t.kind ? { kind: t.kind } : {}),
         ...(t.groupId ? { groupId: t.groupId } : {}),
+        ...(t.callbacks?.length ? { callbacks: t.callbacks } : {}),
       };
     }),
   };

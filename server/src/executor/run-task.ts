@@ -1,14 +1,14 @@
 import { TaskTimeout, WorkerShutdown, type Logger as TaskLogger, type TaskContext } from '@updraft/sdk';
 import type { Pool } from 'pg';
 import type { BundleLoader } from '../bundle/loader.js';
-import type { DagStructure, TaskStructure } from '../dags/structure.js';
+import type { DagStructure, TaskCallbackName, TaskStructure } from '../dags/structure.js';
 import { loadStructure, taskOf } from '../dags/versions.js';
 import { coerceError, isConnectionError, isDataError } from '../errors.js';
 import { flowOf, latestOnlyOutcome } from './flow.js';
 import { sense } from './sensor.js';
 import { sql } from './sql.js';
 import type { TaskProcessPool } from './task-processes.js';
-import { abandonTry, finishTry, thrownOutcome, type FinishedTry, type LogLine, type TryOutcome } from './transitions.js';
+import { abandonTry, finishTry, logColumns, thrownOutcome, type FinishedTry, type LogLine, type TryOutcome } from './transitions.js';
 
 /** Payload of a `run_task` job: one job per runnable task instance. */
 export interface RunTaskPayload {
@@ -96,11 +96,13 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
   };
 
   let structure: DagStructure | undefined;
+  let known: TaskStructure | undefined;
   let outcome: TryOutcome;
   try {
     const loaded = await retryWhileDatabaseFails(() => loadStructure(deps.pool, claim.dag_version_id), deps.forced);
     structure = loaded;
     const task = taskOf(loaded, claim.task_id);
+    known = task;
     if (task.kind?.type === 'latest_only') {
       outcome = latestOnlyOutcome(loaded, task, { runType: claim.run_type, logicalDate: claim.logical_date });
     } else {
@@ -126,15 +128,30 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
     const what = 'all' in outcome.skip ? 'every task downstream' : outcome.skip.direct.length > 0 ? outcome.skip.direct.join(', ') : 'nothing';
     log({ level: 'info', message: `Skipping ${what}`, fields: undefined });
   }
+  const callback = known && taskCallbackFor(known, outcome, claim);
+  if (structure && known && callback) await runCallback(deps, claim, structure, known, callback, log);
   if (dropped > 0) logs.push({ seq: logs.length, level: 'warn', message: `[log truncated: ${dropped} more line(s) past the limit of ${MAX_LOG_LINES}]`, fields: undefined, loggedAt: new Date() });
 
   const result = await record(deps, claim, structure, outcome, logs);
+  const runCallbacks = structure?.runCallbacks;
+  if (result?.runState && structure && known && runCallbacks?.includes(result.runState === 'success' ? 'onSuccess' : 'onFailure')) {
+    // The try is recorded: what the DAG's callback logs is added to its lines afterwards.
+    const before = logs.length;
+    await runCallback(deps, claim, structure, known, { runState: result.runState }, log);
+    const added = logs.slice(before);
+    if (added.length > 0) {
+      await retryWhileDatabaseFails(() => sql(deps.pool, 'append_try_logs', [claim.try_id, ...logColumns(added)]), deps.forced).catch((e) =>
+        deps.onEvent?.({ kind: 'log', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, line: { seq: -1, level: 'error', message: `could not store the DAG callback's log lines: ${coerceError(e).message}`, fields: undefined, loggedAt: new Date() } }),
+      );
+    }
+  }
   if (result) {
     const durationMs = Date.now() - claimedAt;
     deps.onEvent?.({ kind: 'finished', dagId: claim.dag_id, dagRunId: claim.dag_run_id, taskId: claim.task_id, tryNumber: claim.try_number, durationMs, result });
   }
 }
 
+/** Runs the task's function once (or, with `callback`, one of its callbacks instead) and returns how that ended. */
 async function execute(
   deps: RunTaskDeps,
   claim: Claim,
@@ -142,6 +159,7 @@ async function execute(
   task: TaskStructure,
   args: unknown[],
   log: (line: Pick<LogLine, 'level' | 'message' | 'fields'>) => void,
+  callback?: Callback,
 ): Promise<TryOutcome> {
   const context = {
     dagId: claim.dag_id,
@@ -166,7 +184,8 @@ async function execute(
       taskId: task.id,
       args,
       context: { ...context, logicalDate: context.logicalDate.toISOString() },
-      timeoutMs: task.timeoutMs,
+      timeoutMs: callback ? (task.timeoutMs ?? CALLBACK_TIMEOUT_MS) : task.timeoutMs,
+      callback,
       memoryLimitMb: task.memoryLimitMb ?? deps.memoryLimitMb,
       maxResultBytes: MAX_RESULT_BYTES,
       interrupt: deps.interrupt,
@@ -179,8 +198,13 @@ async function execute(
     (['debug', 'info', 'warn', 'error'] as const).map((level) => [level, (message: string, fields?: Record<string, unknown>) => log({ level, message, fields })]),
   ) as unknown as TaskLogger;
   try {
-    const value = await inProcess(task.timeoutMs, deps, (signal) => dag.runTask(task.id, args, { ...context, log: logger, signal } satisfies TaskContext));
-    return { kind: 'success', valueJson: serializeReturnValue(task.id, value) };
+    const value = await inProcess(callback ? (task.timeoutMs ?? CALLBACK_TIMEOUT_MS) : task.timeoutMs, deps, (signal) => {
+      const ctx = { ...context, log: logger, signal } satisfies TaskContext;
+      if (!callback) return dag.runTask(task.id, args, ctx);
+      if ('runState' in callback) return dag.runDagCallback({ ...ctx, state: callback.runState });
+      return dag.runCallback(task.id, callback.name, { ...ctx, error: callback.error });
+    });
+    return { kind: 'success', valueJson: callback ? undefined : serializeReturnValue(task.id, value) };
   } catch (e) {
     const error = coerceError(e);
     // A task that gave up because its signal was aborted for a shutdown is not to blame.
@@ -188,6 +212,42 @@ async function execute(
       return { kind: 'failed', error: { name: 'WorkerShutdown', message: error.message, stack: error.stack }, retryable: true, interrupted: true };
     }
     return thrownOutcome(error, true);
+  }
+}
+
+type Callback = { name: TaskCallbackName; error?: { name: string; message: string } } | { runState: 'success' | 'failed' };
+
+/** A callback without the task's own timeout gets this long. */
+const CALLBACK_TIMEOUT_MS = 300_000;
+
+/** The task callback an outcome calls for, if the task has it. */
+function taskCallbackFor(task: TaskStructure, outcome: TryOutcome, claim: Claim): Callback | undefined {
+  let name: TaskCallbackName | undefined;
+  let error: { name: string; message: string } | undefined;
+  if (outcome.kind === 'success') name = 'onSuccess';
+  else if (outcome.kind === 'skipped') name = 'onSkip';
+  else if (outcome.kind === 'failed') {
+    name = outcome.interrupted || (outcome.retryable && claim.try_number < claim.max_tries) ? 'onRetry' : 'onFailure';
+    error = { name: outcome.error.name, message: outcome.error.message };
+  }
+  return name && task.callbacks?.includes(name) ? { name, error } : undefined;
+}
+
+/** Runs a callback; one that throws is logged and changes nothing. */
+async function runCallback(
+  deps: RunTaskDeps,
+  claim: Claim,
+  structure: DagStructure,
+  task: TaskStructure,
+  callback: Callback,
+  log: (line: Pick<LogLine, 'level' | 'message' | 'fields'>) => void,
+): Promise<void> {
+  const what = 'runState' in callback ? `the DAG's ${callback.runState === 'success' ? 'onSuccess' : 'onFailure'} callback` : `the ${callback.name} callback`;
+  try {
+    const ended = await execute(deps, claim, structure, task, [], log, callback);
+    if (ended.kind === 'failed') log({ level: 'error', message: `${what} failed: ${ended.error.name}: ${ended.error.message}`, fields: undefined });
+  } catch (e) {
+    log({ level: 'error', message: `${what} failed: ${coerceError(e).message}`, fields: undefined });
   }
 }
 

@@ -12,6 +12,7 @@ const NAMES = [
   'select_xcom_args',
   'finish_try',
   'abandon_try',
+  'append_try_logs',
   'lock_task_instances',
   'count_upstream_outcomes',
   'set_task_states',

@@ -60,15 +60,25 @@ process.on('message', (message) => {
   }
 });
 
-async function run({ tryId, bundleFile, fileName, dagId, taskId, args, context, maxResultBytes }) {
+async function run({ tryId, bundleFile, fileName, dagId, taskId, args, context, maxResultBytes, callback }) {
   const controller = new AbortController();
   current = { id: tryId, controller };
   let result;
   try {
     const dag = findDag(bundleFile, fileName, dagId);
     const logger = Object.fromEntries(['debug', 'info', 'warn', 'error'].map((level) => [level, (message, fields) => log(level, message, fields)]));
-    const value = await dag.runTask(taskId, args, { ...context, logicalDate: new Date(context.logicalDate), log: logger, signal: controller.signal });
-    result = { type: 'result', tryId, ok: true, valueJson: serialize(taskId, value, maxResultBytes) };
+    const ctx = { ...context, logicalDate: new Date(context.logicalDate), log: logger, signal: controller.signal };
+    if (callback && callback.runState) {
+      const { dagId: d, runId, dagRunId, logicalDate, conf, params } = ctx;
+      await dag.runDagCallback({ dagId: d, runId, dagRunId, logicalDate, conf, params, log: logger, state: callback.runState });
+      result = { type: 'result', tryId, ok: true };
+    } else if (callback) {
+      await dag.runCallback(taskId, callback.name, { ...ctx, error: callback.error });
+      result = { type: 'result', tryId, ok: true };
+    } else {
+      const value = await dag.runTask(taskId, args, ctx);
+      result = { type: 'result', tryId, ok: true, valueJson: serialize(taskId, value, maxResultBytes) };
+    }
   } catch (e) {
     result = { type: 'result', tryId, ok: false, error: errorData(e) };
   }

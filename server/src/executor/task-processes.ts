@@ -21,6 +21,8 @@ export interface IsolatedTry {
   timeoutMs: number | null;
   memoryLimitMb: number;
   maxResultBytes: number;
+  /** Run this callback instead of the task: a task callback, or the DAG's run callback for `runState`. */
+  callback?: { name: string; error?: { name: string; message: string } } | { runState: 'success' | 'failed' };
   /** Aborted when the worker gives up on running tries (shutdown): the try ends `WorkerShutdown`. */
   interrupt: AbortSignal;
   onLog(line: Pick<LogLine, 'level' | 'message' | 'fields'>): void;
@@ -104,7 +106,18 @@ export class TaskProcessPool {
         };
         proc.child.send(
           // Plain JSON crosses (arguments come from XCom, the result goes back as JSON text); the logical date as ISO text.
-          { type: 'run', tryId: t.tryId, bundleFile: t.bundleFile, fileName: t.fileName, dagId: t.dagId, taskId: t.taskId, args: t.args, context: t.context, maxResultBytes: t.maxResultBytes },
+          {
+            type: 'run',
+            tryId: t.tryId,
+            bundleFile: t.bundleFile,
+            fileName: t.fileName,
+            dagId: t.dagId,
+            taskId: t.taskId,
+            args: t.args,
+            context: t.context,
+            maxResultBytes: t.maxResultBytes,
+            callback: t.callback,
+          },
           (error) => error && resolve({ type: 'exit', code: null, signal: null }),
         );
         this.#watchMemory();

@@ -38,6 +38,17 @@ export interface LogLine {
   loggedAt: Date;
 }
 
+/** Log lines as the column arrays the SQL statements unnest: seq, level, message, fields (JSON text), logged at. */
+export function logColumns(logs: LogLine[]): unknown[] {
+  return [
+    logs.map((l) => l.seq),
+    logs.map((l) => l.level),
+    logs.map((l) => l.message),
+    logs.map((l) => (l.fields === undefined ? null : JSON.stringify(l.fields))),
+    logs.map((l) => l.loggedAt),
+  ];
+}
+
 export interface FinishedTry {
   taskState: 'success' | 'skipped' | 'failed' | 'up_for_retry' | 'up_for_reschedule';
   /** The run's final state when this try ended it. */
@@ -95,11 +106,7 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
     nextTryAt,
     valueJson,
     valueJson === null ? 0 : Buffer.byteLength(valueJson),
-    logs.map((l) => l.seq),
-    logs.map((l) => l.level),
-    logs.map((l) => l.message),
-    logs.map((l) => (l.fields === undefined ? null : JSON.stringify(l.fields))),
-    logs.map((l) => l.loggedAt),
+    ...logColumns(logs),
     extraTry ? 1 : 0,
   ]);
   if (updated.length === 0) return null;
