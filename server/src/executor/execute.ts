@@ -1,0 +1,167 @@
+import { TaskTimeout, WorkerShutdown, type Logger as TaskLogger, type TaskContext } from '@updraft/sdk';
+import type { DagStructure, TaskCallbackName, TaskStructure } from '../dags/structure.js';
+import { retryWhileDatabaseFails } from '../db/retry.js';
+import { coerceError } from '../errors.js';
+import type { Claim, RunTaskDeps } from './run-task.js';
+import { thrownOutcome, type LogLine, type TryOutcome } from './transitions.js';
+
+// Running user code for a claimed try: the task's function (once per call), or one of its
+// callbacks, in a task process or, for `isolation: 'none'`, in the worker's own process.
+
+/** Largest return value (JSON) a try may store, until large XCom goes to an object store. */
+export const MAX_RESULT_BYTES = 32 * 1024 * 1024;
+
+/** Runs the task's function once (or, with `callback`, one of its callbacks instead) and returns how that ended. */
+export async function execute(
+  deps: RunTaskDeps,
+  claim: Claim,
+  structure: DagStructure,
+  task: TaskStructure,
+  args: unknown[],
+  log: (line: Pick<LogLine, 'level' | 'message' | 'fields'>) => void,
+  callback?: Callback,
+): Promise<TryOutcome> {
+  const context = {
+    dagId: claim.dag_id,
+    runId: claim.run_id,
+    dagRunId: claim.dag_run_id,
+    taskId: claim.task_id,
+    mapIndex: claim.map_index,
+    tryNumber: claim.try_number,
+    maxTries: claim.max_tries,
+    logicalDate: claim.logical_date,
+    conf: claim.conf,
+    params: claim.params,
+    idempotencyKey: idempotencyKey(claim),
+  };
+  if (task.isolation === 'process') {
+    const bundleFile = await retryWhileDatabaseFails(() => deps.bundles.file(claim.bundle_hash), deps.forced);
+    return deps.processes.run({
+      tryId: claim.try_id,
+      bundleFile,
+      fileName: structure.fileName,
+      dagId: structure.id,
+      taskId: task.id,
+      args,
+      context: { ...context, logicalDate: context.logicalDate.toISOString() },
+      timeoutMs: callback ? (task.timeoutMs ?? CALLBACK_TIMEOUT_MS) : task.timeoutMs,
+      callback,
+      memoryLimitMb: task.memoryLimitMb ?? deps.memoryLimitMb,
+      maxResultBytes: MAX_RESULT_BYTES,
+      interrupt: deps.interrupt,
+      onLog: log,
+    });
+  }
+
+  const dag = await retryWhileDatabaseFails(() => deps.bundles.dag(claim.bundle_hash, structure.fileName, structure.id), deps.forced);
+  const logger: TaskLogger = Object.fromEntries(
+    (['debug', 'info', 'warn', 'error'] as const).map((level) => [level, (message: string, fields?: Record<string, unknown>) => log({ level, message, fields })]),
+  ) as unknown as TaskLogger;
+  try {
+    const value = await inProcess(callback ? (task.timeoutMs ?? CALLBACK_TIMEOUT_MS) : task.timeoutMs, deps, (signal) => {
+      const ctx = { ...context, log: logger, signal } satisfies TaskContext;
+      if (!callback) return dag.runTask(task.id, args, ctx);
+      if ('runState' in callback) return dag.runDagCallback({ ...ctx, state: callback.runState });
+      return dag.runCallback(task.id, callback.name, { ...ctx, error: callback.error });
+    });
+    return { kind: 'success', valueJson: callback ? undefined : serializeReturnValue(task.id, value) };
+  } catch (e) {
+    const error = coerceError(e);
+    // A task that gave up because its signal was aborted for a shutdown is not to blame.
+    if (error.name !== 'TaskTimeout' && deps.interrupt.aborted) {
+      return { kind: 'failed', error: { name: 'WorkerShutdown', message: error.message, stack: error.stack }, retryable: true, interrupted: true };
+    }
+    return thrownOutcome(error, true);
+  }
+}
+
+export type Callback = { name: TaskCallbackName; error?: { name: string; message: string } } | { runState: 'success' | 'failed' };
+
+/** A callback without the task's own timeout gets this long. */
+const CALLBACK_TIMEOUT_MS = 300_000;
+
+/** The task callback an outcome calls for, if the task has it. */
+export function taskCallbackFor(task: TaskStructure, outcome: TryOutcome, claim: Claim): Callback | undefined {
+  let name: TaskCallbackName | undefined;
+  let error: { name: string; message: string } | undefined;
+  if (outcome.kind === 'success') name = 'onSuccess';
+  else if (outcome.kind === 'skipped') name = 'onSkip';
+  else if (outcome.kind === 'failed') {
+    name = outcome.interrupted || (outcome.retryable && claim.try_number < claim.max_tries) ? 'onRetry' : 'onFailure';
+    error = { name: outcome.error.name, message: outcome.error.message };
+  }
+  return name && task.callbacks?.includes(name) ? { name, error } : undefined;
+}
+
+/** Runs a callback; one that throws is logged and changes nothing. */
+export async function runCallback(
+  deps: RunTaskDeps,
+  claim: Claim,
+  structure: DagStructure,
+  task: TaskStructure,
+  callback: Callback,
+  log: (line: Pick<LogLine, 'level' | 'message' | 'fields'>) => void,
+): Promise<void> {
+  const what = 'runState' in callback ? `the DAG's ${callback.runState === 'success' ? 'onSuccess' : 'onFailure'} callback` : `the ${callback.name} callback`;
+  try {
+    const ended = await execute(deps, claim, structure, task, [], log, callback);
+    if (ended.kind === 'failed') log({ level: 'error', message: `${what} failed: ${ended.error.name}: ${ended.error.message}`, fields: undefined });
+  } catch (e) {
+    log({ level: 'error', message: `${what} failed: ${coerceError(e).message}`, fields: undefined });
+  }
+}
+
+/** Unique per task instance, the same on each of its tries. */
+function idempotencyKey(claim: Claim): string {
+  return [claim.dag_id, claim.run_id, claim.task_id, ...(claim.map_index >= 0 ? [String(claim.map_index)] : [])].join('/');
+}
+
+/** The return value as JSON text, or undefined for a task that returned nothing. */
+function serializeReturnValue(taskId: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (e) {
+    throw new TypeError(`Task "${taskId}" returned a value that is not JSON-serializable (${coerceError(e).message}); return plain data`);
+  }
+  if (json !== undefined && Buffer.byteLength(json) > MAX_RESULT_BYTES) {
+    throw Object.assign(new Error(`Task "${taskId}" returned ${Buffer.byteLength(json)} bytes of JSON; the most a return value may be is ${MAX_RESULT_BYTES} bytes`), { name: 'ResultNotStorable' });
+  }
+  return json;
+}
+
+/**
+ * Runs an in-process task with its timeout: a try past its timeout fails with
+ * `TaskTimeout` at once (its code cannot be stopped; it runs on unobserved), and an
+ * interruption aborts its signal and gives it `killGraceMs` to return.
+ */
+async function inProcess<T>(timeoutMs: number | null, deps: RunTaskDeps, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let graceTimer: NodeJS.Timeout | undefined;
+  let onInterrupt: (() => void) | undefined;
+  const ended = new Promise<never>((_, reject) => {
+    if (timeoutMs !== null) {
+      timer = setTimeout(() => {
+        const error = new TaskTimeout(`the task ran longer than its timeout of ${timeoutMs} ms`);
+        controller.abort(error);
+        reject(error);
+      }, timeoutMs);
+    }
+    onInterrupt = () => {
+      const error = new WorkerShutdown('the worker shut down while the try was running');
+      controller.abort(error);
+      graceTimer = setTimeout(() => reject(error), deps.killGraceMs);
+    };
+    if (deps.interrupt.aborted) onInterrupt();
+    else deps.interrupt.addEventListener('abort', onInterrupt, { once: true });
+  });
+  try {
+    return await Promise.race([run(controller.signal), ended]);
+  } finally {
+    clearTimeout(timer);
+    clearTimeout(graceTimer);
+    deps.interrupt.removeEventListener('abort', onInterrupt!);
+  }
+}
