@@ -6,6 +6,7 @@ import { pgErrorCode } from '../errors.js';
 import { retryDelayMs } from './retry.js';
 import { sql } from './sql.js';
 import type { Skip } from './flow.js';
+import { isWaiting } from './states.js';
 import { evaluateTriggerRule, type UpstreamOutcome } from './trigger-rules.js';
 
 /** How a try ended. `value` is the task's return value as JSON text (undefined: none). */
@@ -210,7 +211,7 @@ export async function scheduleDownstream(client: PoolClient, dagRunId: number, s
     ]);
     const next = { run: [] as typeof counted, upstream_failed: [] as typeof counted, skipped: [] as typeof counted };
     for (const ti of counted) {
-      if (ti.state !== 'none' && ti.state !== 'scheduled') continue;
+      if (!isWaiting(ti.state)) continue;
       const task = taskOf(structure, ti.task_id);
       const outcome = evaluateTriggerRule(task.triggerRule, {
         total: task.upstreamIds.length,

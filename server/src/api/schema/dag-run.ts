@@ -1,3 +1,4 @@
+import { TASK_INSTANCE_STATES } from '../../executor/states.js';
 import { notFound } from '../../errors.js';
 import { checkDagId, parseDagRunId, triggerDagRun } from '../../runs.js';
 import { builder } from '../builder.js';
@@ -6,7 +7,7 @@ import { JSON_FIELD_COST, pageLimits } from '../limits.js';
 const DagRunState = builder.enumType('DagRunState', { values: ['queued', 'running', 'success', 'failed'] as const });
 const DagRunType = builder.enumType('DagRunType', { values: ['manual', 'scheduled', 'backfill', 'asset_triggered'] as const });
 const TaskInstanceState = builder.enumType('TaskInstanceState', {
-  values: ['none', 'scheduled', 'queued', 'running', 'success', 'failed', 'up_for_retry', 'up_for_reschedule', 'upstream_failed', 'skipped', 'removed'] as const,
+  values: TASK_INSTANCE_STATES,
 });
 
 // Select mode: a query loads the columns its selection needs (plus the key), so that

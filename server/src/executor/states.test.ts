@@ -1,0 +1,35 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { TaskInstanceState as PrismaTaskInstanceState } from '../generated/prisma/enums.js';
+import { DUE_LATER, FAILED, TASK_INSTANCE_STATES, UNFINISHED, WAITING } from './states.js';
+
+const SQL_DIR = new URL('./sql/', import.meta.url);
+
+/** Every `state IN (...)` list of a statement, in order. */
+function stateLists(file: string): string[][] {
+  const text = readFileSync(new URL(file, SQL_DIR), 'utf8').replace(/--.*$/gm, '');
+  return [...text.matchAll(/state IN \(([^)]*)\)/g)].map((m) => m[1]!.split(',').map((s) => s.trim().replace(/^'|'$/g, '')));
+}
+
+// Each statement that decides by a set of task instance states, and the sets it uses.
+const USES: Record<string, ReadonlyArray<readonly string[]>> = {
+  'claim_task_instance.sql': [DUE_LATER],
+  'enqueue_task_instances.sql': [DUE_LATER, [...WAITING, ...DUE_LATER]],
+  'finish_dag_run.sql': [FAILED, UNFINISHED],
+  'set_task_states.sql': [WAITING],
+};
+
+describe('the task instance state machine', () => {
+  it('is the one the database and the API know', () => {
+    expect(Object.values(PrismaTaskInstanceState)).toEqual([...TASK_INSTANCE_STATES]);
+  });
+
+  it.each(Object.entries(USES))('%s spells out the sets of states.ts', (file, sets) => {
+    expect(stateLists(file)).toEqual(sets.map((set) => [...set]));
+  });
+
+  it('has no other statement deciding by a list of states', () => {
+    const others = readdirSync(SQL_DIR).filter((file) => file.endsWith('.sql') && !(file in USES) && stateLists(file).length > 0);
+    expect(others).toEqual([]);
+  });
+});
