@@ -36,13 +36,18 @@ export async function openDatabase(
     await db.stop();
     throw e;
   }
-  const pool = createPool(db.url, { onError: connectionLossReporter(onWarning) });
+  const report = connectionLossReporter(onWarning);
+  let closing = false;
+  // pool.end() resolves before every socket has closed: a connection that the server's own
+  // stop then terminates is not a lost connection worth a warning.
+  const pool = createPool(db.url, { onError: (e) => closing || report(e) });
   const prisma = createPrisma(db.url);
   return {
     url: db.url,
     prisma,
     pool,
     close: once(async () => {
+      closing = true;
       await prisma.$disconnect();
       await pool.end();
       await db.stop();
