@@ -1,8 +1,7 @@
 // Branching, short-circuit and latest-only, end to end.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApi } from '../server/src/api/server.js';
 import { createDagRun } from '../server/src/runs.js';
-import { createTestPlatform, dagFolder, type TestPlatform } from './support/platform.js';
+import { graphql, platformRunning, type TestPlatform } from './support/platform.js';
 
 const DAGS = {
   'branching.ts': `
@@ -46,9 +45,7 @@ export default dag({ id: 'latest', schedule: '@daily' }, () => { notify().after(
 describe('branching, short-circuit and latest-only', () => {
   let platform: TestPlatform;
   beforeAll(async () => {
-    platform = await createTestPlatform();
-    expect((await platform.deploy(await dagFolder(DAGS))).importErrors).toEqual([]);
-    await platform.startWorker(4);
+    platform = await platformRunning(DAGS, 4);
   });
   afterAll(() => platform.close());
 
@@ -102,13 +99,7 @@ describe('branching, short-circuit and latest-only', () => {
     const { state, values } = await run('grouped');
     expect(state).toBe('success');
     expect(values).toEqual({ 'transform.extract': [1, 2, 3], 'transform.double': [2, 4, 6], 'transform.sum': 12, report: 'total 12' });
-    const api = createApi({ prisma: platform.db.prisma, pool: platform.pool });
-    const response = await api.fetch('http://localhost/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: '{ dag(id: "grouped") { tasks { id groupId retries upstreamIds } } }' }),
-    });
-    const { data } = (await response.json()) as { data: { dag: { tasks: unknown[] } } };
+    const data = await graphql<{ dag: { tasks: unknown[] } }>(platform, '{ dag(id: "grouped") { tasks { id groupId retries upstreamIds } } }');
     expect(data.dag.tasks).toEqual([
       { id: 'transform.extract', groupId: 'transform', retries: 2, upstreamIds: [] },
       { id: 'transform.double', groupId: 'transform', retries: 2, upstreamIds: ['transform.extract'] },

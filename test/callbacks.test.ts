@@ -1,7 +1,7 @@
 // Callbacks: task-level onSuccess/onFailure/onRetry/onSkip and DAG-level onSuccess/onFailure,
 // logged with the try; one that throws is logged and changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestPlatform, dagFolder, type TestPlatform } from './support/platform.js';
+import { platformRunning, type TestPlatform } from './support/platform.js';
 
 const DAGS = {
   'callbacks.ts': `
@@ -25,9 +25,7 @@ export const runFails = dag({ id: 'run_fails', onFailure: (ctx) => { ctx.log.war
 describe('callbacks', () => {
   let platform: TestPlatform;
   beforeAll(async () => {
-    platform = await createTestPlatform();
-    expect((await platform.deploy(await dagFolder(DAGS))).importErrors).toEqual([]);
-    await platform.startWorker(4);
+    platform = await platformRunning(DAGS, 4);
   });
   afterAll(() => platform.close());
 

@@ -1,8 +1,7 @@
 // Params: a DAG declares its run parameters with a zod schema; a trigger whose conf does not
 // match is refused before any run exists, defaults fill missing fields, tasks read params().
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApi } from '../server/src/api/server.js';
-import { createTestPlatform, dagFolder, type TestPlatform } from './support/platform.js';
+import { dagFolder, graphql, platformRunning, type TestPlatform } from './support/platform.js';
 
 const DAGS = {
   'report.ts': `
@@ -17,9 +16,7 @@ export default dag({ id: 'report', params: Params }, () => { show(); });
 describe('params', () => {
   let platform: TestPlatform;
   beforeAll(async () => {
-    platform = await createTestPlatform();
-    expect((await platform.deploy(await dagFolder(DAGS))).importErrors).toEqual([]);
-    await platform.startWorker(2);
+    platform = await platformRunning(DAGS, 2);
   });
   afterAll(() => platform.close());
 
@@ -43,13 +40,7 @@ describe('params', () => {
   });
 
   it('shows the params schema in the API, for trigger forms', async () => {
-    const api = createApi({ prisma: platform.db.prisma, pool: platform.pool });
-    const response = await api.fetch('http://localhost/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: '{ dag(id: "report") { paramsSchema } }' }),
-    });
-    const { data } = (await response.json()) as { data: { dag: { paramsSchema: { type: string; properties: Record<string, unknown>; required: string[] } } } };
+    const data = await graphql<{ dag: { paramsSchema: unknown } }>(platform, '{ dag(id: "report") { paramsSchema } }');
     expect(data.dag.paramsSchema).toMatchObject({ type: 'object', properties: { region: { type: 'string' }, days: { type: 'integer', default: 7, minimum: 1 } }, required: ['region'] });
   });
 

@@ -2,7 +2,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestPlatform, dagFolder, type TestPlatform } from './support/platform.js';
+import { platformRunning, type TestPlatform } from './support/platform.js';
 
 const DAGS = {
   'sensors.ts': `
@@ -26,15 +26,12 @@ export const other = dag({ id: 'other' }, () => { quick(); });
 };
 
 describe('sensors', () => {
-  let platform: TestPlatform;
+  let platform: TestPlatform & { dagsDir: string };
   let gates: string;
   beforeAll(async () => {
-    platform = await createTestPlatform();
-    const dir = await dagFolder(DAGS);
-    gates = path.join(dir, 'gates');
+    platform = await platformRunning(DAGS, 1); // one slot: a sensor holding it would block everything else
+    gates = path.join(platform.dagsDir, 'gates');
     await fs.mkdir(gates);
-    expect((await platform.deploy(dir)).importErrors).toEqual([]);
-    await platform.startWorker(1); // one slot: a sensor holding it would block everything else
   });
   afterAll(() => platform.close());
 

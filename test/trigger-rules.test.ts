@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestPlatform, dagFolder, type TestPlatform } from './support/platform.js';
+import { dagFolder, platformRunning, type TestPlatform } from './support/platform.js';
 
 const DAGS = {
   'skips.ts': `
@@ -57,15 +57,12 @@ export default dag({ id: 'always_now' }, () => { now().after(wait()); });
 };
 
 describe('trigger rules and skips, end to end', () => {
-  let platform: TestPlatform;
+  let platform: TestPlatform & { dagsDir: string };
   let gates: string;
   beforeAll(async () => {
-    platform = await createTestPlatform();
-    const dir = await dagFolder(DAGS);
-    gates = path.join(dir, 'gates');
+    platform = await platformRunning(DAGS, 4);
+    gates = path.join(platform.dagsDir, 'gates');
     await fs.mkdir(gates);
-    expect((await platform.deploy(dir)).importErrors).toEqual([]);
-    await platform.startWorker(4);
   });
   afterAll(() => platform.close());
 

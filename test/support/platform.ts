@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
+import { createApi } from '../../server/src/api/server.js';
 import { createPool } from '../../server/src/db/pool.js';
 import { deployDags, type DeployResult } from '../../server/src/deploy.js';
 import type { TryEvent } from '../../server/src/executor/run-task.js';
@@ -82,4 +83,30 @@ export async function createTestPlatform(): Promise<TestPlatform> {
       await db.drop();
     },
   };
+}
+
+/**
+ * A test platform with `dags` deployed from a fresh folder (no import error allowed) and a
+ * worker of `concurrency` running. `dagsDir` is the folder, for files the tests add beside.
+ */
+export async function platformRunning(dags: Record<string, string>, concurrency = 4): Promise<TestPlatform & { dagsDir: string }> {
+  const platform = await createTestPlatform();
+  const dagsDir = await dagFolder(dags);
+  const { importErrors } = await platform.deploy(dagsDir);
+  if (importErrors.length > 0) throw new Error(`test DAGs did not deploy:\n${importErrors.map((e) => e.message).join('\n')}`);
+  await platform.startWorker(concurrency);
+  return Object.assign(platform, { dagsDir });
+}
+
+/** Runs a GraphQL operation through the API's handler (no server) and returns its `data`. */
+export async function graphql<T>(platform: TestPlatform, query: string, variables?: Record<string, unknown>): Promise<T> {
+  const api = createApi({ prisma: platform.db.prisma, pool: platform.pool });
+  const response = await api.fetch('http://localhost/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data: T; errors?: unknown };
+  if (body.errors) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
+  return body.data;
 }
