@@ -28,7 +28,6 @@ export interface Claim {
   try_number: number;
   max_tries: number;
   try_id: string;
-  first_started_at: Date;
   dag_id: string;
   run_id: string;
   run_type: string;
@@ -108,14 +107,11 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
     } else {
       const args = await retryWhileDatabaseFails(() => resolveArgs(deps.pool, claim.dag_run_id, task), deps.forced);
       const check = () => execute(deps, claim, loaded, task, args, log);
-      outcome =
-        task.kind?.type === 'sensor'
-          ? await sense(
-              task.kind,
-              { firstCheckAt: claim.first_started_at, tryNumber: claim.try_number, interrupt: deps.interrupt, log: (message) => log({ level: 'info', message, fields: undefined }) },
-              check,
-            )
-          : flowOf(task, await check());
+      if (task.kind?.type === 'sensor') {
+        const [first] = await retryWhileDatabaseFails(() => sql<{ started_at: Date }>(deps.pool, 'select_first_try_start', [claim.task_instance_id]), deps.forced);
+        const run = { firstCheckAt: first!.started_at, tryNumber: claim.try_number, interrupt: deps.interrupt, log: (message: string) => log({ level: 'info', message, fields: undefined }) };
+        outcome = await sense(task.kind, run, check);
+      } else outcome = flowOf(task, await check());
     }
   } catch (e) {
     // Loading the structure, the bundle or the arguments failed for good.

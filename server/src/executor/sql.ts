@@ -7,6 +7,7 @@ import type { ClientBase, Pool, QueryResultRow } from 'pg';
  */
 const NAMES = [
   'claim_task_instance',
+  'select_first_try_start',
   'select_dag_version',
   'select_bundle',
   'select_xcom_args',

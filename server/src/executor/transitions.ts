@@ -139,21 +139,10 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
  * instance fail, and so does the run. Returns false when the try was no longer running.
  */
 export async function abandonTry(pool: Pool, tryId: string, error: { name: string; message: string }): Promise<boolean> {
-  const client = await pool.connect();
-  try {
-    const [updated] = await sql(client, 'abandon_try', [tryId, JSON.stringify(error)]);
-    return updated !== undefined;
-  } finally {
-    client.release();
-  }
+  const [updated] = await sql(pool, 'abandon_try', [tryId, JSON.stringify(error)]);
+  return updated !== undefined;
 }
 
-/**
- * Counts the outcomes of `finished` task instances into their downstream instances and
- * evaluates those instances' trigger rules: enqueues the ones that may run and ends the
- * ones that never will, then follows the ones it ended. Returns how many downstream
- * instances it left pending (enqueued, or still waiting for other upstreams).
- */
 /** A task instance that ended; `onlyTo` limits the downstream tasks its outcome is counted into. */
 interface Finished {
   taskId: string;
@@ -184,6 +173,12 @@ function descendantIds(structure: DagStructure, taskId: string): string[] {
   return [...seen];
 }
 
+/**
+ * Counts the outcomes of `finished` task instances into their downstream instances and
+ * evaluates those instances' trigger rules: enqueues the ones that may run and ends the
+ * ones that never will, then follows the ones it ended. Returns how many downstream
+ * instances it left pending (enqueued, or still waiting for other upstreams).
+ */
 export async function scheduleDownstream(client: PoolClient, dagRunId: number, structure: DagStructure, finished: Finished[]): Promise<number> {
   let pending = 0;
   while (finished.length > 0) {

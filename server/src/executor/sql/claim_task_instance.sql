@@ -13,10 +13,7 @@ WITH ti AS (
   RETURNING id
 )
 SELECT ti.id::text AS task_instance_id, ti.dag_run_id, ti.task_id, ti.map_index, ti.try_number, ti.max_tries,
-       try.id::text AS try_id,
-       -- A sensor's timeout counts from its first check (this statement does not see the new try).
-       coalesce((SELECT min(started_at) FROM task_try WHERE task_instance_id = ti.id), ti.started_at) AS first_started_at,
-       r.dag_id, r.run_id, r.run_type, r.logical_date, r.conf, coalesce(r.params, r.conf) AS params, r.dag_version_id, v.bundle_hash
+       try.id::text AS try_id, r.dag_id, r.run_id, r.run_type, r.logical_date, r.conf, coalesce(r.params, r.conf) AS params, r.dag_version_id, v.bundle_hash
 FROM ti
 CROSS JOIN try
 JOIN dag_run r ON r.id = ti.dag_run_id
