@@ -2,7 +2,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { platformRunning, type TestPlatform } from './support/platform.js';
+import { dagFolder, platformRunning, type TestPlatform } from './support/platform.js';
 
 const DAGS = {
   'sensors.ts': `
@@ -94,5 +94,13 @@ describe('sensors', () => {
     const checks = await tries(runId, 'never');
     expect(checks[0]).toEqual(['up_for_reschedule', null]);
     expect(checks.at(-1)).toEqual(['failed', 'SensorTimeout']);
+  });
+
+  it('refuses at deploy a sensor whose interval or timeout is not a positive duration', async () => {
+    const bad = `import { dag, sensor } from '@updraft/sdk';\nconst s = sensor({ id: 's', interval: 0, timeout: 'soon' as never }, () => true);\nexport default dag({ id: 'bad_sensor' }, () => { s(); });`;
+    const { importErrors } = await platform.deploy(await dagFolder({ 'bad_sensor.ts': bad }));
+    expect(importErrors).toHaveLength(1);
+    expect(importErrors[0]!.message).toContain('DAG "bad_sensor": task "s": kind.interval: must be more than 0');
+    expect(importErrors[0]!.message).toContain('"soon" is not a duration');
   });
 });
