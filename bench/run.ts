@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { bundleCacheDir } from '../server/src/config.js';
 import { runWithCleanup, type Cleanup } from './cleanup.js';
 import { describeMachine, openBenchDatabase } from './environment.js';
-import { FAN_OUT_DAG_ID, FAN_OUT_IN_PROCESS_DAG_ID, writeFanOutDag } from './fan-out.js';
+import { expansionMs, FAN_OUT_DAG_ID, FAN_OUT_IN_PROCESS_DAG_ID, MAPPED_DAG_ID, MAPPED_IN_PROCESS_DAG_ID, writeFanOutDag, writeMappedDag } from './fan-out.js';
 import { CHAIN_IN_PROCESS_DAG_ID, deployChain, measureHandoff, writeChainDag, type HandoffResult } from './handoff.js';
 import { measureRawLatency, measureRawThroughput } from './raw-graphile-worker.js';
 import { benchmarksMarkdown, ratioLine, table, type Row } from './report.js';
@@ -20,6 +20,7 @@ const RUNS_AT_CONCURRENCY_8 = { warmup: 1, measured: 5 };
 const HELLO_WORLD_RUNS = { warmup: 1, measured: 20 };
 const FAN_OUT_WIDTH = 10_000;
 const FAN_OUT_RUNS = 1;
+const MAPPED_COUNT = 10_000;
 
 async function main(cleanup: Cleanup): Promise<void> {
   const began = performance.now();
@@ -31,6 +32,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   await writeChainDag(dagsDir, CHAIN_LENGTH);
   await fs.copyFile(path.resolve(import.meta.dirname, '..', 'examples/dags/hello_world.ts'), path.join(dagsDir, 'hello_world.ts'));
   await writeFanOutDag(dagsDir, FAN_OUT_WIDTH);
+  await writeMappedDag(dagsDir, MAPPED_COUNT);
   const cacheDir = bundleCacheDir({ home });
   await deployChain(db.prisma, dagsDir, cacheDir);
 
@@ -53,6 +55,11 @@ async function main(cleanup: Cleanup): Promise<void> {
   const fanOut = await measureHandoff(db, cleanup, { cacheDir, concurrency: 8, dagId: FAN_OUT_DAG_ID, warmup: 0, measured: FAN_OUT_RUNS, runTimeoutMs: 600_000 });
   log(`fan-out: ${FAN_OUT_RUNS} run(s) of ${FAN_OUT_WIDTH + 2} tasks at concurrency 8, in-process`);
   const fanOutInProcess = await measureHandoff(db, cleanup, { cacheDir, concurrency: 8, dagId: FAN_OUT_IN_PROCESS_DAG_ID, warmup: 0, measured: FAN_OUT_RUNS, runTimeoutMs: 600_000 });
+  log(`mapped: ${FAN_OUT_RUNS} run(s) of a task mapped over ${MAPPED_COUNT} items + reduce at concurrency 8, isolated`);
+  const mapped = await measureHandoff(db, cleanup, { cacheDir, concurrency: 8, dagId: MAPPED_DAG_ID, warmup: 0, measured: FAN_OUT_RUNS, runTimeoutMs: 600_000 });
+  const mappedExpansion = await expansionMs(db.pool, MAPPED_DAG_ID);
+  log(`mapped: the same, in-process`);
+  const mappedInProcess = await measureHandoff(db, cleanup, { cacheDir, concurrency: 8, dagId: MAPPED_IN_PROCESS_DAG_ID, warmup: 0, measured: FAN_OUT_RUNS, runTimeoutMs: 600_000 });
 
   const raw = summarize(rawLatencies);
   const handoff1 = summarize(chain1.handoffs);
@@ -69,14 +76,20 @@ async function main(cleanup: Cleanup): Promise<void> {
     { name: `Updraft run wall time, ${FAN_OUT_WIDTH.toLocaleString('en')} parallel tasks + root + join (concurrency 8)`, summary: summarize(fanOut.runWallTimes) },
     { name: `the same, \`isolation: none\``, summary: summarize(fanOutInProcess.runWallTimes) },
     { name: `trigger → first task start of that run (creating ${FAN_OUT_WIDTH + 2} task instances)`, summary: summarize(fanOut.firstStarts) },
+    { name: `Updraft run wall time, a task mapped over ${MAPPED_COUNT.toLocaleString('en')} items + list + reduce (concurrency 8)`, summary: summarize(mapped.runWallTimes) },
+    { name: `the same, \`isolation: none\``, summary: summarize(mappedInProcess.runWallTimes) },
+    { name: `list task ends → first mapped instance starts (expanding ${MAPPED_COUNT.toLocaleString('en')} instances)`, summary: summarize([mappedExpansion]) },
   ];
 
   const fanOutP50 = summarize(fanOut.runWallTimes).p50;
   const fanOutInProcessP50 = summarize(fanOutInProcess.runWallTimes).p50;
+  const mappedP50 = summarize(mapped.runWallTimes).p50;
+  const mappedInProcessP50 = summarize(mappedInProcess.runWallTimes).p50;
   const ratio = [
     ratioLine(handoff1, raw),
     `Handoff p50, isolated / in-process: **${(handoff1.p50 / handoff1InProcess.p50).toFixed(2)}x** (${handoff1.p50.toFixed(2)} ms / ${handoff1InProcess.p50.toFixed(2)} ms).`,
     `${FAN_OUT_WIDTH.toLocaleString('en')}-task fan-out run / the same number of raw jobs: **${(fanOutP50 / rawWide).toFixed(1)}x** isolated, **${(fanOutInProcessP50 / rawWide).toFixed(1)}x** in-process; isolated / in-process: **${(fanOutP50 / fanOutInProcessP50).toFixed(2)}x**.`,
+    `${MAPPED_COUNT.toLocaleString('en')}-instance mapped run / the same number of raw jobs: **${(mappedP50 / rawWide).toFixed(1)}x** isolated, **${(mappedInProcessP50 / rawWide).toFixed(1)}x** in-process; mapped / ${FAN_OUT_WIDTH.toLocaleString('en')}-task fan-out: **${(mappedP50 / fanOutP50).toFixed(2)}x**.`,
   ].join('\n\n');
   const elapsedS = (performance.now() - began) / 1000;
   const markdown = benchmarksMarkdown({ machine, rows, ratio, method: METHOD, elapsedS });
@@ -90,6 +103,7 @@ const METHOD = [
   `**Updraft handoff.** A generated DAG of ${CHAIN_LENGTH} no-op tasks in a chain (t000 → t001 → … → t${String(CHAIN_LENGTH - 1).padStart(3, '0')}) is deployed once and run on an Updraft worker (\`startWorker\`); one warm-up run precedes the first measured run. For each consecutive pair of tasks, handoff = the next task's \`task_try.started_at\` − the previous task's \`task_try.ended_at\`, both database clock (\`clock_timestamp()\` in the finish and claim statements). A handoff therefore spans the rest of the finishing transaction after its first statement (trigger rules of the downstream task, enqueueing its job, the run-end check, COMMIT), the handler returning, graphile-worker fetching the next job (at concurrency 1 the job is already committed when the worker loops, so no NOTIFY is waited for; at concurrency 8 an idle worker is woken by the NOTIFY), and the claim statement up to its timestamp. Run wall time is \`dag_run.ended_at − started_at\`, one value per measured run.`,
   `**hello_world.** \`examples/dags/hello_world.ts\` (three tasks in a line) is triggered ${HELLO_WORLD_RUNS.measured} times, one run after the other, after ${HELLO_WORLD_RUNS.warmup} warm-up run; the figure is \`dag_run.ended_at − started_at\`, where \`started_at\` is set in the trigger's own transaction: trigger to run success.`,
   `**Isolation.** Every Updraft figure is measured twice where it says so: with the default \`isolation: 'process'\` (task code in the worker's pool of warm task processes, arguments and results over IPC) and with \`isolation: 'none'\` (task code in the worker's own process), the in-process run right after the isolated one.`,
+  `**Mapped.** One run of a DAG whose first task returns ${MAPPED_COUNT.toLocaleString('en')} numbers, a no-op task mapped over them (\`noop.map(list())\`, expanded into ${MAPPED_COUNT.toLocaleString('en')} instances when \`list\` ends) and a task that sums the mapped outputs, at concurrency 8, isolated and in-process; its baseline is the same raw burn-down as the fan-out's. Expansion is measured from the \`list\` try's \`ended_at\` to the first mapped try's \`started_at\` (database clock), which spans the finishing transaction that expands and enqueues every instance.`,
   `**Fan-out.** One run of a DAG with a root, ${FAN_OUT_WIDTH.toLocaleString('en')} no-op tasks after it and one task after all of them, on one worker at concurrency 8 (the machine has 2 cores): run wall time as above, and the time from the trigger's transaction to the root task's start, which includes creating every task instance. Its baseline: ${FAN_OUT_WIDTH.toLocaleString('en')} no-op jobs added to graphile-worker in one \`add_jobs\` call and run by a bare runner at the same concurrency, from the add to the last job's end.`,
 ];
 

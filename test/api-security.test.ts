@@ -13,7 +13,7 @@ import { MAX_CONF_BYTES } from '../server/src/runs.js';
 import { createTestPlatform, REPO_ROOT, type TestPlatform } from './support/platform.js';
 
 /** The DAGs of examples/dags, which these tests deploy. */
-const EXAMPLE_DAGS = 6;
+const EXAMPLE_DAGS = 7;
 
 type Api = ReturnType<typeof createApi>;
 interface Reply {

@@ -32,6 +32,18 @@ describe('updraft CLI against a database', () => {
     expect(list.stdout).toMatch(/hello_world\s+hello_world\.ts\s+-\s+active\s+3/);
   });
 
+  it('dags test runs the examples: branching, and a mapped task with one line per instance', async () => {
+    const branching = await updraft(['dags', 'test', 'branching'], env);
+    expect(branching.stdout).toMatch(/^pick_path +success +\d+\.\d\d s \(try 1\)$/m);
+    expect(branching.stdout).toMatch(/^bulk_ship +skipped$/m);
+    expect(lastLine(branching.stdout)).toBe('success');
+    expect(branching.code).toBe(0);
+    const mapped = await updraft(['dags', 'test', 'mapping_fanout', '--conf', '{"count": 3}'], env);
+    for (const i of [0, 1, 2]) expect(mapped.stdout).toMatch(new RegExp(`^echo\\[${i}\\] +success +\\d+\\.\\d\\d s \\(try 1\\)$`, 'm'));
+    expect(mapped.stdout).toMatch(/^sum +success/m);
+    expect(lastLine(mapped.stdout)).toBe('success');
+  });
+
   it('deploy names the tasks of a cycle and exits non-zero', async () => {
     const deploy = await updraft(['deploy', failingDir, '--source', 'examples/dags'], env);
     expect(deploy.code).toBe(1);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestPlatform, dagFolder, REPO_ROOT, writeDagFiles, type TestPlatform } from './support/platform.js';
+import { createTestPlatform, dagFolder, graphql, REPO_ROOT, writeDagFiles, type TestPlatform } from './support/platform.js';
 
 const DAGS = {
   'cycle.ts': `
@@ -91,9 +91,9 @@ describe('execution', () => {
     const runId = await platform.trigger('hello_world');
     expect(await platform.waitForRun(runId)).toBe('success');
     expect(await platform.taskInstances(runId)).toEqual([
-      { taskId: 'make_hi', state: 'success', tryNumber: 1, returnValue: 'hi' },
-      { taskId: 'ready_hi', state: 'success', tryNumber: 1, returnValue: expect.stringContaining('hi') },
-      { taskId: 'say_hi', state: 'success', tryNumber: 1, returnValue: null },
+      { taskId: 'make_hi', mapIndex: -1, state: 'success', tryNumber: 1, returnValue: 'hi' },
+      { taskId: 'ready_hi', mapIndex: -1, state: 'success', tryNumber: 1, returnValue: expect.stringContaining('hi') },
+      { taskId: 'say_hi', mapIndex: -1, state: 'success', tryNumber: 1, returnValue: null },
     ]);
     const logs = await platform.db.prisma.taskLog.findMany({ where: { taskTry: { taskInstance: { dagRunId: runId, taskId: 'say_hi' } } } });
     expect(logs.map((l) => [l.level, l.message])).toEqual([['info', 'hi, ready to fly!']]);
@@ -142,6 +142,21 @@ describe('execution', () => {
       transform: { total_order_value: 1236.7 },
       load: 1236.7,
     });
+  });
+
+  it('runs the mapping_fanout example: 1,000 mapped instances, the exact sum, each instance listed by the API', async () => {
+    const runId = await platform.trigger('mapping_fanout');
+    expect(await platform.waitForRun(runId, 120_000)).toBe('success');
+    const instances = await platform.taskInstances(runId);
+    expect(instances.find((ti) => ti.taskId === 'sum')!.returnValue).toBe(500_500);
+    const data = await graphql<{ dagRun: { taskInstances: { edges: Array<{ node: { mapIndex: number; state: string; mapItem: number } }> } } }>(
+      platform,
+      `{ dagRun(id: "${runId}") { taskInstances(taskId: "echo", first: 1000) { edges { node { mapIndex state mapItem } } } } }`,
+    );
+    const echoes = data.dagRun.taskInstances.edges.map((e) => e.node);
+    expect(echoes).toHaveLength(1000);
+    expect(new Set(echoes.map((ti) => ti.mapIndex)).size).toBe(1000);
+    expect(echoes.every((ti) => ti.state === 'success' && ti.mapItem === ti.mapIndex + 1)).toBe(true);
   });
 
   it('runs the sensor_file example: the sensor finds the file named by the params', async () => {

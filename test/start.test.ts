@@ -84,6 +84,9 @@ describe('updraft start', () => {
     expect(lastLine(cli.stdout)).toBe('success');
     expect(cli.stderr).not.toContain('No worker is running');
     expect(cli.code).toBe(0);
+    const mapped = await updraft(['dags', 'trigger', 'mapping_fanout', '--wait'], { UPDRAFT_HOME: home, DATABASE_URL: undefined });
+    expect(lastLine(mapped.stdout)).toBe('success');
+    expect(mapped.code).toBe(0);
 
     const port = new URL(first.url).port;
     const clash = await updraft(['start', '--port', port], { UPDRAFT_HOME: home, DATABASE_URL: undefined });
@@ -99,7 +102,7 @@ describe('updraft start', () => {
     const second = await start(home, ['--allowed-host', 'updraft.internal']);
     try {
       const data = await graphql(second.url, `{ dags(first: 10) { edges { node { id } } } dagRun(id: "${id}") { state dagId } }`);
-      expect(data.dags.edges.map((e: any) => e.node.id)).toEqual(['branching', 'daily_report', 'hello_world', 'sensor_file', 'trigger_rules', 'tutorial_taskflow']);
+      expect(data.dags.edges.map((e: any) => e.node.id)).toEqual(['branching', 'daily_report', 'hello_world', 'mapping_fanout', 'sensor_file', 'trigger_rules', 'tutorial_taskflow']);
       expect(data.dagRun).toEqual({ state: 'success', dagId: 'hello_world' });
       // DNS rebinding: only loopback names and the --allowed-host name reach the API.
       expect(await statusWithHost(second.url, 'updraft.internal')).toBe(200);

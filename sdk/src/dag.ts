@@ -14,7 +14,8 @@ import type {
 
 const TASK_CALLBACKS = ['onSuccess', 'onFailure', 'onRetry', 'onSkip'] as const satisfies ReadonlyArray<keyof TaskCallbacks>;
 const RUN_CALLBACKS = ['onSuccess', 'onFailure'] as const;
-import type { ArgSpec, RawDagStructure, TaskKind } from './structure.js';
+import { mapSpecOf, type MapItems } from './mapping.js';
+import type { ArgSpec, MapSpec, RawDagStructure, TaskKind } from './structure.js';
 import { XComArg, isXComArg } from './xcom-arg.js';
 
 const DAG = Symbol.for('@updraft/sdk/Dag');
@@ -26,6 +27,8 @@ interface TaskNode {
   definition: { options: TaskOptions; fn: AnyFn; kind: TaskKind | undefined };
   upstreamIds: Set<string>;
   args: ArgSpec[];
+  /** What it maps over, for a node declared with `task.map()`. */
+  map: MapSpec | undefined;
   /** The innermost group it was declared in. */
   group: GroupFrame | undefined;
 }
@@ -83,6 +86,7 @@ export class Dag {
         ...(node.definition.kind ? { kind: node.definition.kind } : {}),
         ...(node.group ? { groupId: node.group.id } : {}),
         ...(this.#callbacksOf(node).length > 0 ? { callbacks: this.#callbacksOf(node).map(([name]) => name) } : {}),
+        ...(node.map ? { map: node.map } : {}),
       })),
     };
   }
@@ -118,8 +122,8 @@ export class Dag {
     });
   }
 
-  /** @internal */
-  addNode(definition: TaskNode['definition'], args: unknown[]): string {
+  /** @internal `items`: what a `.map()` call maps over (undefined: a plain call). */
+  addNode(definition: TaskNode['definition'], args: unknown[], items?: unknown): string {
     const group = this.#groups.at(-1);
     const baseId = group ? `${group.id}.${definition.options.id}` : definition.options.id;
     // Calls of one task are numbered per group; two tasks declared with one id stay a duplicate.
@@ -127,7 +131,12 @@ export class Dag {
     const taken = this.#calls.get(callKey) ?? 0;
     this.#calls.set(callKey, taken + 1);
     const id = taken === 0 ? baseId : `${baseId}__${taken}`;
-    const node: TaskNode = { id, definition, upstreamIds: new Set(), args: [], group };
+    const node: TaskNode = { id, definition, upstreamIds: new Set(), args: [], map: undefined, group };
+    if (items !== undefined) {
+      const { spec, upstreamIds } = mapSpecOf(definition.options.id, items);
+      node.map = spec;
+      for (const upstreamId of upstreamIds) node.upstreamIds.add(upstreamId);
+    }
     for (const frame of this.#groups) frame.nodes.push(node);
     for (const arg of args) {
       if (isXComArg(arg)) {
@@ -211,9 +220,29 @@ export type TaskArgs<A extends unknown[]> = { [K in keyof A]: JsonSafe<A[K]> | X
 
 type JsonSafe<T> = Jsonify<T> extends T ? T : never;
 
+/** The parameters after the first. */
+type RestOf<A extends unknown[]> = A extends [unknown?, ...infer Rest] ? Rest : [];
+
 /** A declared task. Call it inside a `dag()` builder to add a node to that DAG. */
 export interface Task<A extends unknown[], R> {
   (...args: TaskArgs<A>): XComArg<Serialized<R>>;
+  /**
+   * Dynamic task mapping (Airflow's `.partial().expand()`): adds a node that runs once per
+   * item of `items`, each instance receiving its item as the first argument and `rest` as
+   * the others. `items` is a literal array, an upstream task's array output, another
+   * mapped task's output, or `zip(...)`; an upstream's list is read when that upstream has
+   * ended, so the number of instances is decided at run time. An empty list skips the task.
+   * The output is the list of the instances' values, in item order (an instance that ended
+   * without a value, such as a skipped one, has none in it): pass it to a task that takes
+   * an array (a reduce), or map over it again.
+   *
+   * ```ts
+   * const double = task('double', (n: number, factor: number) => n * factor);
+   * const total = task('total', (values: number[]) => values.reduce((a, b) => a + b, 0));
+   * total(double.map(numbers(), 2));
+   * ```
+   */
+  map(items: A extends [] ? never : MapItems<A[0]>, ...rest: TaskArgs<RestOf<A>>): XComArg<Array<Serialized<R>>>;
   readonly id: string;
   readonly options: TaskOptions;
 }
@@ -322,15 +351,20 @@ function declare<A extends unknown[], R>(what: string, kind: TaskKind | undefine
     throw new TypeError(`${what}("${options.id}") needs a function as its second argument.`);
   }
   const definition = { options, fn: fn as AnyFn, kind };
-  const call = (...args: unknown[]): XComArg<Serialized<R>> => {
+  const add = (args: unknown[], items?: unknown): XComArg<never> => {
     if (!building) {
       throw new TypeError(`Task "${options.id}" was called outside a dag() builder: call tasks inside dag({ id }, () => { ... }).`);
     }
     const owner = building;
-    const nodeId = owner.addNode(definition, args);
-    return new XComArg<Serialized<R>>(nodeId, 'return_value', owner.addUpstream);
+    const nodeId = owner.addNode(definition, args, items);
+    return new XComArg<never>(nodeId, 'return_value', owner.addUpstream);
   };
-  return Object.assign(call, { id: options.id, options }) as unknown as Task<A, R>;
+  const call = (...args: unknown[]) => add(args);
+  const map = (items: unknown, ...rest: unknown[]) => {
+    if (items === undefined) throw new TypeError(`${options.id}.map() needs what to map over: an array, a task's output or zip(...).`);
+    return add(rest, items);
+  };
+  return Object.assign(call, { id: options.id, options, map }) as unknown as Task<A, R>;
 }
 
 /** Options of a task group. */

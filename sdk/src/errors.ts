@@ -67,3 +67,11 @@ export class ResultNotStorable extends TaskFailure {
 export class TaskSetupFailed extends TaskFailure {
   override name = 'TaskSetupFailed';
 }
+
+/**
+ * A mapped task's list could not be mapped: an upstream published no value or not an
+ * array, or the list is longer than `maxMapLength`. Not retried: the list would not change.
+ */
+export class MappingFailed extends TaskFailure {
+  override name = 'MappingFailed';
+}

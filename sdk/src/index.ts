@@ -2,6 +2,7 @@ export { context, params } from './context.js';
 export { branch, dag, group, isDag, isTaskGroup, latestOnly, sensor, shortCircuit, task, Dag, TaskGroup } from './dag.js';
 export type { BranchChoice, Found, GroupOptions, SensorOptions, ShortCircuitOptions, Task, TaskArgs } from './dag.js';
 export {
+  MappingFailed,
   MemoryLimit,
   NonRetryableError,
   ResultNotStorable,
@@ -30,5 +31,7 @@ export type {
   TaskPolicy,
   TriggerRule,
 } from './interfaces.js';
-export type { ArgSpec, RawDagStructure, RawTaskStructure, TaskKind } from './structure.js';
+export { zip, Zipped } from './mapping.js';
+export type { MapItems } from './mapping.js';
+export type { ArgSpec, MapSpec, RawDagStructure, RawTaskStructure, TaskKind } from './structure.js';
 export { XComArg, chain, isXComArg } from './xcom-arg.js';

@@ -70,6 +70,13 @@ export interface TaskPolicy {
    * `MemoryLimit`. Default: the worker's `--memory-limit` (1 GB unless set).
    */
   memoryLimit?: MemorySize;
+  /**
+   * Most instances a mapped task (`task.map()`) may expand into; a longer list fails the
+   * task with an error naming the length. Default 100,000; at most 1,000,000.
+   */
+  maxMapLength?: number;
+  /** Most instances of this mapped task that run at once in one run (Airflow's `max_active_tis_per_dagrun`). No default. */
+  maxActiveTisPerTask?: number;
 }
 
 /** What a task callback receives: the try's context, and the error that ended it, if any. */

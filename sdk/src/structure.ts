@@ -39,6 +39,20 @@ export interface RawTaskStructure {
   groupId?: string;
   /** The callbacks it has (they stay in the bundle). */
   callbacks?: Array<'onSuccess' | 'onFailure' | 'onRetry' | 'onSkip'>;
+  /**
+   * Present for a mapped task (`task.map()`): what it maps over. Each instance receives one
+   * item as its first argument; `args` are the remaining ones.
+   */
+  map?: MapSpec;
+}
+
+/**
+ * What a mapped task maps over: one list (`zip: false`), or lists zipped into tuples.
+ * A list is an upstream's output (an array, or a mapped task's list of outputs) or a literal array.
+ */
+export interface MapSpec {
+  sources: Array<{ xcom: { taskId: string; key: string } } | { value: unknown[] }>;
+  zip: boolean;
 }
 
 export type TaskKind =

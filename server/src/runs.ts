@@ -4,7 +4,8 @@ import { loadStructure } from './dags/versions.js';
 import { inTransaction } from './db/transaction.js';
 import { badInput, notFound } from './errors.js';
 import { sql } from './executor/sql.js';
-import { finishRunIfDone } from './executor/transitions.js';
+import { startTaskInstances } from './executor/mapping.js';
+import { finishRunIfDone, scheduleDownstream } from './executor/transitions.js';
 
 export interface TriggerInput {
   dagId: string;
@@ -40,8 +41,17 @@ export function parseDagRunId(id: string | number): number {
 
 /** Refuses DAG ids that cannot name a DAG, so that PostgreSQL never sees them (it refuses NUL in text). */
 export function checkDagId(dagId: string): void {
-  if (dagId.length === 0 || dagId.length > MAX_DAG_ID_LENGTH) throw badInput(`${quote(dagId)} is not a DAG id: DAG ids have 1 to ${MAX_DAG_ID_LENGTH} characters`);
-  if (dagId.includes('\u0000')) throw badInput(`${quote(dagId)} is not a DAG id: it contains a NUL character (\\u0000)`);
+  checkId('DAG', dagId);
+}
+
+/** Refuses task ids that cannot name a task, as checkDagId does DAG ids (the same limits apply). */
+export function checkTaskId(taskId: string): void {
+  checkId('task', taskId);
+}
+
+function checkId(what: 'DAG' | 'task', id: string): void {
+  if (id.length === 0 || id.length > MAX_DAG_ID_LENGTH) throw badInput(`${quote(id)} is not a ${what} id: ${what} ids have 1 to ${MAX_DAG_ID_LENGTH} characters`);
+  if (id.includes('\u0000')) throw badInput(`${quote(id)} is not a ${what} id: it contains a NUL character (\\u0000)`);
 }
 
 /**
@@ -106,7 +116,7 @@ function truncate(text: string, max = 80): string {
 
 /**
  * Creates a DagRun on the DAG's newest version, with a task instance per task, and
- * enqueues the tasks without upstreams (and `always` tasks), all in one transaction. Returns the run id,
+ * starts the tasks without upstreams (and `always` tasks), all in one transaction. Returns the run id,
  * or null when the DAG already has a run for `logicalDate` (runs are unique per date).
  */
 export async function createDagRun(
@@ -139,8 +149,10 @@ export async function createDagRun(
     ]);
     // `always` tasks do not wait for their upstreams (Airflow's rule).
     const roots = new Set(structure.tasks.filter((t) => t.upstreamIds.length === 0 || t.triggerRule === 'always').map((t) => t.id));
-    await sql(client, 'enqueue_task_instances', [created.filter((ti) => roots.has(ti.task_id)).map((ti) => ti.id)]);
-    if (structure.tasks.length === 0) await finishRunIfDone(client, run.id, structure);
+    // A root mapped over an empty literal list ends at once, and what follows it may too.
+    const { started, ended } = await startTaskInstances(client, run.id, structure, created.filter((ti) => roots.has(ti.task_id)));
+    const pending = started + (await scheduleDownstream(client, run.id, structure, ended));
+    if (pending === 0) await finishRunIfDone(client, run.id, structure);
     return run.id;
   });
 }

@@ -42,7 +42,7 @@ export interface TestPlatform {
   trigger(dagId: string, conf?: unknown): Promise<number>;
   /** Waits until the run has ended and returns its state. */
   waitForRun(id: number, timeoutMs?: number): Promise<string>;
-  taskInstances(runId: number): Promise<Array<{ taskId: string; state: string; tryNumber: number; returnValue: unknown }>>;
+  taskInstances(runId: number): Promise<Array<{ taskId: string; mapIndex: number; state: string; tryNumber: number; returnValue: unknown }>>;
   close(): Promise<void>;
 }
 
@@ -74,8 +74,8 @@ export async function createTestPlatform(): Promise<TestPlatform> {
       }
     },
     async taskInstances(runId) {
-      const rows = await db.prisma.taskInstance.findMany({ where: { dagRunId: runId }, include: { xcoms: true }, orderBy: { id: 'asc' } });
-      return rows.map((ti) => ({ taskId: ti.taskId, state: ti.state, tryNumber: ti.tryNumber, returnValue: ti.xcoms.find((x) => x.key === 'return_value')?.value ?? null }));
+      const rows = await db.prisma.taskInstance.findMany({ where: { dagRunId: runId }, include: { xcoms: true }, orderBy: [{ id: 'asc' }] });
+      return rows.map((ti) => ({ taskId: ti.taskId, mapIndex: ti.mapIndex, state: ti.state, tryNumber: ti.tryNumber, returnValue: ti.xcoms.find((x) => x.key === 'return_value')?.value ?? null }));
     },
     async close() {
       for (const worker of workers) await worker.stop();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chain, context, dag, task } from '../index.js';
+import { chain, context, dag, task, zip } from '../index.js';
 
 describe('dag() and task()', () => {
   it('records nodes, edges, literal arguments and policies in the structure it emits', () => {
@@ -37,5 +37,32 @@ describe('dag() and task()', () => {
       'dag("inner") was declared inside the builder of dag("outer"): declare DAGs at the top level of a file.',
     );
     expect(() => context()).toThrow('context() was called outside a running task: call it inside a task function.');
+  });
+
+  it('records what a mapped node maps over; its constants are its arguments', () => {
+    const numbers = task('numbers', () => [1, 2]);
+    const scale = task('scale', (n: number, factor: number) => n * factor);
+    const pair = task('pair', ([a, b]: [number, string]) => a + b);
+    const declared = dag({ id: 'mapped' }, () => {
+      scale.map(numbers(), 3);
+      pair.map(zip(numbers(), ['x', 'y']));
+    });
+    const [, scaled, , paired] = declared.toStructure().tasks;
+    expect(scaled).toEqual({
+      id: 'scale',
+      upstreamIds: ['numbers'],
+      args: [{ value: 3 }],
+      policy: {},
+      map: { sources: [{ xcom: { taskId: 'numbers', key: 'return_value' } }], zip: false },
+    });
+    expect(paired).toMatchObject({ id: 'pair', upstreamIds: ['numbers__1'], args: [], map: { sources: [{ xcom: { taskId: 'numbers__1', key: 'return_value' } }, { value: ['x', 'y'] }], zip: true } });
+  });
+
+  it('says what is wrong with what a task is mapped over', () => {
+    const each = task('each', (n: number) => n);
+    expect(() => dag({ id: 'bad' }, () => void each.map(42 as never))).toThrow("each.map() maps over an array, a task's output or zip(...); got number.");
+    expect(() => dag({ id: 'bad' }, () => void (each.map as (...args: unknown[]) => unknown)())).toThrow("each.map() needs what to map over: an array, a task's output or zip(...).");
+    expect(() => zip()).toThrow('zip() needs at least one list.');
+    expect(() => zip([1], 'x' as never)).toThrow("zip(): argument 2 is not an array or a task's output.");
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import { branch, dag, latestOnly, sensor, shortCircuit, task, type BranchChoice, type XComArg } from '../index.js';
+import { branch, dag, latestOnly, sensor, shortCircuit, task, zip, type BranchChoice, type XComArg } from '../index.js';
 
 describe('TaskFlow types', () => {
   it('gives a task’s output the type its return value has after JSON serialization', () => {
@@ -64,6 +64,43 @@ describe('TaskFlow types', () => {
       expectTypeOf(fileReady()).toEqualTypeOf<XComArg<string>>();
       expectTypeOf(rows()).toEqualTypeOf<XComArg<number[]>>();
       read(fileReady());
+    });
+  });
+
+  it('types mapped tasks: items of the first parameter’s type, the rest as constants, a list of serialized outputs', () => {
+    const numbers = task('numbers', () => [1, 2, 3]);
+    const words = task('words', () => ['a', 'b']);
+    const scale = task('scale', (n: number, factor: number) => ({ n: n * factor, at: new Date() }));
+    const label = task('label', ([n, word]: [number, string]) => `${word}${n}`);
+    const total = task('total', (values: Array<{ n: number; at: string }>) => values.length);
+    const count = task('count', (n: number) => n);
+    const none = task('none', () => 1);
+    dag({ id: 'mapping' }, () => {
+      const scaled = scale.map(numbers(), 2);
+      expectTypeOf(scaled).toEqualTypeOf<XComArg<Array<{ n: number; at: string }>>>();
+      total(scaled);
+      scale.map([1, 2], 3);
+      count.map(count.map(numbers()));
+      expectTypeOf(label.map(zip(numbers(), words()))).toEqualTypeOf<XComArg<string[]>>();
+      label.map(zip([1, 2], ['x', 'y']));
+      // @ts-expect-error the first parameter is a number, the items are strings
+      count.map(words());
+      // @ts-expect-error a literal list of the wrong element type
+      count.map(['1', '2']);
+      // @ts-expect-error the constant arguments keep their types
+      scale.map(numbers(), 'twice');
+      // @ts-expect-error the constant arguments are still required
+      scale.map(numbers());
+      // @ts-expect-error a mapped output is a list, not a scalar
+      count(count.map(numbers()));
+      // @ts-expect-error a list of the wrong element type
+      total(count.map(numbers()));
+      // @ts-expect-error zipped tuples must match the first parameter
+      label.map(zip(words(), numbers()));
+      // @ts-expect-error a single value is not a list to map over
+      count.map(count(1));
+      // @ts-expect-error a task without parameters cannot be mapped
+      none.map([1, 2]);
     });
   });
 });

@@ -158,7 +158,7 @@ dags
       onEvent: (event) => {
         if (event.dagId !== dagId) return;
         if (event.kind === 'log') printEvent(event);
-        else console.log(`${event.taskId.padEnd(30)} ${event.result.taskState.padEnd(14)} ${(event.durationMs / 1000).toFixed(2)} s (try ${event.tryNumber})`);
+        else console.log(`${instanceName(event).padEnd(30)} ${event.result.taskState.padEnd(14)} ${(event.durationMs / 1000).toFixed(2)} s (try ${event.tryNumber})`);
       },
     });
     try {
@@ -171,7 +171,7 @@ dags
       }
       // Instances that never ran (skipped, upstream_failed) have no try to report as they end.
       for (const ti of await database.prisma.taskInstance.findMany({ where: { dagRunId: runId, tryNumber: 0 }, orderBy: { id: 'asc' } })) {
-        console.log(`${ti.taskId.padEnd(30)} ${ti.state}`);
+        console.log(`${instanceName(ti).padEnd(30)} ${ti.state}`);
       }
       console.log(run.state);
       if (run.state !== 'success') process.exitCode = 1;
@@ -180,6 +180,11 @@ dags
       await database.close();
     }
   });
+
+/** A task instance as `dags test` names it: `task`, or `task[mapIndex]` for a mapped instance. */
+function instanceName(ti: { taskId: string; mapIndex: number }): string {
+  return ti.mapIndex < 0 ? ti.taskId : `${ti.taskId}[${ti.mapIndex}]`;
+}
 
 for (const [name, paused] of [['pause', true], ['unpause', false]] as const) {
   dags

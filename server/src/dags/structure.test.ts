@@ -1,5 +1,7 @@
+import { branch, dag, task } from '@updraft/sdk';
 import { describe, expect, it } from 'vitest';
-import { findCycle } from './structure.js';
+import { DagValidationError, findCycle, validateStructure } from './structure.js';
+import { upgradeStructure } from './versions.js';
 
 const chain = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `t${i}`, upstreamIds: i === 0 ? [] : [`t${i - 1}`] }));
 
@@ -15,5 +17,54 @@ describe('findCycle', () => {
 
   it('finds a task that depends on itself', () => {
     expect(findCycle([{ id: 'a', upstreamIds: ['a'] }])).toEqual(['a', 'a']);
+  });
+});
+
+describe('validateStructure, mapped tasks', () => {
+  const each = task('each', (n: number) => n);
+  const numbers = task('numbers', () => [1, 2]);
+
+  function problems(raw: unknown): string[] {
+    try {
+      validateStructure(raw, 'file.ts');
+    } catch (e) {
+      if (e instanceof DagValidationError) return e.problems;
+      throw e;
+    }
+    return [];
+  }
+
+  it('keeps what a task maps over, with the mapping limits', () => {
+    const structure = validateStructure(dag({ id: 'm', defaultArgs: { maxActiveTisPerTask: 3 } }, () => void each.map(numbers())).toStructure(), 'file.ts');
+    expect(structure.tasks[1]).toMatchObject({
+      id: 'each',
+      upstreamIds: ['numbers'],
+      args: [],
+      map: { sources: [{ xcom: { taskId: 'numbers', key: 'return_value' } }], zip: false },
+      maxMapLength: 100_000,
+      maxActiveTisPerTask: 3,
+    });
+  });
+
+  it('refuses mapped branches, literal lists over maxMapLength, limits out of range and lists of tasks that are not upstream', () => {
+    const pick = branch('pick', (n: number) => (n > 1 ? 'a' : null));
+    expect(problems(dag({ id: 'm' }, () => void pick.map([1, 2])).toStructure())).toEqual(['DAG "m", task "pick": a branch task cannot be mapped']);
+    expect(problems(dag({ id: 'm', defaultArgs: { maxMapLength: 2 } }, () => void each.map([1, 2, 3])).toStructure())).toEqual([
+      'DAG "m", task "each": maps over a list of 3 items; maxMapLength is 2',
+    ]);
+    expect(problems(dag({ id: 'm' }, () => void task({ id: 'big', maxMapLength: 2_000_000 }, (n: number) => n).map([1])).toStructure())).toEqual([
+      'DAG "m": task "big": maxMapLength: must be at most 1,000,000',
+    ]);
+    const raw = dag({ id: 'm' }, () => void each.map(numbers())).toStructure();
+    raw.tasks[1]!.upstreamIds = [];
+    expect(problems(raw)).toEqual(['DAG "m", task "each": maps over task "numbers", which is not one of its upstream tasks']);
+    raw.tasks[1]!.map = { sources: [{ value: [1] }, { value: [2] }], zip: false };
+    expect(problems(raw)).toEqual(['DAG "m": task "each": map: maps over one list unless zipped']);
+  });
+
+  it('upgrades structures stored before mapping with its defaults', () => {
+    const current = validateStructure(dag({ id: 'm' }, () => void numbers()).toStructure(), 'file.ts');
+    const { maxMapLength: _l, maxActiveTisPerTask: _a, ...before } = current.tasks[0]!;
+    expect(upgradeStructure({ ...current, format: 3, tasks: [before] } as never)).toEqual(current);
   });
 });

@@ -1,4 +1,4 @@
-import type { RawDagStructure, TaskKind } from '@updraft/sdk';
+import type { MapSpec, RawDagStructure, TaskKind } from '@updraft/sdk';
 import { z } from 'zod';
 import { TRIGGER_RULES, type TriggerRule } from '../executor/trigger-rules.js';
 import { durationMs, memoryMb } from './duration.js';
@@ -11,9 +11,10 @@ import { paramsSchemaProblem } from './params.js';
 export interface DagStructure {
   /**
    * 2: tasks carry `isolation` and `memoryLimitMb`; 3: trigger rules other than
-   * `all_success`, and `failRunOnAnyFailure`. versions/loadStructure() upgrades older ones.
+   * `all_success`, and `failRunOnAnyFailure`; 4: mapped tasks, `maxMapLength` and
+   * `maxActiveTisPerTask`. versions/loadStructure() upgrades older ones.
    */
-  format: 3;
+  format: 4;
   id: string;
   /** The DAG file, relative to the deployed folder. */
   fileName: string;
@@ -49,6 +50,12 @@ export interface TaskStructure {
   groupId?: string;
   /** Its callbacks (absent: none). */
   callbacks?: TaskCallbackName[];
+  /** Present for a mapped task: what it maps over (see RawTaskStructure.map in the SDK). */
+  map?: MapSpec;
+  /** Most instances the task may be mapped into. */
+  maxMapLength: number;
+  /** Most instances of the mapped task that run at once in one run; null: no cap. */
+  maxActiveTisPerTask: number | null;
 }
 
 export type TaskCallbackName = 'onSuccess' | 'onFailure' | 'onRetry' | 'onSkip';
@@ -67,7 +74,12 @@ export const TASK_DEFAULTS = {
   timeoutMs: null,
   isolation: 'process',
   memoryLimitMb: null,
+  maxMapLength: 100_000,
+  maxActiveTisPerTask: null,
 } as const;
+
+/** The highest `maxMapLength` a task may set: expanding a task inserts that many rows in one transaction. */
+export const MAX_MAP_LENGTH_LIMIT = 1_000_000;
 
 const ID = /^[A-Za-z0-9_.-]{1,250}$/;
 const idSchema = z.string().regex(ID, 'must be 1-250 letters, digits, "_", "-" or "."');
@@ -102,6 +114,8 @@ const policySchema = z.strictObject({
       return mb;
     })
     .optional(),
+  maxMapLength: z.number().int('must be a whole number').min(1, 'must be 1 or more').max(MAX_MAP_LENGTH_LIMIT, `must be at most ${MAX_MAP_LENGTH_LIMIT.toLocaleString('en')}`).optional(),
+  maxActiveTisPerTask: z.number().int('must be a whole number').min(1, 'must be 1 or more').optional(),
 });
 
 const argSchema = z.union([
@@ -143,6 +157,15 @@ const rawSchema = z.strictObject({
         .optional(),
       groupId: idSchema.optional(),
       callbacks: z.array(z.enum(['onSuccess', 'onFailure', 'onRetry', 'onSkip'])).optional(),
+      map: z
+        .strictObject({
+          sources: z
+            .array(z.union([z.strictObject({ xcom: z.strictObject({ taskId: z.string(), key: z.string() }) }), z.strictObject({ value: z.array(z.unknown(), 'must be an array') })]))
+            .min(1, 'needs at least one list to map over'),
+          zip: z.boolean(),
+        })
+        .refine((map) => map.zip || map.sources.length === 1, 'maps over one list unless zipped')
+        .optional(),
     }),
   ),
   callbacks: z.array(z.enum(['onSuccess', 'onFailure'])).optional(),
@@ -178,6 +201,17 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
       if (up === t.id) problems.push(`${where(t.id)}: depends on itself`);
     }
   }
+  for (const t of dag.tasks) {
+    if (!t.map) continue;
+    const maxMapLength = t.policy.maxMapLength ?? dag.defaultArgs.maxMapLength ?? TASK_DEFAULTS.maxMapLength;
+    if (t.kind && t.kind.type !== 'sensor') problems.push(`${where(t.id)}: a ${t.kind.type.replace('_', '-')} task cannot be mapped`);
+    for (const source of t.map.sources) {
+      if ('xcom' in source && !t.upstreamIds.includes(source.xcom.taskId)) problems.push(`${where(t.id)}: maps over task "${source.xcom.taskId}", which is not one of its upstream tasks`);
+      if ('value' in source && source.value.length > maxMapLength) {
+        problems.push(`${where(t.id)}: maps over a list of ${source.value.length.toLocaleString('en')} items; maxMapLength is ${maxMapLength.toLocaleString('en')}`);
+      }
+    }
+  }
   if (dag.params !== undefined && dag.params !== null) {
     const problem = paramsSchemaProblem(dag.params);
     if (problem) problems.push(`DAG "${dag.id}": params ${problem}`);
@@ -192,7 +226,7 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
   for (const t of dag.tasks) for (const up of t.upstreamIds) downstream.get(up)!.push(t.id);
 
   return {
-    format: 3,
+    format: 4,
     id: dag.id,
     fileName,
     description: dag.description,
@@ -216,9 +250,12 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
         timeoutMs: policy.timeout ?? TASK_DEFAULTS.timeoutMs,
         isolation: policy.isolation ?? TASK_DEFAULTS.isolation,
         memoryLimitMb: policy.memoryLimit ?? TASK_DEFAULTS.memoryLimitMb,
+        maxMapLength: policy.maxMapLength ?? TASK_DEFAULTS.maxMapLength,
+        maxActiveTisPerTask: policy.maxActiveTisPerTask ?? TASK_DEFAULTS.maxActiveTisPerTask,
         ...(t.kind ? { kind: t.kind } : {}),
         ...(t.groupId ? { groupId: t.groupId } : {}),
         ...(t.callbacks?.length ? { callbacks: t.callbacks } : {}),
+        ...(t.map ? { map: t.map } : {}),
       };
     }),
   };

@@ -21,24 +21,34 @@ export function loadStructure(db: Pool | ClientBase, dagVersionId: number): Prom
   return structure;
 }
 
-type TaskV2 = Omit<TaskStructure, 'triggerRule'> & { triggerRule: 'all_success' };
+type TaskV3 = Omit<TaskStructure, 'map' | 'maxMapLength' | 'maxActiveTisPerTask'>;
+type TaskV2 = Omit<TaskV3, 'triggerRule'> & { triggerRule: 'all_success' };
 type TaskV1 = Omit<TaskV2, 'isolation' | 'memoryLimitMb'>;
+type Before<Format, Task> = Omit<DagStructure, 'format' | 'tasks' | 'failRunOnAnyFailure' | 'paramsSchema'> & { format: Format; tasks: Task[] };
 
 /** A structure as stored by any earlier release. */
 type StoredStructure =
-  | (Omit<DagStructure, 'paramsSchema'> & { paramsSchema?: object | null })
-  | (Omit<DagStructure, 'format' | 'tasks' | 'failRunOnAnyFailure' | 'paramsSchema'> & { format: 2; tasks: TaskV2[] })
-  | (Omit<DagStructure, 'format' | 'tasks' | 'failRunOnAnyFailure' | 'paramsSchema'> & { format: 1; tasks: TaskV1[] });
+  | DagStructure
+  | (Before<3, TaskV3> & Pick<DagStructure, 'failRunOnAnyFailure'> & { paramsSchema?: object | null })
+  | Before<2, TaskV2>
+  | Before<1, TaskV1>;
 
 /**
  * Brings a stored structure to the current format, with the defaults that a new deploy of
- * the same code would get: format 1 (before task isolation), 2 (before trigger rules), and
- * 3 before params schemas.
+ * the same code would get: format 1 (before task isolation), 2 (before trigger rules),
+ * 3 (before mapped tasks; params schemas came within it).
  */
 export function upgradeStructure(stored: StoredStructure): DagStructure {
-  if (stored.format === 3) return { ...stored, paramsSchema: stored.paramsSchema ?? null };
-  const tasks = stored.tasks.map((t: TaskV1 | TaskV2) => ({ isolation: TASK_DEFAULTS.isolation, memoryLimitMb: TASK_DEFAULTS.memoryLimitMb, ...t }));
-  return { ...stored, format: 3, failRunOnAnyFailure: false, paramsSchema: null, tasks };
+  if (stored.format === 4) return stored;
+  const tasks = stored.tasks.map((t: TaskV1 | TaskV2 | TaskV3) => ({
+    isolation: TASK_DEFAULTS.isolation,
+    memoryLimitMb: TASK_DEFAULTS.memoryLimitMb,
+    maxMapLength: TASK_DEFAULTS.maxMapLength,
+    maxActiveTisPerTask: TASK_DEFAULTS.maxActiveTisPerTask,
+    ...t,
+  }));
+  if (stored.format === 3) return { ...stored, format: 4, paramsSchema: stored.paramsSchema ?? null, tasks };
+  return { ...stored, format: 4, failRunOnAnyFailure: false, paramsSchema: null, tasks };
 }
 
 interface StructureIndex {

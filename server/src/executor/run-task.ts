@@ -6,6 +6,7 @@ import { retryWhileDatabaseFails } from '../db/retry.js';
 import { coerceError, isConnectionError, isDataError } from '../errors.js';
 import { execute, runCallback, taskCallbackFor } from './execute.js';
 import { flowOf, latestOnlyOutcome } from './flow.js';
+import { upstreamValues } from './mapping.js';
 import { sense } from './sensor.js';
 import { sql } from './sql.js';
 import type { TaskProcessPool } from './task-processes.js';
@@ -25,6 +26,8 @@ export interface Claim {
   dag_run_id: number;
   task_id: string;
   map_index: number;
+  /** A mapped instance's item (its first argument). */
+  map_item: unknown;
   try_number: number;
   max_tries: number;
   try_id: string;
@@ -41,7 +44,7 @@ export interface Claim {
 /** Something that happened to a try, for logs and tests. */
 export type TryEvent =
   | { kind: 'log'; dagId: string; taskId: string; tryNumber: number; line: LogLine }
-  | { kind: 'finished'; dagId: string; dagRunId: number; taskId: string; tryNumber: number; durationMs: number; result: FinishedTry };
+  | { kind: 'finished'; dagId: string; dagRunId: number; taskId: string; mapIndex: number; tryNumber: number; durationMs: number; result: FinishedTry };
 
 export interface RunTaskDeps {
   pool: Pool;
@@ -105,7 +108,7 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
     if (task.kind?.type === 'latest_only') {
       outcome = latestOnlyOutcome(loaded, task, { runType: claim.run_type, logicalDate: claim.logical_date });
     } else {
-      const args = await retryWhileDatabaseFails(() => resolveArgs(deps.pool, claim.dag_run_id, task), deps.forced);
+      const args = await retryWhileDatabaseFails(() => resolveArgs(deps.pool, claim, loaded, task), deps.forced);
       const check = () => execute(deps, claim, loaded, task, args, log);
       if (task.kind?.type === 'sensor') {
         const [first] = await retryWhileDatabaseFails(() => sql<{ started_at: Date }>(deps.pool, 'select_first_try_start', [claim.task_instance_id]), deps.forced);
@@ -143,7 +146,7 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
   }
   if (result) {
     const durationMs = Date.now() - claimedAt;
-    deps.onEvent?.({ kind: 'finished', dagId: claim.dag_id, dagRunId: claim.dag_run_id, taskId: claim.task_id, tryNumber: claim.try_number, durationMs, result });
+    deps.onEvent?.({ kind: 'finished', dagId: claim.dag_id, dagRunId: claim.dag_run_id, taskId: claim.task_id, mapIndex: claim.map_index, tryNumber: claim.try_number, durationMs, result });
   }
 }
 
@@ -204,13 +207,14 @@ function storableFields(fields: Record<string, unknown> | undefined): Record<str
   }
 }
 
-async function resolveArgs(pool: Pool, dagRunId: number, task: TaskStructure): Promise<unknown[]> {
+/** The task's arguments: a mapped instance's item first, then upstream values and literals. */
+async function resolveArgs(pool: Pool, claim: Claim, structure: DagStructure, task: TaskStructure): Promise<unknown[]> {
   const refs = task.args.flatMap((arg) => ('xcom' in arg ? [arg.xcom] : []));
-  const values = new Map<string, unknown>();
-  if (refs.length > 0) {
-    const rows = await sql<{ task_id: string; key: string; value: unknown }>(pool, 'select_xcom_args', [dagRunId, refs.map((r) => r.taskId)]);
-    for (const row of rows) values.set(`${row.task_id}\0${row.key}`, row.value);
-  }
-  return task.args.map((arg) => ('xcom' in arg ? (values.get(`${arg.xcom.taskId}\0${arg.xcom.key}`) ?? null) : arg.value));
+  const rows = refs.length > 0 ? await sql<{ task_id: string; key: string; value: unknown }>(pool, 'select_xcom_args', [claim.dag_run_id, refs.map((r) => r.taskId)]) : [];
+  const values = upstreamValues(structure, rows, refs);
+  const args = task.args.map((arg) => ('xcom' in arg ? (values.get(`${arg.xcom.taskId}\0${arg.xcom.key}`) ?? null) : arg.value));
+  if (!task.map) return args;
+  if (claim.map_index < 0) throw new Error(`task "${task.id}" is mapped, but this instance has no item (it was not expanded)`);
+  return [claim.map_item, ...args];
 }
 

@@ -17,6 +17,8 @@ const USES: Record<string, ReadonlyArray<readonly string[]>> = {
   'enqueue_task_instances.sql': [DUE_LATER, [...WAITING, ...DUE_LATER]],
   'finish_dag_run.sql': [FAILED, UNFINISHED],
   'set_task_states.sql': [WAITING],
+  'expand_task_instance.sql': [WAITING],
+  'fail_task_instance.sql': [WAITING],
 };
 
 describe('the task instance state machine', () => {

@@ -3,6 +3,7 @@ import type { DagStructure, TaskStructure } from '../dags/structure.js';
 import { leafTaskIds, taskOf } from '../dags/versions.js';
 import { inTransaction } from '../db/transaction.js';
 import { pgErrorCode } from '../errors.js';
+import { releaseMappedSlot, startTaskInstances } from './mapping.js';
 import { retryDelayMs } from './retry.js';
 import { sql } from './sql.js';
 import type { Skip } from './flow.js';
@@ -116,6 +117,7 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
     await sql(client, 'enqueue_task_instances', [[args.taskInstanceId]]);
     return { taskState, runState: null };
   }
+  await releaseMappedSlot(client, args.dagRunId, task);
   const skip = outcome.kind === 'success' ? outcome.skip : undefined;
   const finished: Finished[] = skip
     ? [
@@ -144,7 +146,7 @@ export async function abandonTry(pool: Pool, tryId: string, error: { name: strin
 }
 
 /** A task instance that ended; `onlyTo` limits the downstream tasks its outcome is counted into. */
-interface Finished {
+export interface Finished {
   taskId: string;
   outcome: UpstreamOutcome;
   onlyTo?: string[];
@@ -175,9 +177,9 @@ function descendantIds(structure: DagStructure, taskId: string): string[] {
 
 /**
  * Counts the outcomes of `finished` task instances into their downstream instances and
- * evaluates those instances' trigger rules: enqueues the ones that may run and ends the
- * ones that never will, then follows the ones it ended. Returns how many downstream
- * instances it left pending (enqueued, or still waiting for other upstreams).
+ * evaluates those instances' trigger rules: starts the ones that may run (startTaskInstances)
+ * and ends the ones that never will, then follows the ones it ended. Returns how many
+ * downstream instances it left pending (started, or still waiting for other upstreams).
  */
 export async function scheduleDownstream(client: PoolClient, dagRunId: number, structure: DagStructure, finished: Finished[]): Promise<number> {
   let pending = 0;
@@ -200,6 +202,7 @@ export async function scheduleDownstream(client: PoolClient, dagRunId: number, s
       upstream_skipped_count: number;
       upstream_failed_count: number;
       upstream_upstream_failed_count: number;
+      upstream_extra_count: number;
     }>(client, 'count_upstream_outcomes', [
       locked.map((ti) => ti.id),
       ...(['success', 'skipped', 'failed', 'upstream_failed'] as const).map((k) => locked.map((ti) => tally.get(ti.task_id)![k])),
@@ -209,7 +212,7 @@ export async function scheduleDownstream(client: PoolClient, dagRunId: number, s
       if (!isWaiting(ti.state)) continue;
       const task = taskOf(structure, ti.task_id);
       const outcome = evaluateTriggerRule(task.triggerRule, {
-        total: task.upstreamIds.length,
+        total: task.upstreamIds.length + ti.upstream_extra_count,
         success: ti.upstream_success_count,
         skipped: ti.upstream_skipped_count,
         failed: ti.upstream_failed_count,
@@ -218,14 +221,15 @@ export async function scheduleDownstream(client: PoolClient, dagRunId: number, s
       if (outcome === 'wait') pending++;
       else next[outcome].push(ti);
     }
-    if (next.run.length > 0) await sql(client, 'enqueue_task_instances', [next.run.map((ti) => ti.id)]);
-    pending += next.run.length;
+    const { started, ended } = await startTaskInstances(client, dagRunId, structure, next.run);
+    pending += started;
     for (const state of ['upstream_failed', 'skipped'] as const) {
       if (next[state].length > 0) await sql(client, 'set_task_states', [next[state].map((ti) => ti.id), state]);
     }
     finished = [
       ...next.upstream_failed.map((ti) => ({ taskId: ti.task_id, outcome: 'upstream_failed' as const })),
       ...next.skipped.map((ti) => ({ taskId: ti.task_id, outcome: 'skipped' as const })),
+      ...ended,
     ];
   }
   return pending;

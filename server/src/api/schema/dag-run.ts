@@ -1,6 +1,6 @@
 import { TASK_INSTANCE_STATES } from '../../executor/states.js';
 import { notFound } from '../../errors.js';
-import { checkDagId, parseDagRunId, triggerDagRun } from '../../runs.js';
+import { checkDagId, checkTaskId, parseDagRunId, triggerDagRun } from '../../runs.js';
 import { builder } from '../builder.js';
 import { JSON_FIELD_COST, pageLimits } from '../limits.js';
 
@@ -28,7 +28,16 @@ builder.prismaObject('DagRun', {
     endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
     dag: t.relation('dag'),
     dagVersion: t.relation('dagVersion'),
-    taskInstances: t.relatedConnection('taskInstances', { cursor: 'id', query: { orderBy: { id: 'asc' } }, ...pageLimits }),
+    taskInstances: t.relatedConnection('taskInstances', {
+      description: 'The run’s task instances; a mapped task has one per item (`mapIndex` 0…n−1) once its list is known.',
+      cursor: 'id',
+      args: { taskId: t.arg.string({ description: 'Only the instances of this task.' }) },
+      query: (args) => {
+        if (args.taskId != null) checkTaskId(args.taskId);
+        return { where: args.taskId == null ? {} : { taskId: args.taskId }, orderBy: { id: 'asc' } };
+      },
+      ...pageLimits,
+    }),
   }),
 });
 
@@ -37,7 +46,8 @@ builder.prismaObject('TaskInstance', {
   fields: (t) => ({
     id: t.id({ resolve: (ti) => String(ti.id) }),
     taskId: t.exposeString('taskId'),
-    mapIndex: t.exposeInt('mapIndex'),
+    mapIndex: t.exposeInt('mapIndex', { description: '-1 unless it is one of a mapped task’s instances (0…n−1).' }),
+    mapItem: t.expose('mapItem', { type: 'JSON', nullable: true, complexity: JSON_FIELD_COST, description: 'The item a mapped instance maps over (its first argument); null otherwise.' }),
     state: t.expose('state', { type: TaskInstanceState }),
     tryNumber: t.exposeInt('tryNumber', { description: 'Number of the latest try; 0 before the first.' }),
     maxTries: t.exposeInt('maxTries'),

@@ -1,6 +1,7 @@
--- Upstream values a task receives as arguments.
+-- Upstream values a task receives as arguments: a mapped upstream's in map_index order.
 -- $1 dag run id, $2 upstream task ids
-SELECT ti.task_id, x.key, x.value
+SELECT ti.task_id, ti.map_index, x.key, x.value
 FROM task_instance ti
 JOIN xcom x ON x.task_instance_id = ti.id
-WHERE ti.dag_run_id = $1 AND ti.task_id = ANY($2::text[]) AND ti.map_index = -1
+WHERE ti.dag_run_id = $1 AND ti.task_id = ANY($2::text[])
+ORDER BY ti.task_id, ti.map_index

@@ -1,0 +1,123 @@
+import type { PoolClient } from 'pg';
+import type { DagStructure, TaskStructure } from '../dags/structure.js';
+import { taskOf } from '../dags/versions.js';
+import { sql } from './sql.js';
+import type { Finished } from './transitions.js';
+
+/** A task instance by row id and task id, as the SQL statements return them. */
+interface InstanceRow {
+  id: string;
+  task_id: string;
+}
+
+/**
+ * Starts task instances whose trigger rules let them run: enqueues the unmapped ones and
+ * expands the mapped ones (see expand). Returns how many it left pending (enqueued or
+ * expanded), and the mapped ones that ended at once: skipped for an empty list, failed
+ * for a list that cannot be mapped.
+ */
+export async function startTaskInstances(client: PoolClient, dagRunId: number, structure: DagStructure, instances: InstanceRow[]): Promise<{ started: number; ended: Finished[] }> {
+  const plain = instances.filter((ti) => !taskOf(structure, ti.task_id).map);
+  if (plain.length > 0) await sql(client, 'enqueue_task_instances', [plain.map((ti) => ti.id)]);
+  let started = plain.length;
+  const ended: Finished[] = [];
+  for (const ti of instances) {
+    const task = taskOf(structure, ti.task_id);
+    if (!task.map) continue;
+    const outcome = await expand(client, dagRunId, structure, task, ti.id);
+    if (outcome === 'expanded') started++;
+    else ended.push({ taskId: task.id, outcome });
+  }
+  return { started, ended };
+}
+
+/**
+ * Expands a mapped task's instance into one instance per item of its list (or tuple of its
+ * zipped lists, as many as the shortest has), `mapIndex` 0…n−1, in a few statements
+ * whatever n: the items are gathered and the instances inserted by one statement
+ * (expand_task_instance.sql). Its downstream instances then wait for n outcomes instead of
+ * one. With `maxActiveTisPerTask`, only that many are enqueued; the others wait
+ * `scheduled` until an instance ends (releaseMappedSlot). An empty list skips the task; a
+ * list that cannot be mapped fails it with `MappingFailed`.
+ */
+async function expand(client: PoolClient, dagRunId: number, structure: DagStructure, task: TaskStructure, instanceId: string): Promise<'expanded' | 'skipped' | 'failed'> {
+  const sources = task.map!.sources;
+  const lengths = await listLengths(client, dagRunId, structure, task);
+  const problem = lengths.find((l): l is { problem: string } => 'problem' in l)?.problem;
+  const n = Math.min(...lengths.map((l) => ('length' in l ? l.length : 0)));
+  const error = problem ?? (n > task.maxMapLength ? `maps over ${n.toLocaleString('en')} items; its maxMapLength is ${task.maxMapLength.toLocaleString('en')}` : undefined);
+  if (error !== undefined) {
+    const message = `Task "${task.id}" cannot be mapped: ${error}.`;
+    await sql(client, 'fail_task_instance', [instanceId, JSON.stringify({ name: 'MappingFailed', message })]);
+    return 'failed';
+  }
+  if (n === 0) {
+    await sql(client, 'set_task_states', [[instanceId], 'skipped']);
+    return 'skipped';
+  }
+  if (n > 1 && task.downstreamIds.length > 0) {
+    const downstream = await sql<InstanceRow>(client, 'lock_task_instances', [dagRunId, task.downstreamIds]);
+    await sql(client, 'add_upstream_instances', [downstream.map((ti) => ti.id), n - 1]);
+  }
+  const toEnqueue = await sql<{ id: string }>(client, 'expand_task_instance', [
+    instanceId,
+    n,
+    sources.map((s) => ('value' in s ? 'value' : taskOf(structure, s.xcom.taskId).map ? 'mapped' : 'xcom')),
+    sources.map((s) => ('xcom' in s ? s.xcom.taskId : null)),
+    sources.map((s) => ('xcom' in s ? s.xcom.key : null)),
+    sources.map((s) => ('value' in s ? JSON.stringify(s.value) : null)),
+    task.maxActiveTisPerTask ?? n,
+    task.map!.zip,
+  ]);
+  await sql(client, 'enqueue_task_instances', [toEnqueue.map((ti) => ti.id)]);
+  return 'expanded';
+}
+
+/** The length of each list a mapped task maps over, or what makes it unmappable. */
+async function listLengths(client: PoolClient, dagRunId: number, structure: DagStructure, task: TaskStructure): Promise<Array<{ length: number } | { problem: string }>> {
+  const sources = task.map!.sources;
+  const upstream = sources.flatMap((s) => ('xcom' in s ? [s.xcom] : []));
+  const rows =
+    upstream.length === 0
+      ? []
+      : await sql<{ type: string | null; length: number | null }>(client, 'select_map_sources', [
+          dagRunId,
+          upstream.map((u) => u.taskId),
+          upstream.map((u) => u.key),
+          upstream.map((u) => taskOf(structure, u.taskId).map !== undefined),
+        ]);
+  let next = 0;
+  return sources.map((source) => {
+    if ('value' in source) return { length: source.value.length };
+    const { type, length } = rows[next++]!;
+    const what = `the output of task "${source.xcom.taskId}"`;
+    if (type === null) return { problem: `${what} has no value (the task ended without one)` };
+    if (length === null) return { problem: `${what} is ${type === 'object' ? 'an object' : type === 'null' ? 'null' : `a ${type}`}, not an array` };
+    return { length };
+  });
+}
+
+/**
+ * An instance of a mapped task with `maxActiveTisPerTask` ended for good: the next one
+ * waiting for a slot is enqueued, in the same transaction.
+ */
+export async function releaseMappedSlot(client: PoolClient, dagRunId: number, task: TaskStructure): Promise<void> {
+  if (!task.map || task.maxActiveTisPerTask === null) return;
+  const next = await sql<{ id: string }>(client, 'select_scheduled_instances', [dagRunId, task.id, 1]);
+  if (next.length > 0) await sql(client, 'enqueue_task_instances', [next.map((ti) => ti.id)]);
+}
+
+/**
+ * The values of upstream XComs as a task receives them: an unmapped upstream's value, or a
+ * mapped upstream's list of its instances' values in map_index order (empty when none).
+ */
+export function upstreamValues(structure: DagStructure, rows: Array<{ task_id: string; key: string; value: unknown }>, refs: Array<{ taskId: string; key: string }>): Map<string, unknown> {
+  const values = new Map<string, unknown>();
+  for (const ref of refs) if (taskOf(structure, ref.taskId).map) values.set(`${ref.taskId}\0${ref.key}`, []);
+  for (const row of rows) {
+    const ref = `${row.task_id}\0${row.key}`;
+    if (taskOf(structure, row.task_id).map) (values.get(ref) as unknown[] | undefined)?.push(row.value);
+    else values.set(ref, row.value);
+  }
+  return values;
+}
