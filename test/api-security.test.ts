@@ -295,6 +295,14 @@ describe('API limits and HTTP safety', () => {
       expect((await post(api, RUN, { id: '2147483647' })).body.errors[0].extensions.code).toBe('NOT_FOUND');
     });
 
+    it('refuses a task id filter that cannot name a task', async () => {
+      const query = `query ($taskId: String) { dagRun(id: "1") { taskInstances(taskId: $taskId) { edges { node { id } } } } }`;
+      const nul = await post(api, query, { taskId: 'a\u0000b' });
+      expect(nul.body.errors[0]).toMatchObject({ message: '"a\\u0000b" is not a task id: it contains a NUL character (\\u0000)', extensions: { code: 'BAD_USER_INPUT' } });
+      const long = await post(api, query, { taskId: 'x'.repeat(251) });
+      expect(long.body.errors[0]).toMatchObject({ message: expect.stringContaining('is not a task id: task ids have 1 to 250 characters'), extensions: { code: 'BAD_USER_INPUT' } });
+    });
+
     it('refuses confs PostgreSQL cannot store or that are too big or deep, before touching the database', async () => {
       const runs = await runCount();
       const trigger = (conf: unknown, dagId = 'hello_world') => post(api, TRIGGER, { input: { dagId, conf } });

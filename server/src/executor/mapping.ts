@@ -101,9 +101,9 @@ async function listLengths(client: PoolClient, dagRunId: number, structure: DagS
  * An instance of a mapped task with `maxActiveTisPerTask` ended for good: the next one
  * waiting for a slot is enqueued, in the same transaction.
  */
-export async function releaseMappedSlot(client: PoolClient, dagRunId: number, task: TaskStructure): Promise<void> {
+export async function releaseMappedSlot(client: PoolClient, dagRunId: number, task: TaskStructure, mapIndex: number): Promise<void> {
   if (!task.map || task.maxActiveTisPerTask === null) return;
-  const next = await sql<{ id: string }>(client, 'select_scheduled_instances', [dagRunId, task.id, 1]);
+  const next = await sql<{ id: string }>(client, 'select_scheduled_instances', [dagRunId, task.id, mapIndex]);
   if (next.length > 0) await sql(client, 'enqueue_task_instances', [next.map((ti) => ti.id)]);
 }
 

@@ -100,7 +100,7 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
   const extraTry = interrupted || taskState === 'up_for_reschedule';
   const valueJson = outcome.kind === 'success' ? (outcome.valueJson ?? null) : null;
   const { logs } = args;
-  const updated = await sql(client, 'finish_try', [
+  const updated = await sql<{ id: string; map_index: number }>(client, 'finish_try', [
     args.tryId,
     tryState,
     error,
@@ -117,7 +117,7 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
     await sql(client, 'enqueue_task_instances', [[args.taskInstanceId]]);
     return { taskState, runState: null };
   }
-  await releaseMappedSlot(client, args.dagRunId, task);
+  await releaseMappedSlot(client, args.dagRunId, task, updated[0]!.map_index);
   const skip = outcome.kind === 'success' ? outcome.skip : undefined;
   const finished: Finished[] = skip
     ? [

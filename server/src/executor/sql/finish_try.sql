@@ -18,7 +18,7 @@ WITH try AS (
       max_tries = ti.max_tries + $13::int
   FROM try
   WHERE ti.id = try.task_instance_id AND ti.state = 'running'
-  RETURNING ti.id
+  RETURNING ti.id, ti.map_index
 ), xcom AS (
   INSERT INTO xcom (task_instance_id, key, value, size_bytes)
   SELECT ti.id, 'return_value', $6::jsonb, $7 FROM ti WHERE $6::jsonb IS NOT NULL
@@ -29,4 +29,4 @@ WITH try AS (
   FROM try, unnest($8::int[], $9::text[], $10::text[], $11::text[], $12::timestamptz[]) AS l(seq, level, message, fields, logged_at)
   WHERE EXISTS (SELECT 1 FROM ti)
 )
-SELECT id::text FROM ti
+SELECT id::text, map_index FROM ti

@@ -1,9 +1,11 @@
--- The next instances of a mapped task that wait for a slot (maxActiveTisPerTask), in
--- map_index order, locked; instances another finisher is taking are passed over.
--- $1 dag run id, $2 task id, $3 how many
+-- The next instance of a mapped task that waits for a slot (maxActiveTisPerTask), locked;
+-- one another finisher is taking is passed over. Instances are enqueued in map_index order,
+-- so every waiting one comes after the instance that just ended: the scan starts there, on
+-- the (dag_run_id, task_id, map_index) key, instead of at the task's first instance.
+-- $1 dag run id, $2 task id, $3 map index of the instance that ended
 SELECT id::text
 FROM task_instance
-WHERE dag_run_id = $1 AND state = 'scheduled' AND task_id = $2 AND map_index >= 0
+WHERE dag_run_id = $1 AND task_id = $2 AND map_index > $3 AND state = 'scheduled'
 ORDER BY map_index
-LIMIT $3
+LIMIT 1
 FOR UPDATE SKIP LOCKED
