@@ -75,3 +75,13 @@ export class TaskSetupFailed extends TaskFailure {
 export class MappingFailed extends TaskFailure {
   override name = 'MappingFailed';
 }
+
+/** An operator cancelled the try's run (or marked it) while the try was running. Not retried. */
+export class RunCancelled extends TaskFailure {
+  override name = 'RunCancelled';
+}
+
+/** An operator marked the task instance (success or failed) while its try was running. Not retried. */
+export class TaskMarked extends TaskFailure {
+  override name = 'TaskMarked';
+}

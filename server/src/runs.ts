@@ -142,7 +142,7 @@ export async function createDagRun(
       params === null ? null : JSON.stringify(params),
     ]);
     if (!run) return null;
-    const created = await sql<{ id: string; task_id: string }>(client, 'create_task_instances', [
+    const created = await sql<{ id: string; task_id: string; map_index: number }>(client, 'create_task_instances', [
       run.id,
       structure.tasks.map((t) => t.id),
       structure.tasks.map((t) => t.retries + 1),

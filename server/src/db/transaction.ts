@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { pgErrorCode } from '../errors.js';
 
 /**
  * Runs `fn` in a transaction on one pooled connection: COMMIT when it returns, ROLLBACK
@@ -18,5 +19,20 @@ export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => P
     throw e;
   } finally {
     client.release(broken);
+  }
+}
+
+/**
+ * inTransaction, tried again (up to 5 times) when PostgreSQL aborts it for a deadlock or a
+ * serialization failure: nothing was committed, so running it again is safe.
+ */
+export async function inTransactionRetryingConflicts<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await inTransaction(pool, fn);
+    } catch (e) {
+      if (attempt < 5 && (pgErrorCode(e) === '40P01' || pgErrorCode(e) === '40001')) continue;
+      throw e;
+    }
   }
 }

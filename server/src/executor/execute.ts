@@ -3,6 +3,7 @@ import type { DagStructure, TaskCallbackName, TaskStructure } from '../dags/stru
 import { retryWhileDatabaseFails } from '../db/retry.js';
 import { coerceError } from '../errors.js';
 import type { Claim, RunTaskDeps } from './run-task.js';
+import { operatorStop } from './stop.js';
 import { thrownOutcome, type LogLine, type TryOutcome } from './transitions.js';
 
 // Running user code for a claimed try: the task's function (once per call), or one of its
@@ -67,8 +68,10 @@ export async function execute(
     return { kind: 'success', valueJson: callback ? undefined : serializeReturnValue(task.id, value) };
   } catch (e) {
     const error = coerceError(e);
-    // A task that gave up because its signal was aborted for a shutdown is not to blame.
+    // A task that gave up because its signal was aborted for a shutdown (or an operator's stop) is not to blame.
     if (error.name !== 'TaskTimeout' && deps.interrupt.aborted) {
+      const stop = operatorStop(deps.interrupt);
+      if (stop) return { kind: 'failed', error: { name: stop.name, message: stop.message }, retryable: false };
       return { kind: 'failed', error: { name: 'WorkerShutdown', message: error.message, stack: error.stack }, retryable: true, interrupted: true };
     }
     return thrownOutcome(error, true);
@@ -150,7 +153,7 @@ async function inProcess<T>(timeoutMs: number | null, deps: RunTaskDeps, run: (s
       }, timeoutMs);
     }
     onInterrupt = () => {
-      const error = new WorkerShutdown('the worker shut down while the try was running');
+      const error = operatorStop(deps.interrupt) ? (deps.interrupt.reason as Error) : new WorkerShutdown('the worker shut down while the try was running');
       controller.abort(error);
       graceTimer = setTimeout(() => reject(error), deps.killGraceMs);
     };

@@ -4,26 +4,27 @@ import { taskOf } from '../dags/versions.js';
 import { sql } from './sql.js';
 import type { Finished } from './transitions.js';
 
-/** A task instance by row id and task id, as the SQL statements return them. */
+/** A task instance by row id, task id and map index, as the SQL statements return them. */
 interface InstanceRow {
   id: string;
   task_id: string;
+  map_index: number;
 }
 
 /**
- * Starts task instances whose trigger rules let them run: enqueues the unmapped ones and
- * expands the mapped ones (see expand). Returns how many it left pending (enqueued or
+ * Starts task instances whose trigger rules let them run: enqueues them, but expands a
+ * mapped task's unexpanded instance (map_index -1; see expand). Returns how many it left pending (enqueued or
  * expanded), and the mapped ones that ended at once: skipped for an empty list, failed
  * for a list that cannot be mapped.
  */
 export async function startTaskInstances(client: PoolClient, dagRunId: number, structure: DagStructure, instances: InstanceRow[]): Promise<{ started: number; ended: Finished[] }> {
-  const plain = instances.filter((ti) => !taskOf(structure, ti.task_id).map);
+  const unexpanded = (ti: InstanceRow) => ti.map_index === -1 && taskOf(structure, ti.task_id).map !== undefined;
+  const plain = instances.filter((ti) => !unexpanded(ti));
   if (plain.length > 0) await sql(client, 'enqueue_task_instances', [plain.map((ti) => ti.id)]);
   let started = plain.length;
   const ended: Finished[] = [];
-  for (const ti of instances) {
+  for (const ti of instances.filter(unexpanded)) {
     const task = taskOf(structure, ti.task_id);
-    if (!task.map) continue;
     const outcome = await expand(client, dagRunId, structure, task, ti.id);
     if (outcome === 'expanded') started++;
     else ended.push({ taskId: task.id, outcome });
@@ -56,7 +57,7 @@ async function expand(client: PoolClient, dagRunId: number, structure: DagStruct
     return 'skipped';
   }
   if (n > 1 && task.downstreamIds.length > 0) {
-    const downstream = await sql<InstanceRow>(client, 'lock_task_instances', [dagRunId, task.downstreamIds]);
+    const downstream = await sql<{ id: string }>(client, 'lock_task_instances', [dagRunId, task.downstreamIds]);
     await sql(client, 'add_upstream_instances', [downstream.map((ti) => ti.id), n - 1]);
   }
   const toEnqueue = await sql<{ id: string }>(client, 'expand_task_instance', [

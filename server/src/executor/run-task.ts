@@ -55,8 +55,11 @@ export interface RunTaskDeps {
   memoryLimitMb: number;
   /** After a timeout or an interruption aborts a task's signal, how long it may take to return. */
   killGraceMs: number;
-  /** The tries this worker holds (claimed, not yet recorded); its heartbeat reports them. */
-  holding: Set<string>;
+  /**
+   * The tries this worker holds (claimed, not yet recorded), each with the controller that
+   * stops it; its heartbeat reports them, and aborts those an operator stopped (stop.ts).
+   */
+  holding: Map<string, AbortController>;
   /** Aborted when the worker stops waiting for running tries: they end as `WorkerShutdown`. */
   interrupt: AbortSignal;
   /** Aborted when the worker is forced to stop: recording stops waiting for the database. */
@@ -75,9 +78,11 @@ export async function runTaskInstance(deps: RunTaskDeps, payload: RunTaskPayload
   // instance running and drops the job, and the sweep ends that try (no live worker holds it).
   const [claim] = await retryWhileDatabaseFails(() => sql<Claim>(deps.pool, 'claim_task_instance', [payload.taskInstanceId, deps.workerId, jobId]), deps.forced);
   if (!claim) return;
-  deps.holding.add(claim.try_id);
+  const stop = new AbortController();
+  deps.holding.set(claim.try_id, stop);
   try {
-    await runClaimed(deps, claim);
+    // The try's signal: the worker's shutdown, or an operator's stop of this try.
+    await runClaimed({ ...deps, interrupt: AbortSignal.any([deps.interrupt, stop.signal]) }, claim);
   } finally {
     deps.holding.delete(claim.try_id);
   }

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { ClientBase, Pool, QueryResultRow } from 'pg';
 
 /**
- * The hot-path statements, one file each in ./sql, run as named prepared statements.
+ * The executor's statements (the hot path, and the operator actions that change the same
+ * rows under the same locks), one file each in ./sql, run as named prepared statements.
  * Everything else goes through Prisma.
  */
 const NAMES = [
@@ -37,6 +38,14 @@ const NAMES = [
   'delete_lost_jobs',
   'release_stalled_jobs',
   'count_live_workers',
+  'lock_run_task_instances',
+  'clear_task_instances',
+  'recount_upstream_outcomes',
+  'mark_task_instances',
+  'reopen_dag_run',
+  'cancel_dag_run',
+  'mark_dag_run',
+  'select_dag_run',
 ] as const;
 
 export type StatementName = (typeof NAMES)[number];

@@ -33,6 +33,12 @@ export const DUE_LATER = ['up_for_retry', 'up_for_reschedule'] as const satisfie
 /** A run with an instance in one of these states is not over. */
 export const UNFINISHED = [...WAITING, 'queued', 'running', ...DUE_LATER] as const satisfies readonly TaskInstanceState[];
 
+/** Unfinished and not running: a cancelled run skips these. */
+export const NOT_STARTED = [...WAITING, 'queued', ...DUE_LATER] as const satisfies readonly TaskInstanceState[];
+
+/** Ended: what an operator may clear. */
+export const ENDED = ['success', 'failed', 'upstream_failed', 'skipped'] as const satisfies readonly TaskInstanceState[];
+
 /** Ended in failure: a leaf in one of these fails its run (Airflow's leaf rule). */
 export const FAILED = ['failed', 'upstream_failed'] as const satisfies readonly TaskInstanceState[];
 

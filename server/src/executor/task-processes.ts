@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { operatorStop } from './stop.js';
 import { thrownOutcome, type LogLine, type TryOutcome } from './transitions.js';
 
 const CHILD = fileURLToPath(new URL('./task-process.cjs', import.meta.url));
@@ -23,7 +24,10 @@ export interface IsolatedTry {
   maxResultBytes: number;
   /** Run this callback instead of the task: a task callback, or the DAG's run callback for `runState`. */
   callback?: { name: string; error?: { name: string; message: string } } | { runState: 'success' | 'failed' };
-  /** Aborted when the worker gives up on running tries (shutdown): the try ends `WorkerShutdown`. */
+  /**
+   * Aborted when the worker gives up on running tries (shutdown: the try ends `WorkerShutdown`),
+   * or when an operator stops it (its reason is a `RunCancelled` or `TaskMarked`, see stop.ts).
+   */
   interrupt: AbortSignal;
   onLog(line: Pick<LogLine, 'level' | 'message' | 'fields'>): void;
 }
@@ -88,7 +92,10 @@ export class TaskProcessPool {
     };
     const timeoutTimer =
       t.timeoutMs === null ? undefined : setTimeout(() => abort('timeout', 'TaskTimeout', `the task ran longer than its timeout of ${t.timeoutMs} ms`), t.timeoutMs);
-    const onInterrupt = () => abort('interrupted', 'WorkerShutdown', 'the worker is shutting down');
+    const onInterrupt = () => {
+      const stop = operatorStop(t.interrupt);
+      abort('interrupted', stop?.name ?? 'WorkerShutdown', stop?.message ?? 'the worker is shutting down');
+    };
     if (t.interrupt.aborted) onInterrupt();
     else t.interrupt.addEventListener('abort', onInterrupt, { once: true });
     proc.stderr.length = 0;
@@ -97,7 +104,6 @@ export class TaskProcessPool {
         proc.running = {
           tryId: t.tryId,
           onMessage: (message) => {
-            if (message.tryId !== t.tryId) return;
             if (message.type === 'log') t.onLog({ level: message.level, message: message.message, fields: message.fields });
             else resolve(message);
           },
@@ -141,19 +147,26 @@ export class TaskProcessPool {
     await Promise.all([...this.#processes].map((proc) => this.#discard(proc)));
   }
 
+  /** A try whose signal was aborted: stopped by an operator (not retried), or by a shutdown. */
+  #interrupted(t: IsolatedTry, detail: string): TryOutcome {
+    const stop = operatorStop(t.interrupt);
+    if (stop) return { kind: 'failed', error: { name: stop.name, message: `${stop.message}${detail}` }, retryable: false };
+    return { ...failure('WorkerShutdown', `the worker shut down while the try was running${detail}`), interrupted: true };
+  }
+
   #outcome(t: IsolatedTry, proc: TaskProcess, result: ChildResult | Exit, ended: 'timeout' | 'interrupted' | null): TryOutcome {
     const timeout = () => failure('TaskTimeout', `the task ran longer than its timeout of ${t.timeoutMs} ms${result.type === 'exit' ? ` and was killed ${this.opts.killGraceMs} ms after its signal was aborted` : ''}`);
     if (result.type === 'result') {
       // A try that ran past its timeout is never a success, even if it returned in its grace period.
       if (ended === 'timeout') return timeout();
       if (result.ok) return { kind: 'success', valueJson: result.valueJson };
-      if (ended === 'interrupted') return { ...failure('WorkerShutdown', `the worker shut down while the try was running: ${result.error.message}`), interrupted: true };
+      if (ended === 'interrupted') return this.#interrupted(t, `: ${result.error.message}`);
       return thrownOutcome(result.error, result.error.retryable);
     }
     const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.code}`;
     const stderr = proc.stderr.length > 0 ? `; its last output:\n${proc.stderr.join('\n')}` : '';
     if (ended === 'timeout') return timeout();
-    if (ended === 'interrupted') return { ...failure('WorkerShutdown', `the worker shut down while the try was running; the task's process ${how}`), interrupted: true };
+    if (ended === 'interrupted') return this.#interrupted(t, `; the task's process ${how}`);
     if (proc.overMemory || proc.stderr.some((line) => /heap out of memory|Reached heap limit/.test(line))) {
       return failure('MemoryLimit', `the task's process went over its memory limit of ${t.memoryLimitMb} MB and was stopped`);
     }
@@ -217,8 +230,9 @@ export class TaskProcessPool {
       proc.running?.onExit(exit);
     });
     child.on('message', (message: ChildMessage) => {
-      if (proc.running) proc.running.onMessage(message);
-      // Lines logged between tries (a leaked promise rejecting after its try returned).
+      if (proc.running && message.tryId === proc.running.tryId) proc.running.onMessage(message);
+      // Lines logged between tries (a leaked promise rejecting after its try returned), which
+      // may arrive before this side has seen the try end.
       else if (message.type === 'log') this.opts.onWarning?.(`task process ${child.pid}: ${message.message}`);
     });
     // Output that bypasses console.* (process.stdout.write, native code, V8's fatal errors):

@@ -1,8 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { DagStructure, TaskStructure } from '../dags/structure.js';
 import { leafTaskIds, taskOf } from '../dags/versions.js';
-import { inTransaction } from '../db/transaction.js';
-import { pgErrorCode } from '../errors.js';
+import { inTransactionRetryingConflicts } from '../db/transaction.js';
 import { releaseMappedSlot, startTaskInstances } from './mapping.js';
 import { retryDelayMs } from './retry.js';
 import { sql } from './sql.js';
@@ -67,15 +66,7 @@ export async function finishTry(
   pool: Pool,
   args: { dagRunId: number; taskInstanceId: string; tryId: string; tryNumber: number; maxTries: number; structure: DagStructure; task: TaskStructure; outcome: TryOutcome; logs: LogLine[] },
 ): Promise<FinishedTry | null> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await inTransaction(pool, (client) => finishInTransaction(client, args));
-    } catch (e) {
-      // Deadlocks and serialization failures are safe to retry: nothing was committed.
-      if (attempt < 5 && (pgErrorCode(e) === '40P01' || pgErrorCode(e) === '40001')) continue;
-      throw e;
-    }
-  }
+  return inTransactionRetryingConflicts(pool, (client) => finishInTransaction(client, args));
 }
 
 async function finishInTransaction(client: PoolClient, args: Parameters<typeof finishTry>[1]): Promise<FinishedTry | null> {
@@ -177,9 +168,9 @@ function descendantIds(structure: DagStructure, taskId: string): string[] {
 
 /**
  * Counts the outcomes of `finished` task instances into their downstream instances and
- * evaluates those instances' trigger rules: starts the ones that may run (startTaskInstances)
- * and ends the ones that never will, then follows the ones it ended. Returns how many
- * downstream instances it left pending (started, or still waiting for other upstreams).
+ * evaluates those instances' trigger rules (decide): starts the ones that may run and ends
+ * the ones that never will, then follows the ones it ended. Returns how many downstream
+ * instances it left pending (started, or still waiting for other upstreams).
  */
 export async function scheduleDownstream(client: PoolClient, dagRunId: number, structure: DagStructure, finished: Finished[]): Promise<number> {
   let pending = 0;
@@ -194,45 +185,68 @@ export async function scheduleDownstream(client: PoolClient, dagRunId: number, s
     }
     if (tally.size === 0) break;
     const locked = await sql<{ id: string; task_id: string }>(client, 'lock_task_instances', [dagRunId, [...tally.keys()]]);
-    const counted = await sql<{
-      id: string;
-      task_id: string;
-      state: string;
-      upstream_success_count: number;
-      upstream_skipped_count: number;
-      upstream_failed_count: number;
-      upstream_upstream_failed_count: number;
-      upstream_extra_count: number;
-    }>(client, 'count_upstream_outcomes', [
+    const counted = await sql<CountedInstance>(client, 'count_upstream_outcomes', [
       locked.map((ti) => ti.id),
       ...(['success', 'skipped', 'failed', 'upstream_failed'] as const).map((k) => locked.map((ti) => tally.get(ti.task_id)![k])),
     ]);
-    const next = { run: [] as typeof counted, upstream_failed: [] as typeof counted, skipped: [] as typeof counted };
-    for (const ti of counted) {
-      if (!isWaiting(ti.state)) continue;
-      const task = taskOf(structure, ti.task_id);
-      const outcome = evaluateTriggerRule(task.triggerRule, {
-        total: task.upstreamIds.length + ti.upstream_extra_count,
-        success: ti.upstream_success_count,
-        skipped: ti.upstream_skipped_count,
-        failed: ti.upstream_failed_count,
-        upstreamFailed: ti.upstream_upstream_failed_count,
-      });
-      if (outcome === 'wait') pending++;
-      else next[outcome].push(ti);
-    }
-    const { started, ended } = await startTaskInstances(client, dagRunId, structure, next.run);
-    pending += started;
-    for (const state of ['upstream_failed', 'skipped'] as const) {
-      if (next[state].length > 0) await sql(client, 'set_task_states', [next[state].map((ti) => ti.id), state]);
-    }
-    finished = [
+    const decided = await decide(client, dagRunId, structure, counted);
+    pending += decided.pending;
+    finished = decided.ended;
+  }
+  return pending;
+}
+
+/** A task instance with its upstream counts, as count_upstream_outcomes.sql returns them. */
+export interface CountedInstance {
+  id: string;
+  task_id: string;
+  map_index: number;
+  state: string;
+  upstream_success_count: number;
+  upstream_skipped_count: number;
+  upstream_failed_count: number;
+  upstream_upstream_failed_count: number;
+  upstream_extra_count: number;
+}
+
+/**
+ * Evaluates the trigger rules of (locked) task instances from their counts: starts the
+ * waiting ones that may run, ends the ones that never will. Returns how many it left
+ * pending and the ones it ended, whose downstream instances must hear of it.
+ */
+export async function decide(client: PoolClient, dagRunId: number, structure: DagStructure, counted: CountedInstance[]): Promise<{ pending: number; ended: Finished[] }> {
+  let pending = 0;
+  const next = { run: [] as CountedInstance[], upstream_failed: [] as CountedInstance[], skipped: [] as CountedInstance[] };
+  for (const ti of counted) {
+    if (!isWaiting(ti.state)) continue;
+    const task = taskOf(structure, ti.task_id);
+    // A task without upstreams has nothing to wait for (a root, cleared).
+    const outcome =
+      task.upstreamIds.length === 0
+        ? 'run'
+        : evaluateTriggerRule(task.triggerRule, {
+            total: task.upstreamIds.length + ti.upstream_extra_count,
+            success: ti.upstream_success_count,
+            skipped: ti.upstream_skipped_count,
+            failed: ti.upstream_failed_count,
+            upstreamFailed: ti.upstream_upstream_failed_count,
+          });
+    if (outcome === 'wait') pending++;
+    else next[outcome].push(ti);
+  }
+  const { started, ended } = await startTaskInstances(client, dagRunId, structure, next.run);
+  pending += started;
+  for (const state of ['upstream_failed', 'skipped'] as const) {
+    if (next[state].length > 0) await sql(client, 'set_task_states', [next[state].map((ti) => ti.id), state]);
+  }
+  return {
+    pending,
+    ended: [
       ...next.upstream_failed.map((ti) => ({ taskId: ti.task_id, outcome: 'upstream_failed' as const })),
       ...next.skipped.map((ti) => ({ taskId: ti.task_id, outcome: 'skipped' as const })),
       ...ended,
-    ];
-  }
-  return pending;
+    ],
+  };
 }
 
 /** Ends the run when nothing in it can still run; returns its final state, if it ended. */

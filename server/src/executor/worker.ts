@@ -6,6 +6,7 @@ import { BundleLoader } from '../bundle/loader.js';
 import { bundleCacheDir, type UpdraftConfig } from '../config.js';
 import { coerceError } from '../errors.js';
 import { HEARTBEAT_TIMEOUT_MS, heartbeatIntervalMs, recoverLostTries } from './recovery.js';
+import { stopReason } from './stop.js';
 import { runTaskInstance, type RunTaskDeps, type RunTaskPayload, type TryEvent } from './run-task.js';
 import { sql } from './sql.js';
 import { taskEnvironment } from './task-environment.js';
@@ -68,7 +69,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   const interrupt = new AbortController();
   const forced = new AbortController();
   const processes = new TaskProcessPool({ max: concurrency, killGraceMs, env: taskEnvironment(opts.databaseUrl), onWarning: warn });
-  const holding = new Set<string>();
+  const holding = new Map<string, AbortController>();
   const lockers = new Set<string>();
   const deps: RunTaskDeps = {
     pool: opts.pool,
@@ -111,7 +112,8 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   const beat = (stopping = false) =>
     (beating = (async () => {
       await beating;
-      await sql(opts.pool, 'heartbeat_worker', [id, stopping, [...holding], [...lockers]]);
+      const stopped = await sql<{ try_id: string; run_state: string; task_state: string }>(opts.pool, 'heartbeat_worker', [id, stopping, [...holding.keys()], [...lockers]]);
+      for (const row of stopped) holding.get(row.try_id)?.abort(stopReason(row));
     })().catch((e) => warn(`worker heartbeat failed: ${coerceError(e).message}`)));
   let recovering = false;
   const recover = async () => {

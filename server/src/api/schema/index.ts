@@ -2,6 +2,7 @@ import { builder } from '../builder.js';
 import './scalars.js';
 import './dag.js';
 import './dag-run.js';
+import './run-actions.js';
 import './worker.js';
 
 builder.queryType({});
