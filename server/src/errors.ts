@@ -73,11 +73,15 @@ export class UpdraftError extends GraphQLError {
   constructor(
     readonly code: UpdraftErrorCode,
     message: string,
-    /** The HTTP status of a response carrying this error (Yoga reads `extensions.http` and strips it). */
-    opts: { httpStatus?: number } = {},
+    /**
+     * The HTTP status of a response carrying this error, and headers to send with it (Yoga
+     * reads `extensions.http` and strips it).
+     */
+    opts: { httpStatus?: number; headers?: Record<string, string> } = {},
   ) {
     // `spec: false`: Yoga answers this status even to clients that accept only application/json.
-    super(message, { extensions: opts.httpStatus ? { code, http: { status: opts.httpStatus, spec: false } } : { code } });
+    const http = opts.httpStatus ? { status: opts.httpStatus, spec: false, ...(opts.headers ? { headers: opts.headers } : {}) } : undefined;
+    super(message, { extensions: http ? { code, http } : { code } });
   }
 }
 
@@ -85,8 +89,18 @@ export class UpdraftError extends GraphQLError {
  * NOT_FOUND and BAD_USER_INPUT: the caller's request names something missing or is invalid.
  * QUERY_LIMIT_EXCEEDED: a GraphQL operation refused by the API's size limits before it ran.
  * SERVICE_UNAVAILABLE: the metadata database cannot be reached; the same request may work later.
+ * UNAUTHENTICATED: no token where one is required, or a token that is unknown, expired or revoked.
+ * FORBIDDEN: the token's role or DAG grants do not allow what was asked.
+ * RATE_LIMITED: too many failed authentications from this client; retry after `Retry-After` seconds.
  */
-export type UpdraftErrorCode = 'NOT_FOUND' | 'BAD_USER_INPUT' | 'QUERY_LIMIT_EXCEEDED' | 'SERVICE_UNAVAILABLE';
+export type UpdraftErrorCode =
+  | 'NOT_FOUND'
+  | 'BAD_USER_INPUT'
+  | 'QUERY_LIMIT_EXCEEDED'
+  | 'SERVICE_UNAVAILABLE'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'RATE_LIMITED';
 
 export const notFound = (message: string) => new UpdraftError('NOT_FOUND', message);
 export const badInput = (message: string) => new UpdraftError('BAD_USER_INPUT', message);

@@ -1,7 +1,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type pg from 'pg';
-import { serveApi } from './api/server.js';
+import type { AuthOptions } from './api/authentication.js';
+import { checkOpenHost, serveApi } from './api/server.js';
 import { bundleCacheDir, type UpdraftConfig } from './config.js';
 import { resolveDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
@@ -70,22 +71,37 @@ export interface Platform {
   stop(opts?: { force?: boolean }): Promise<void>;
 }
 
-/** API, scheduler and worker in one process, after deploying `dagsDir` when given: what `updraft start` runs. */
-export async function startPlatform(
-  config: UpdraftConfig,
-  opts: { dagsDir?: string; onEvent?: WorkerOptions['onEvent']; onWarning?: (message: string) => void } = {},
-): Promise<Platform> {
+export interface PlatformOptions {
+  /** A DAG folder to deploy before serving. */
+  dagsDir?: string;
+  /** Run a worker in this process. Default true (`updraft start`); `updraft server` runs none. */
+  worker?: boolean;
+  /** How the API authenticates (default: open, which is refused unless `config.host` is loopback). */
+  auth?: AuthOptions;
+  onEvent?: WorkerOptions['onEvent'];
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * API, scheduler and (unless `worker: false`) a worker in one process, after deploying
+ * `dagsDir` when given: what `updraft start` and `updraft server` run.
+ */
+export async function startPlatform(config: UpdraftConfig, opts: PlatformOptions = {}): Promise<Platform> {
+  checkOpenHost(config.host, opts.auth); // before anything starts
   const database = await openDatabase(config, { onWarning: opts.onWarning });
-  let worker: Worker | undefined;
+  let worker: Worker | null | undefined;
   let scheduler: Scheduler | undefined;
   let server: Server | undefined;
   try {
     const deploy = opts.dagsDir ? await deployDags(database.prisma, opts.dagsDir, { cacheDir: bundleCacheDir(config) }) : null;
-    worker = await startWorker({ pool: database.pool, databaseUrl: database.url, ...workerSettings(config), onEvent: opts.onEvent, onWarning: opts.onWarning });
+    worker =
+      opts.worker === false
+        ? null
+        : await startWorker({ pool: database.pool, databaseUrl: database.url, ...workerSettings(config), onEvent: opts.onEvent, onWarning: opts.onWarning });
     scheduler = startScheduler({ pool: database.pool, lostWorkerTimeoutMs: config.lostWorkerTimeoutMs, onWarning: opts.onWarning });
     server = await serveApi(
       { prisma: database.prisma, pool: database.pool },
-      { host: config.host, port: config.port, corsOrigins: config.corsOrigins, allowedHosts: config.allowedHosts },
+      { host: config.host, port: config.port, corsOrigins: config.corsOrigins, allowedHosts: config.allowedHosts, auth: { onWarning: opts.onWarning, ...opts.auth } },
     );
     const { port } = server.address() as AddressInfo;
     const started = { worker, scheduler, server };
@@ -96,7 +112,7 @@ export async function startPlatform(
       deploy,
       async stop(stopOpts = {}) {
         // A forced stop during a graceful one hurries the worker; the rest happens once.
-        const worker = started.worker.stop(stopOpts);
+        const worker = started.worker?.stop(stopOpts);
         await (stopping ??= (async () => {
           const closed = new Promise<void>((resolve) => started.server.close(() => resolve()));
           started.server.closeIdleConnections();

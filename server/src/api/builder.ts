@@ -2,21 +2,50 @@ import SchemaBuilder from '@pothos/core';
 import ComplexityPlugin from '@pothos/plugin-complexity';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin, { type AuthFailure, AuthScopeFailureType } from '@pothos/plugin-scope-auth';
 import type { Pool } from 'pg';
+import { type Caller, describeCaller, hasRole, mayAccessDag, mayAccessDagRun, type Role } from '../auth.js';
+import { recordAudit } from '../audit.js';
 import type { Db } from '../db/prisma.js';
+import { UpdraftError } from '../errors.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
+import AuditPlugin from './audit-plugin.js';
+import type { RequestAuth } from './authentication.js';
 import { LIMITS, limitExceeded, pageSize } from './limits.js';
 
-/** Per-request context of the GraphQL API. */
-export interface ApiContext {
+/** The database handles of the API, shared by all requests. */
+export interface ApiDatabase {
   prisma: Db;
   /** For the hot-path SQL (triggering runs enqueues jobs in the same transaction). */
   pool: Pool;
 }
 
+/** Per-request context of the GraphQL API: the database, and who is asking (api/authentication.ts). */
+export interface ApiContext extends ApiDatabase, RequestAuth {}
+
+/**
+ * The scopes fields require (`authScopes`), all of which must hold (`defaultStrategy: 'all'`).
+ * Each is decided by auth.ts. Query and Mutation require `authenticated` on every field unless
+ * it sets `skipTypeScopes` (a public field such as `health`).
+ */
+export interface AuthScopes {
+  /** A token, or an open API. */
+  authenticated: boolean;
+  /** At least this role. */
+  role: Role;
+  /** A token that is not limited to some DAGs (grants could not be enforced on what it asks). */
+  everyDag: boolean;
+  /** The DAG with this id is within the caller's grants. */
+  dag: string;
+  /** The DAG of the run with this id is within the caller's grants. */
+  dagRun: string;
+}
+
 export const builder = new SchemaBuilder<{
   Context: ApiContext;
+  AuthScopes: AuthScopes;
+  DefaultAuthStrategy: 'all';
   PrismaTypes: PrismaTypes;
   Scalars: {
     JSON: { Input: unknown; Output: unknown };
@@ -25,7 +54,22 @@ export const builder = new SchemaBuilder<{
   DefaultEdgesNullability: false;
   DefaultNodeNullability: false;
 }>({
-  plugins: [ComplexityPlugin, PrismaPlugin, RelayPlugin],
+  // Order matters: audit wraps scope-auth (so it sees denials), which wraps the resolvers.
+  plugins: [AuditPlugin, ScopeAuthPlugin, ComplexityPlugin, PrismaPlugin, RelayPlugin],
+  scopeAuth: {
+    defaultStrategy: 'all',
+    authScopes: (ctx) => ({
+      authenticated: ctx.caller.role !== null,
+      role: (role) => hasRole(ctx.caller, role),
+      everyDag: ctx.caller.grants === null,
+      dag: (dagId) => mayAccessDag(ctx.prisma, ctx.caller, dagId),
+      dagRun: (dagRunId) => mayAccessDagRun(ctx.prisma, ctx.caller, dagRunId),
+    }),
+    unauthorizedError: (_parent, ctx, info, result) => refusal(ctx.caller, `${info.parentType.name}.${info.fieldName}`, result.failure),
+  },
+  audit: {
+    record: (ctx, entry) => recordAudit(ctx.prisma, { ...entry, caller: ctx.caller, clientAddress: ctx.clientAddress }),
+  },
   prisma: {
     client: (ctx) => ctx.prisma,
     dmmf: getDatamodel(),
@@ -49,3 +93,30 @@ export const builder = new SchemaBuilder<{
       limitExceeded(`Query cost ${complexity} exceeds the limit of ${maxComplexity} (a connection costs its selection times its page size)`),
   },
 });
+
+/**
+ * UNAUTHENTICATED for a caller without a token (HTTP 401), FORBIDDEN otherwise, saying which
+ * role or grant was missing.
+ */
+function refusal(caller: Caller, field: string, failure: AuthFailure): UpdraftError {
+  if (caller.role === null) {
+    return new UpdraftError('UNAUTHENTICATED', `${field} needs an API token: send "Authorization: Bearer <token>"`, {
+      httpStatus: 401,
+      headers: { 'www-authenticate': 'Bearer' },
+    });
+  }
+  const reasons = failedScopes(failure).map(({ scope, parameter }) => {
+    if (scope === 'role') return `needs the ${String(parameter)} role, and ${describeCaller(caller)} has the ${caller.role} role`;
+    if (scope === 'dag') return `${describeCaller(caller)} has no grant on DAG "${String(parameter)}"`;
+    if (scope === 'dagRun') return `${describeCaller(caller)} has no grant on the DAG of run ${String(parameter)}`;
+    if (scope === 'everyDag') return `needs a token that is not limited to some DAGs`;
+    return `needs the ${scope} scope`;
+  });
+  return new UpdraftError('FORBIDDEN', `${field}: ${reasons.length > 0 ? reasons.join('; ') : 'not allowed'}`);
+}
+
+function failedScopes(failure: AuthFailure): Array<{ scope: string; parameter: unknown }> {
+  if (failure.kind === AuthScopeFailureType.AuthScope) return [{ scope: failure.scope, parameter: failure.parameter }];
+  if (failure.kind === AuthScopeFailureType.AllAuthScopes || failure.kind === AuthScopeFailureType.AnyAuthScopes) return failure.failures.flatMap(failedScopes);
+  return [];
+}

@@ -5,11 +5,17 @@ import os from 'node:os';
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type Plugin } from 'graphql-yoga';
 import { isConnectionError, UpdraftError } from '../errors.js';
-import type { ApiContext } from './builder.js';
+import { authentication, type AuthOptions } from './authentication.js';
+import type { ApiDatabase } from './builder.js';
 import { LIMITS, limitPlugins } from './limits.js';
 import { schema } from './schema/index.js';
 
 export interface ApiOptions {
+  /**
+   * Authentication (api/authentication.ts). Default: open (a request without a token acts as
+   * the local admin) with introspection, which `serveApi` allows on loopback addresses only.
+   */
+  auth?: AuthOptions;
   /**
    * Origins (`https://dash.example.com`) that browsers may call the API from besides its own.
    * Default: none. Requests carrying any other foreign `Origin` are refused (403), and no
@@ -31,8 +37,11 @@ export interface ServeOptions extends ApiOptions {
 export const DB_UNAVAILABLE_MESSAGE = 'The metadata database is unreachable; retry shortly';
 
 /**
- * The GraphQL API as a fetch-style handler; `context` is shared by all requests.
+ * The GraphQL API as a fetch-style handler; `db` is shared by all requests.
  *
+ * - `Authorization: Bearer <token>` authenticates a request (authentication.ts); without one,
+ *   it acts as the local admin when `auth.open` (the default), else it may use public fields only.
+ *   What a caller may do is decided by auth.ts through the schema's scopes.
  * - Only `POST` with `Content-Type: application/json` runs operations (no GET, forms,
  *   multipart or text bodies), so a web page cannot run one without a CORS preflight.
  * - Cross-origin requests are refused unless their origin is in `corsOrigins`.
@@ -42,11 +51,12 @@ export const DB_UNAVAILABLE_MESSAGE = 'The metadata database is unreachable; ret
  *
  * The `Host` header is checked by `serveApi`, which knows the address it listens on.
  */
-export function createApi(context: ApiContext, opts: ApiOptions = {}) {
+export function createApi(db: ApiDatabase, opts: ApiOptions = {}) {
   const corsOrigins = new Set(opts.corsOrigins ?? []);
+  const auth = authentication(db.prisma, opts.auth);
   return createYoga({
     schema,
-    context: () => context,
+    context: ({ request }) => ({ prisma: db.prisma, pool: db.pool, ...auth.requestAuth(request) }),
     graphqlEndpoint: '/graphql',
     landingPage: false,
     logging: 'warn',
@@ -55,7 +65,7 @@ export function createApi(context: ApiContext, opts: ApiOptions = {}) {
     cors: (request) => {
       const origin = request.headers.get('origin');
       if (origin === null || !corsOrigins.has(origin)) return false;
-      return { origin, credentials: false, methods: ['POST'], allowedHeaders: ['content-type'], maxAge: 600 };
+      return { origin, credentials: false, methods: ['POST'], allowedHeaders: ['content-type', 'authorization'], maxAge: 600 };
     },
     maskedErrors: {
       maskError: (error, message, isDev) => {
@@ -68,7 +78,7 @@ export function createApi(context: ApiContext, opts: ApiOptions = {}) {
         return maskError(error, message, isDev);
       },
     },
-    plugins: [sameOriginOnly(corsOrigins), jsonPostOnly(), ...limitPlugins()],
+    plugins: [sameOriginOnly(corsOrigins), jsonPostOnly(), auth.plugin, ...limitPlugins()],
   });
 }
 
@@ -116,9 +126,13 @@ function errorResponse(fetchAPI: { Response: typeof Response }, status: number, 
   });
 }
 
-/** Serves the API on http://host:port/graphql. */
-export async function serveApi(context: ApiContext, opts: ServeOptions): Promise<Server> {
-  const api = createApi(context, opts);
+/**
+ * Serves the API on http://host:port/graphql. An open API (`auth.open`, the default) is served
+ * on loopback addresses only: anything else is refused before listening.
+ */
+export async function serveApi(db: ApiDatabase, opts: ServeOptions): Promise<Server> {
+  checkOpenHost(opts.host, opts.auth);
+  const api = createApi(db, opts);
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const { port } = server.address() as AddressInfo;
     if (!hostAllowed(req.headers.host, { host: opts.host, port, allowedHosts: opts.allowedHosts })) {
@@ -138,9 +152,20 @@ export async function serveApi(context: ApiContext, opts: ServeOptions): Promise
   return server;
 }
 
+/** Refuses to serve an open API (`auth.open`, the default) on an address other machines can reach. */
+export function checkOpenHost(host: string, auth: AuthOptions | undefined): void {
+  if ((auth?.open ?? true) && !isLoopback(host.replace(/^\[(.*)\]$/, '$1'))) {
+    throw new Error(
+      `An open API (no token required) listens only on a loopback address (127.0.0.1, ::1, localhost), not ${host}: anyone who could reach it could do anything. ` +
+        'Require tokens instead (`updraft server` without --open; create them with `updraft tokens create`), or listen on 127.0.0.1',
+    );
+  }
+}
+
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1']);
 
-function isLoopback(host: string): boolean {
+/** Whether `host` (a name or an address, without brackets) is this machine's loopback. */
+export function isLoopback(host: string): boolean {
   const h = host.toLowerCase();
   return LOOPBACK_NAMES.has(h) || (isIP(h) === 4 && h.startsWith('127.')) || h.endsWith('.localhost');
 }

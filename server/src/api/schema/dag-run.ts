@@ -1,3 +1,4 @@
+import { dagWhere } from '../../auth.js';
 import { TASK_INSTANCE_STATES } from '../../executor/states.js';
 import { notFound } from '../../errors.js';
 import { checkDagId, checkTaskId, parseDagRunId, triggerDagRun } from '../../runs.js';
@@ -95,6 +96,7 @@ builder.queryFields((t) => ({
   dagRun: t.prismaField({
     type: 'DagRun',
     args: { id: t.arg.id({ required: true }) },
+    authScopes: (_root, args) => ({ role: 'viewer', dagRun: String(args.id) }),
     resolve: async (query, _root, args, ctx) => {
       // Malformed or out-of-range ids are the caller's mistake (BAD_USER_INPUT), not a missing run.
       const run = await ctx.prisma.dagRun.findUnique({ ...query, where: { id: parseDagRunId(args.id) } });
@@ -105,12 +107,15 @@ builder.queryFields((t) => ({
   dagRuns: t.prismaConnection({
     type: 'DagRun',
     cursor: 'id',
-    description: 'Newest first.',
-    args: { dagId: t.arg.string() },
+    description: 'Newest first; only the runs of DAGs the caller may see.',
+    args: { dagId: t.arg.string({ description: 'Only the runs of this DAG.' }) },
+    authScopes: (_root, args) => (args.dagId == null ? { role: 'viewer' } : { role: 'viewer', dag: args.dagId }),
     ...pageLimits,
     resolve: (query, _root, args, ctx) => {
       if (args.dagId != null) checkDagId(args.dagId);
-      return ctx.prisma.dagRun.findMany({ ...query, where: args.dagId ? { dagId: args.dagId } : {}, orderBy: { id: 'desc' } });
+      const granted = dagWhere(ctx.caller);
+      const where = { ...(args.dagId ? { dagId: args.dagId } : {}), ...(granted ? { dag: granted } : {}) };
+      return ctx.prisma.dagRun.findMany({ ...query, where, orderBy: { id: 'desc' } });
     },
   }),
 }));
@@ -136,6 +141,8 @@ builder.mutationFields((t) => ({
     type: TriggerDagRunPayload,
     description: 'Starts a manual run of the DAG’s newest version.',
     args: { input: t.arg({ type: TriggerDagRunInput, required: true }) },
+    authScopes: (_root, { input }) => ({ role: 'user', dag: input.dagId }),
+    audit: ({ input }, result) => ({ target: `dag:${input.dagId}`, dagId: input.dagId, details: result ? { dagRunId: result.dagRunId } : null }),
     resolve: async (_root, { input }, ctx) => ({ dagRunId: await triggerDagRun(ctx.pool, { dagId: input.dagId, conf: input.conf ?? {} }) }),
   }),
 }));

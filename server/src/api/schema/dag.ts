@@ -1,3 +1,4 @@
+import { dagWhere } from '../../auth.js';
 import type { DagStructure, TaskStructure } from '../../dags/structure.js';
 import { notFound } from '../../errors.js';
 import { checkDagId } from '../../runs.js';
@@ -40,6 +41,7 @@ builder.prismaObject('Dag', {
     source: t.exposeString('source', { description: 'The deploy source (DAG folder) the DAG comes from.' }),
     fileName: t.exposeString('fileName'),
     schedule: t.exposeString('schedule', { nullable: true }),
+    tags: t.exposeStringList('tags', { description: 'Tags of the newest version; API tokens may be granted DAGs by tag.' }),
     paused: t.exposeBoolean('paused'),
     isActive: t.exposeBoolean('isActive'),
     versions: t.relation('versions', { description: 'Newest first.', query: { orderBy: { versionNumber: 'desc' } } }),
@@ -76,14 +78,19 @@ builder.queryFields((t) => ({
   dags: t.prismaConnection({
     type: 'Dag',
     cursor: 'id',
+    description: 'The DAGs the caller may see (a token limited to some DAGs sees only those).',
     args: { includeInactive: t.arg.boolean({ defaultValue: false, description: 'Also list DAGs whose file is gone.' }) },
+    authScopes: { role: 'viewer' },
     ...pageLimits,
-    resolve: (query, _root, args, ctx) =>
-      ctx.prisma.dag.findMany({ ...query, where: args.includeInactive ? {} : { isActive: true }, orderBy: { id: 'asc' } }),
+    resolve: (query, _root, args, ctx) => {
+      const where = { ...(args.includeInactive ? {} : { isActive: true }), ...dagWhere(ctx.caller) };
+      return ctx.prisma.dag.findMany({ ...query, where, orderBy: { id: 'asc' } });
+    },
   }),
   dag: t.prismaField({
     type: 'Dag',
     args: { id: t.arg.id({ required: true }) },
+    authScopes: (_root, args) => ({ role: 'viewer', dag: String(args.id) }),
     resolve: async (query, _root, args, ctx) => {
       checkDagId(String(args.id));
       const dag = await ctx.prisma.dag.findUnique({ ...query, where: { id: String(args.id) } });
@@ -93,8 +100,18 @@ builder.queryFields((t) => ({
   }),
   importErrors: t.prismaField({
     type: ['ImportError'],
-    description: 'DAG files that failed at the latest deploy.',
-    resolve: (query, _root, _args, ctx) => ctx.prisma.importError.findMany({ ...query, orderBy: [{ source: 'asc' }, { fileName: 'asc' }] }),
+    description: 'DAG files that failed at the latest deploy. A token limited to some DAGs sees only the files of those DAGs.',
+    authScopes: { role: 'viewer' },
+    resolve: async (query, _root, _args, ctx) => {
+      const granted = dagWhere(ctx.caller);
+      let where = {};
+      if (granted) {
+        const files = await ctx.prisma.dag.findMany({ where: granted, select: { source: true, fileName: true }, distinct: ['source', 'fileName'] });
+        if (files.length === 0) return [];
+        where = { OR: files };
+      }
+      return ctx.prisma.importError.findMany({ ...query, where, orderBy: [{ source: 'asc' }, { fileName: 'asc' }] });
+    },
   }),
 }));
 
@@ -110,6 +127,8 @@ builder.mutationFields((t) => ({
     type: 'Dag',
     description: 'Pauses or unpauses a DAG: a paused DAG gets no scheduled runs and cannot be triggered.',
     args: { input: t.arg({ type: SetDagPausedInput, required: true }) },
+    authScopes: (_root, { input }) => ({ role: 'user', dag: input.dagId }),
+    audit: ({ input }) => ({ target: `dag:${input.dagId}`, dagId: input.dagId, details: { paused: input.paused } }),
     resolve: async (query, _root, { input }, ctx) => {
       checkDagId(input.dagId);
       const { count } = await ctx.prisma.dag.updateMany({ where: { id: input.dagId }, data: { paused: input.paused } });

@@ -4,8 +4,11 @@ import './dag.js';
 import './dag-run.js';
 import './run-actions.js';
 import './worker.js';
+import './api-token.js';
+import './audit-log.js';
 
-builder.queryType({});
-builder.mutationType({});
+// Every field needs a token (or an open API) unless it sets `skipTypeScopes` (public fields).
+builder.queryType({ authScopes: { authenticated: true } });
+builder.mutationType({ authScopes: { authenticated: true } });
 
 export const schema = builder.toSchema();

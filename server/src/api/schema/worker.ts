@@ -21,6 +21,7 @@ builder.queryFields((t) => ({
     cursor: 'id',
     description: 'Running workers first, newest first.',
     args: { includeStopped: t.arg.boolean({ defaultValue: false }) },
+    authScopes: { role: 'viewer' },
     ...pageLimits,
     resolve: (query, _root, args, ctx) =>
       ctx.prisma.worker.findMany({ ...query, where: args.includeStopped ? {} : { stoppedAt: null }, orderBy: [{ startedAt: 'desc' }, { id: 'asc' }] }),
