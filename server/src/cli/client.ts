@@ -14,10 +14,17 @@ export class ApiError extends Error {
   override name = 'ApiError';
 }
 
-export async function connectClient(config: UpdraftConfig, url: string | undefined): Promise<ApiClient> {
+/**
+ * A client of the API at `url` (sending `token` as a bearer token when given), or of the local
+ * database in process, where the CLI acts as the local admin (it holds the database's
+ * credentials anyway) and `token` is refused.
+ */
+export async function connectClient(config: UpdraftConfig, url: string | undefined, token?: string): Promise<ApiClient> {
   if (url) {
-    return { request: (query, variables) => post(fetch, url, query, variables), database: null, close: async () => {} };
+    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    return { request: (query, variables) => post(fetch, url, query, variables, headers), database: null, close: async () => {} };
   }
+  if (token) throw new ApiError('--token is for an API given with --url; on the local database the CLI needs no token');
   const database = await openDatabase(config);
   const api = createApi({ prisma: database.prisma, pool: database.pool });
   const handle = api.fetch as (url: string, init?: RequestInit) => Response | Promise<Response>;
@@ -25,10 +32,10 @@ export async function connectClient(config: UpdraftConfig, url: string | undefin
   return { request: (query, variables) => post(local, 'http://local/graphql', query, variables), database, close: () => database.close() };
 }
 
-async function post<T>(fetchFn: typeof fetch, url: string, query: string, variables?: Record<string, unknown>): Promise<T> {
+async function post<T>(fetchFn: typeof fetch, url: string, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}): Promise<T> {
   let response: Response;
   try {
-    response = await fetchFn(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+    response = await fetchFn(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
   } catch (e) {
     throw new ApiError(`Could not reach the Updraft API at ${url}: ${(e as Error).message}`);
   }

@@ -6,6 +6,8 @@ import { sql } from '../executor/sql.js';
 import { startWorker, workerSettings } from '../executor/worker.js';
 import { durationMs, memoryMb } from '../dags/duration.js';
 import type { TryEvent } from '../executor/run-task.js';
+import { isLoopback } from '../api/server.js';
+import { isRole, type Role, ROLES } from '../auth.js';
 import { openDatabase, startPlatform } from '../platform.js';
 import { triggerDagRun } from '../runs.js';
 import { startScheduler } from '../scheduler.js';
@@ -43,10 +45,43 @@ program
     survivePromiseLeaks();
     const { dags: dagsDir, grace, memoryLimit, corsOrigin, allowedHost, ...overrides } = opts;
     const config = resolveConfig({ ...overrides, memoryLimitMb: memoryLimit, shutdownGraceMs: grace, corsOrigins: corsOrigin, allowedHosts: allowedHost });
-    const platform = await startPlatform(config, { dagsDir, onEvent: printEvent, onWarning: warn });
+    // Open for local use; an address other machines can reach gets what `updraft server` has.
+    const open = isLoopback(config.host);
+    const platform = await startPlatform(config, { dagsDir, auth: { open }, onEvent: printEvent, onWarning: warn });
     if (platform.deploy) printDeploy(platform.deploy);
     console.log(`Updraft is up: GraphQL at ${platform.url} (Ctrl-C to stop)`);
+    console.log(open ? OPEN_BANNER : TOKENS_BANNER);
     await stopOnSignals(config.shutdownGraceMs, (force) => platform.stop({ force }));
+  });
+
+const OPEN_BANNER = [
+  '┌─ The API is OPEN: anyone on this machine can use it as an admin, without a token. ─┐',
+  '│  Fine for local use. To serve other machines, run `updraft server` (tokens        │',
+  '│  required) with `updraft worker`s, and create tokens with `updraft tokens create`. │',
+  '└────────────────────────────────────────────────────────────────────────────────────┘',
+].join('\n');
+const TOKENS_BANNER = 'The API requires a token (Authorization: Bearer <token>) on every request: create one with `updraft tokens create --role <role>`.';
+
+program
+  .command('server')
+  .description('Run the API and the scheduler, no worker (the production entry): every request needs an API token')
+  .option('--dags <dir>', 'DAG folder to deploy at start')
+  .option('--port <port>', 'API port (default 4000, or PORT)', integer)
+  .option('--host <host>', 'API host (default 127.0.0.1; 0.0.0.0 for every interface)')
+  .option('--open', 'serve without tokens (every request acts as an admin); refused unless --host is a loopback address')
+  .option('--introspection', 'answer GraphQL introspection (__schema) to callers with a token (default off)')
+  .option('--cors-origin <origin...>', 'origins browsers may call the API from besides its own (or UPDRAFT_CORS_ORIGINS)')
+  .option('--allowed-host <host...>', 'extra Host header values the API accepts, e.g. behind a proxy (or UPDRAFT_ALLOWED_HOSTS)')
+  .action(async (opts: { dags?: string; port?: number; host?: string; open?: boolean; introspection?: boolean; corsOrigin?: string[]; allowedHost?: string[] }) => {
+    const config = resolveConfig({ port: opts.port, host: opts.host, corsOrigins: opts.corsOrigin, allowedHosts: opts.allowedHost });
+    const open = opts.open ?? false;
+    const platform = await startPlatform(config, { dagsDir: opts.dags, worker: false, auth: { open, introspection: opts.introspection ?? false }, onWarning: warn });
+    if (platform.deploy) printDeploy(platform.deploy);
+    console.log(`Updraft server is up: GraphQL at ${platform.url}, with the scheduler; run workers with \`updraft worker\` (Ctrl-C to stop)`);
+    console.log(open ? OPEN_BANNER : `${TOKENS_BANNER}${opts.introspection ? '' : ' Introspection is off (--introspection turns it on).'}`);
+    await untilSignal();
+    console.log('Stopping…');
+    await platform.stop();
   });
 
 program
@@ -100,12 +135,21 @@ program
 const dags = program.command('dags').description('List, trigger, test, pause and unpause DAGs');
 const urlOption = '--url <url>';
 const urlHelp = 'GraphQL endpoint of a running Updraft (default: the local database)';
+const tokenOption = '--token <token>';
+const tokenHelp = 'API token for --url (default: UPDRAFT_TOKEN)';
+
+/** Options of commands that talk to the API: `--url`, and `--token` for it. */
+interface RemoteOptions {
+  url?: string;
+  token?: string;
+}
 
 dags
   .command('list')
   .option(urlOption, urlHelp)
-  .action(async (opts: { url?: string }) =>
-    withClient(opts.url, async (client) => {
+  .option(tokenOption, tokenHelp)
+  .action(async (opts: RemoteOptions) =>
+    withClient(opts, async (client) => {
       const data = await client.request<{ dags: { edges: Array<{ node: { id: string; paused: boolean; schedule: string | null; fileName: string; tasks: unknown[] } }> } }>(
         `query { dags(first: 500) { edges { node { id paused schedule fileName tasks { id } } } } }`,
       );
@@ -120,9 +164,10 @@ dags
   .option('--conf <json>', 'JSON object for the run', '{}')
   .option('--wait', 'wait for the run to end; exit non-zero unless it succeeded')
   .option(urlOption, urlHelp)
-  .action(async (dagId: string, opts: { conf: string; wait?: boolean; url?: string }) => {
+  .option(tokenOption, tokenHelp)
+  .action(async (dagId: string, opts: { conf: string; wait?: boolean } & RemoteOptions) => {
     const conf = parseConf(opts.conf);
-    await withClient(opts.url, async (client) => {
+    await withClient(opts, async (client) => {
       const { triggerDagRun } = await client.request<{ triggerDagRun: { dagRun: { id: string; runId: string; state: string } } }>(
         `mutation ($input: TriggerDagRunInput!) { triggerDagRun(input: $input) { dagRun { id runId state } } }`,
         { input: { dagId, conf } },
@@ -191,12 +236,119 @@ for (const [name, paused] of [['pause', true], ['unpause', false]] as const) {
     .command(`${name} <dagId>`)
     .description(paused ? 'Stop scheduling and triggering a DAG' : 'Resume a paused DAG')
     .option(urlOption, urlHelp)
-    .action(async (dagId: string, opts: { url?: string }) =>
-      withClient(opts.url, async (client) => {
+    .option(tokenOption, tokenHelp)
+    .action(async (dagId: string, opts: RemoteOptions) =>
+      withClient(opts, async (client) => {
         await client.request(`mutation ($input: SetDagPausedInput!) { setDagPaused(input: $input) { id paused } }`, { input: { dagId, paused } });
         console.log(`${dagId} is ${paused ? 'paused' : 'active'}`);
       }),
     );
+}
+
+const tokens = program.command('tokens').description('Create, list and revoke API tokens (admin)');
+const ROLE_NAMES = ROLES.join(', ');
+
+tokens
+  .command('create')
+  .description('Create an API token and print it once')
+  .requiredOption('--role <role>', `what the token may do: ${ROLE_NAMES}`, (value: string) => {
+    if (!isRole(value)) throw new InvalidArgumentError(`must be one of ${ROLE_NAMES}`);
+    return value;
+  })
+  .option('--dags <ids>', 'limit the token to these DAG ids (comma-separated)', commaList)
+  .option('--tags <tags>', 'limit the token to the DAGs with one of these tags (comma-separated)', commaList)
+  .option('--expires <when>', 'when it stops working: a duration from now ("30d", "12h") or an ISO date (default never)', expiry)
+  .option('--name <name>', 'shown in listings and the audit log')
+  .option(urlOption, urlHelp)
+  .option(tokenOption, tokenHelp)
+  .action(async (opts: { role: Role; dags?: string[]; tags?: string[]; expires?: Date; name?: string } & RemoteOptions) =>
+    withClient(opts, async (client) => {
+      const { createApiToken } = await client.request<{ createApiToken: { token: string; apiToken: TokenRow } }>(
+        `mutation ($input: CreateApiTokenInput!) { createApiToken(input: $input) { token apiToken { ${TOKEN_FIELDS} } } }`,
+        { input: { role: opts.role, dagIds: opts.dags, tags: opts.tags, expiresAt: opts.expires?.toISOString(), name: opts.name } },
+      );
+      const row = createApiToken.apiToken;
+      console.error(`Created API token upd_${row.prefix}${row.name ? ` "${row.name}"` : ''}: role ${row.role}, ${grantsText(row)}, ${row.expiresAt ? `expires ${row.expiresAt}` : 'never expires'}.`);
+      console.error('This is the only time the token is shown: store it now.');
+      console.log(createApiToken.token);
+    }),
+  );
+
+tokens
+  .command('list')
+  .description('List API tokens (never their secrets)')
+  .option('--all', 'also list revoked tokens')
+  .option(urlOption, urlHelp)
+  .option(tokenOption, tokenHelp)
+  .action(async (opts: { all?: boolean } & RemoteOptions) =>
+    withClient(opts, async (client) => {
+      const { apiTokens } = await client.request<{ apiTokens: { edges: Array<{ node: TokenRow }> } }>(
+        `query ($all: Boolean) { apiTokens(first: 1000, includeRevoked: $all) { edges { node { ${TOKEN_FIELDS} } } } }`,
+        { all: opts.all ?? false },
+      );
+      const rows = apiTokens.edges.map(({ node }) => [
+        `upd_${node.prefix}`,
+        node.name ?? '-',
+        node.role,
+        grantsText(node),
+        node.status,
+        node.expiresAt ?? '-',
+        node.lastUsedAt ?? '-',
+      ]);
+      printTable(['token', 'name', 'role', 'dags', 'status', 'expires', 'last used'], rows);
+    }),
+  );
+
+tokens
+  .command('revoke <prefix>')
+  .description('Revoke an API token by its prefix (upd_<prefix>): it is refused from now on')
+  .option(urlOption, urlHelp)
+  .option(tokenOption, tokenHelp)
+  .action(async (prefix: string, opts: RemoteOptions) =>
+    withClient(opts, async (client) => {
+      const { revokeApiToken } = await client.request<{ revokeApiToken: TokenRow }>(
+        `mutation ($input: RevokeApiTokenInput!) { revokeApiToken(input: $input) { ${TOKEN_FIELDS} } }`,
+        { input: { prefix } },
+      );
+      console.log(`Revoked upd_${revokeApiToken.prefix}${revokeApiToken.name ? ` "${revokeApiToken.name}"` : ''} at ${revokeApiToken.revokedAt}`);
+    }),
+  );
+
+const TOKEN_FIELDS = 'prefix name role dagIds tags status expiresAt revokedAt lastUsedAt';
+
+interface TokenRow {
+  prefix: string;
+  name: string | null;
+  role: Role;
+  dagIds: string[];
+  tags: string[];
+  status: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  lastUsedAt: string | null;
+}
+
+function grantsText(token: { dagIds: string[]; tags: string[] }): string {
+  const parts = [...(token.dagIds.length ? [`DAGs ${token.dagIds.join(',')}`] : []), ...(token.tags.length ? [`tags ${token.tags.join(',')}`] : [])];
+  return parts.length ? parts.join(' + ') : 'every DAG';
+}
+
+function commaList(value: string): string[] {
+  const items = value.split(',').map((item) => item.trim());
+  if (items.some((item) => item === '')) throw new InvalidArgumentError('must be a comma-separated list without empty entries');
+  return items;
+}
+
+function expiry(value: string): Date {
+  const ms = durationMs(value as never);
+  if (ms !== undefined) {
+    if (ms <= 0) throw new InvalidArgumentError('must be a duration longer than 0');
+    return new Date(Date.now() + ms);
+  }
+  const date = /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : new Date(NaN);
+  if (Number.isNaN(date.getTime())) throw new InvalidArgumentError('must be a duration such as "30d" or "12h", or an ISO date such as 2027-01-31');
+  if (date.getTime() <= Date.now()) throw new InvalidArgumentError(`${value} is in the past`);
+  return date;
 }
 
 function parseConf(text: string): unknown {
@@ -207,8 +359,10 @@ function parseConf(text: string): unknown {
   }
 }
 
-async function withClient(url: string | undefined, fn: (client: ApiClient) => Promise<void>) {
-  const client = await connectClient(resolveConfig(), url);
+async function withClient(opts: RemoteOptions, fn: (client: ApiClient) => Promise<void>) {
+  // UPDRAFT_TOKEN goes with --url only: the local database needs none.
+  const token = opts.token ?? (opts.url ? process.env.UPDRAFT_TOKEN || undefined : undefined);
+  const client = await connectClient(resolveConfig(), opts.url, token);
   try {
     await fn(client);
   } finally {
