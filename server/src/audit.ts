@@ -29,18 +29,30 @@ export interface AuditEntry extends AuditSubject {
   clientAddress: string | null;
 }
 
-/** Writes one audit row. A failure to write is reported to `onWarning` (default stderr), never thrown: the action already happened. */
+/** Longest text kept in a column or a details string; longer ones are cut with `…`. */
+export const MAX_AUDIT_TEXT = 500;
+/** Largest `details` kept, as JSON; bigger ones are replaced by `{ "truncated": true }`. */
+export const MAX_AUDIT_DETAILS_BYTES = 8 * 1024;
+
+/**
+ * Writes one audit row. What a caller sent (a target, a message quoting it) is made storable
+ * first (no NUL or lone surrogate, which PostgreSQL refuses; bounded length), so that the row
+ * is written whatever the input. A failure to write is reported to `onWarning` (default
+ * stderr), never thrown: the action already happened.
+ */
 export async function recordAudit(prisma: Db, entry: AuditEntry, onWarning: (message: string) => void = defaultWarning): Promise<void> {
   try {
+    let details = entry.details == null ? undefined : (storable(entry.details) as object);
+    if (details && Buffer.byteLength(JSON.stringify(details)) > MAX_AUDIT_DETAILS_BYTES) details = { truncated: true };
     await prisma.auditLog.create({
       data: {
-        actor: entry.caller.actor,
-        actorName: entry.caller.name,
-        action: entry.action,
-        target: entry.target,
-        dagId: entry.dagId ?? null,
-        outcome: entry.outcome,
-        details: (entry.details ?? undefined) as object | undefined,
+        actor: storableText(entry.caller.actor),
+        actorName: entry.caller.name === null ? null : storableText(entry.caller.name),
+        action: storableText(entry.action),
+        target: entry.target == null ? null : storableText(entry.target),
+        dagId: entry.dagId == null ? null : storableText(entry.dagId),
+        outcome: storableText(entry.outcome),
+        details,
         clientAddress: entry.clientAddress,
       },
       select: { id: true },
@@ -48,6 +60,24 @@ export async function recordAudit(prisma: Db, entry: AuditEntry, onWarning: (mes
   } catch (e) {
     onWarning(`could not write the audit row for ${entry.action} by ${entry.caller.actor} (${entry.outcome}): ${coerceError(e).message}`);
   }
+}
+
+/** `text` without NUL characters or lone surrogates (each becomes U+FFFD), cut at MAX_AUDIT_TEXT. */
+export function storableText(text: string): string {
+  const clean = text.replace(/\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  return clean.length > MAX_AUDIT_TEXT ? `${clean.slice(0, MAX_AUDIT_TEXT - 1)}…` : clean;
+}
+
+/** A JSON value with every string (and key) made storable; anything that is not JSON becomes its string form. */
+function storable(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return storableText(value);
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') return value;
+  if (depth > 10) return '…';
+  if (Array.isArray(value)) return value.slice(0, 100).map((item) => storable(item, depth + 1));
+  if (typeof value === 'object' && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).slice(0, 100).map(([key, item]) => [storableText(key), storable(item, depth + 1)]));
+  }
+  return storableText(String(value instanceof Date ? value.toISOString() : value));
 }
 
 function defaultWarning(message: string) {
