@@ -8,7 +8,7 @@ import { lastLine, UPDRAFT_BIN, updraft } from './support/cli.js';
 import { REPO_ROOT } from './support/platform.js';
 
 /** `updraft start` as `npm start` runs it, on its own embedded PostgreSQL under a fresh home. */
-async function start(home: string, args: string[] = []): Promise<{ url: string; stop(): Promise<number | null> }> {
+async function start(home: string, args: string[] = []): Promise<{ url: string; output(): string; stop(): Promise<number | null> }> {
   const { DATABASE_URL: _ignored, ...inherited } = process.env;
   const env = { ...inherited, UPDRAFT_HOME: home };
   const child: ChildProcess = spawn(process.execPath, [UPDRAFT_BIN, 'start', '--dags', 'examples/dags', '--port', '0', ...args], { cwd: REPO_ROOT, env });
@@ -17,7 +17,7 @@ async function start(home: string, args: string[] = []): Promise<{ url: string; 
     const timer = setTimeout(() => reject(new Error(`updraft start did not come up:\n${output}`)), 90_000);
     const onData = (chunk: Buffer) => {
       output += chunk;
-      const match = /GraphQL at (\S+)/.exec(output);
+      const match = /GraphQL at (\S+)[^]*└─*┘\n/.exec(output); // up once the open-API banner is out
       if (match) {
         clearTimeout(timer);
         resolve(match[1]!);
@@ -29,6 +29,7 @@ async function start(home: string, args: string[] = []): Promise<{ url: string; 
   });
   return {
     url,
+    output: () => output,
     stop: () =>
       new Promise((resolve) => {
         child.on('exit', (code) => resolve(code));
@@ -68,6 +69,7 @@ describe('updraft start', () => {
 
   it('serves the example DAGs, runs hello_world, and keeps DAGs and runs across a restart', async () => {
     const first = await start(home);
+    expect(first.output()).toContain('The API is OPEN: anyone on this machine can use it as an admin, without a token.');
     const triggeredAt = Date.now();
     const { triggerDagRun } = await graphql(first.url, `mutation { triggerDagRun(input: { dagId: "hello_world", conf: {} }) { dagRun { id state } } }`);
     const id = triggerDagRun.dagRun.id;

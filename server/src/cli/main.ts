@@ -49,9 +49,10 @@ program
     const open = isLoopback(config.host);
     const platform = await startPlatform(config, { dagsDir, auth: { open }, onEvent: printEvent, onWarning: warn });
     if (platform.deploy) printDeploy(platform.deploy);
+    const signalled = untilSignal(); // before saying it is up: whoever reads that may signal at once
     console.log(`Updraft is up: GraphQL at ${platform.url} (Ctrl-C to stop)`);
     console.log(open ? OPEN_BANNER : TOKENS_BANNER);
-    await stopOnSignals(config.shutdownGraceMs, (force) => platform.stop({ force }));
+    await stopOnSignals(config.shutdownGraceMs, (force) => platform.stop({ force }), signalled);
   });
 
 const OPEN_BANNER = [
@@ -77,9 +78,10 @@ program
     const open = opts.open ?? false;
     const platform = await startPlatform(config, { dagsDir: opts.dags, worker: false, auth: { open, introspection: opts.introspection ?? false }, onWarning: warn });
     if (platform.deploy) printDeploy(platform.deploy);
+    const signalled = untilSignal(); // before saying it is up: whoever reads that may signal at once
     console.log(`Updraft server is up: GraphQL at ${platform.url}, with the scheduler; run workers with \`updraft worker\` (Ctrl-C to stop)`);
     console.log(open ? OPEN_BANNER : `${TOKENS_BANNER}${opts.introspection ? '' : ' Introspection is off (--introspection turns it on).'}`);
-    await untilSignal();
+    await signalled;
     console.log('Stopping…');
     await platform.stop();
   });
@@ -432,10 +434,11 @@ function survivePromiseLeaks() {
 
 /**
  * Waits for SIGINT/SIGTERM, then stops gracefully: running tries get `graceMs` to finish.
- * A second signal forces the stop.
+ * A second signal forces the stop. `firstSignal` is given when the handlers had to be in place
+ * before the caller announced it was up (a signal before them would kill the process outright).
  */
-async function stopOnSignals(graceMs: number, stop: (force: boolean) => Promise<void>): Promise<void> {
-  await untilSignal();
+async function stopOnSignals(graceMs: number, stop: (force: boolean) => Promise<void>, firstSignal = untilSignal()): Promise<void> {
+  await firstSignal;
   console.log(`Stopping: running tries have ${graceMs / 1000} s to finish (signal again to force)…`);
   const forced = untilSignal().then(() => {
     console.log('Forcing the stop: running tries are aborted and retried later.');
