@@ -5,7 +5,7 @@ import { durationMs, memoryMb } from './dags/duration.js';
 export interface UpdraftConfig {
   /** Local state: embedded database, bundle cache. Default `<cwd>/.updraft` (or UPDRAFT_HOME). */
   home: string;
-  /** API host. Default 127.0.0.1: the API has no authentication yet, so it is not exposed. */
+  /** API host. Default 127.0.0.1 (loopback), where `updraft start` serves the API open; elsewhere tokens are required. */
   host: string;
   /** API port. Default 4000 (or PORT). */
   port: number;

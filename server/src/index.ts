@@ -1,9 +1,12 @@
 // @updraft/server: the platform's building blocks, for embedding and for tests.
-export { createApi, serveApi } from './api/server.js';
+export { createApi, serveApi, type ApiOptions, type ServeOptions } from './api/server.js';
+export type { AuthOptions } from './api/authentication.js';
+export { ROLES, type Caller, type DagGrants, type Role } from './auth.js';
+export { createApiToken, revokeApiToken, type ApiTokenInfo, type ApiTokenInput } from './tokens.js';
 export { resolveConfig, type UpdraftConfig } from './config.js';
 export { deployDags, type DeployResult } from './deploy.js';
 export { startWorker, type Worker, type WorkerOptions } from './executor/worker.js';
-export { openDatabase, startPlatform, type Database, type Platform } from './platform.js';
+export { openDatabase, startPlatform, type Database, type Platform, type PlatformOptions } from './platform.js';
 export { createDagRun, triggerDagRun, type TriggerInput } from './runs.js';
 export { startScheduler, type Scheduler } from './scheduler.js';
 export { UpdraftError } from './errors.js';

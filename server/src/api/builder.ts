@@ -58,6 +58,8 @@ export const builder = new SchemaBuilder<{
   plugins: [AuditPlugin, ScopeAuthPlugin, ComplexityPlugin, PrismaPlugin, RelayPlugin],
   scopeAuth: {
     defaultStrategy: 'all',
+    // A subscription is authorized when it starts, not only per event.
+    authorizeOnSubscribe: true,
     authScopes: (ctx) => ({
       authenticated: ctx.caller.role !== null,
       role: (role) => hasRole(ctx.caller, role),
