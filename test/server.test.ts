@@ -1,47 +1,16 @@
 // `updraft server` (the production entry: API + scheduler, tokens required) and `updraft tokens`,
 // through the real binary on a real port, against a test database.
-import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UPDRAFT_BIN, updraft } from './support/cli.js';
-import { createTestPlatform, dagFolder, REPO_ROOT, TEST_SCRATCH, type TestPlatform } from './support/platform.js';
+import { type RunningUpdraft, spawnUntilUp, updraft } from './support/cli.js';
+import { createTestPlatform, dagFolder, TEST_SCRATCH, type TestPlatform } from './support/platform.js';
 
 const dagFile = (id: string, tag: string) =>
   `import { dag, task } from '@updraft/sdk';\nexport default dag({ id: '${id}', tags: ['${tag}'] }, () => { task('only', () => 1)(); });\n`;
 
-interface RunningServer {
-  url: string;
-  output(): string;
-  stop(): Promise<number | null>;
-}
-
-async function startServer(env: Record<string, string>, args: string[] = []): Promise<RunningServer> {
-  const child: ChildProcess = spawn(process.execPath, [UPDRAFT_BIN, 'server', '--port', '0', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env } });
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`updraft server did not come up:\n${output}`)), 90_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk;
-      // Up once its banner (open, or tokens required) is out.
-      const match = /GraphQL at (\S+),.*\n(?:The API requires a token.*|[^]*└─*┘)\n/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`updraft server exited with ${code}:\n${output}`)));
-  });
-  return {
-    url,
-    output: () => output,
-    stop: () =>
-      new Promise((resolve) => {
-        child.on('exit', (code) => resolve(code));
-        child.kill('SIGINT');
-      }),
-  };
+function startServer(env: Record<string, string>, args: string[] = []): Promise<RunningUpdraft> {
+  // Up once its banner (open, or tokens required) is out.
+  return spawnUntilUp(['server', '--port', '0', ...args], { ...process.env, ...env }, /GraphQL at (\S+),.*\n(?:The API requires a token.*|[^]*└─*┘)\n/);
 }
 
 async function post(url: string, query: string, token?: string, variables?: Record<string, unknown>) {

@@ -1,41 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lastLine, UPDRAFT_BIN, updraft } from './support/cli.js';
-import { REPO_ROOT } from './support/platform.js';
+import { lastLine, type RunningUpdraft, spawnUntilUp, updraft } from './support/cli.js';
 
 /** `updraft start` as `npm start` runs it, on its own embedded PostgreSQL under a fresh home. */
-async function start(home: string, args: string[] = []): Promise<{ url: string; output(): string; stop(): Promise<number | null> }> {
+function start(home: string, args: string[] = []): Promise<RunningUpdraft> {
   const { DATABASE_URL: _ignored, ...inherited } = process.env;
-  const env = { ...inherited, UPDRAFT_HOME: home };
-  const child: ChildProcess = spawn(process.execPath, [UPDRAFT_BIN, 'start', '--dags', 'examples/dags', '--port', '0', ...args], { cwd: REPO_ROOT, env });
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`updraft start did not come up:\n${output}`)), 90_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk;
-      const match = /GraphQL at (\S+)[^]*└─*┘\n/.exec(output); // up once the open-API banner is out
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`updraft start exited with ${code}:\n${output}`)));
-  });
-  return {
-    url,
-    output: () => output,
-    stop: () =>
-      new Promise((resolve) => {
-        child.on('exit', (code) => resolve(code));
-        child.kill('SIGINT');
-      }),
-  };
+  // Up once the open-API banner is out.
+  return spawnUntilUp(['start', '--dags', 'examples/dags', '--port', '0', ...args], { ...inherited, UPDRAFT_HOME: home }, /GraphQL at (\S+)[^]*└─*┘\n/);
 }
 
 async function graphql(url: string, query: string, variables?: Record<string, unknown>) {

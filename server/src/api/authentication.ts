@@ -10,6 +10,7 @@ import type { Db } from '../db/prisma.js';
 import { isConnectionError } from '../errors.js';
 import { authenticateToken, type TokenRefusal } from '../tokens.js';
 import { FailedAuthentications, type FailedAuthOptions } from './failed-auth.js';
+import { errorResponse } from './http.js';
 
 /** How the API authenticates its callers. */
 export interface AuthOptions {
@@ -72,7 +73,7 @@ export function authentication(prisma: Db, opts: AuthOptions = {}): { plugin: Pl
       if (retryAfterMs > 0) {
         const seconds = Math.ceil(retryAfterMs / 1000);
         endResponse(
-          jsonError(fetchAPI, 429, 'RATE_LIMITED', `Too many failed authentications from this address; retry in ${seconds} s`, { 'retry-after': String(seconds) }),
+          errorResponse(fetchAPI, 429, 'RATE_LIMITED', `Too many failed authentications from this address; retry in ${seconds} s`, { 'retry-after': String(seconds) }),
         );
         return;
       }
@@ -88,11 +89,11 @@ export function authentication(prisma: Db, opts: AuthOptions = {}): { plugin: Pl
         if (!check.ok) await failed(clientAddress, check.reason, check.prefix);
       } catch (e) {
         if (!isConnectionError(e)) throw e;
-        endResponse(jsonError(fetchAPI, 503, 'SERVICE_UNAVAILABLE', 'The metadata database is unreachable; retry shortly'));
+        endResponse(errorResponse(fetchAPI, 503, 'SERVICE_UNAVAILABLE', 'The metadata database is unreachable; retry shortly'));
         return;
       }
       if (!check.ok) {
-        endResponse(jsonError(fetchAPI, 401, 'UNAUTHENTICATED', REFUSALS[check.reason](check.prefix), { 'www-authenticate': 'Bearer error="invalid_token"' }));
+        endResponse(errorResponse(fetchAPI, 401, 'UNAUTHENTICATED', REFUSALS[check.reason](check.prefix), { 'www-authenticate': 'Bearer error="invalid_token"' }));
         return;
       }
       byRequest.set(request, { caller: check.caller, clientAddress });
@@ -116,11 +117,4 @@ export function authentication(prisma: Db, opts: AuthOptions = {}): { plugin: Pl
 function clientAddressOf(serverContext: unknown): string | null {
   const context = serverContext as { req?: { socket?: { remoteAddress?: string } }; clientAddress?: string } | undefined;
   return context?.req?.socket?.remoteAddress ?? context?.clientAddress ?? null;
-}
-
-function jsonError(fetchAPI: { Response: typeof Response }, status: number, code: string, message: string, headers: Record<string, string> = {}): Response {
-  return new fetchAPI.Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
-  });
 }

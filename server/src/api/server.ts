@@ -6,6 +6,7 @@ import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type Plugin } from 'graphql-yoga';
 import { isConnectionError, UpdraftError } from '../errors.js';
 import { authentication, type AuthOptions } from './authentication.js';
+import { errorResponse } from './http.js';
 import type { ApiDatabase } from './builder.js';
 import { LIMITS, limitPlugins } from './limits.js';
 import { schema } from './schema/index.js';
@@ -117,13 +118,6 @@ function jsonPostOnly(): Plugin {
       }
     },
   };
-}
-
-function errorResponse(fetchAPI: { Response: typeof Response }, status: number, code: string, message: string): Response {
-  return new fetchAPI.Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8' },
-  });
 }
 
 /**
