@@ -80,7 +80,22 @@ interface MutationCase {
   variables(): Promise<Record<string, unknown>>;
   /** The audit row's target for these variables (after a success). */
   target: RegExp;
+  /** Why a token of the right role limited to DAG beta is refused. */
+  noGrant: RegExp;
 }
+
+/** A fresh run of alpha, for actions that end runs. */
+const freshAlphaRun = async () => String(await platform.trigger('alpha'));
+let doomed = 0;
+/** A DAG (tagged team-a, inactive so that lists do not show it) for deleteDag to delete. */
+async function doomedDag(): Promise<string> {
+  const id = `doomed_${++doomed}`;
+  await platform.db.prisma.dag.create({ data: { id, source: 'doomed', fileName: 'doomed.ts', tags: ['team-a'], isActive: false } });
+  return id;
+}
+const NO_GRANT_ON_ALPHA = /has no grant on DAG "alpha"/;
+const NO_GRANT_ON_RUN = /has no grant on the DAG of run \d+/;
+const NOT_EVERY_DAG = /needs a token that is not limited to some DAGs/;
 
 const MUTATIONS: Record<string, MutationCase> = {
   triggerDagRun: {
@@ -89,6 +104,7 @@ const MUTATIONS: Record<string, MutationCase> = {
     query: `mutation ($input: TriggerDagRunInput!) { triggerDagRun(input: $input) { dagRun { id dagId } } }`,
     variables: async () => ({ input: { dagId: 'alpha', conf: {} } }),
     target: /^dag:alpha$/,
+    noGrant: NO_GRANT_ON_ALPHA,
   },
   setDagPaused: {
     role: 'user',
@@ -96,6 +112,47 @@ const MUTATIONS: Record<string, MutationCase> = {
     query: `mutation ($input: SetDagPausedInput!) { setDagPaused(input: $input) { id paused } }`,
     variables: async () => ({ input: { dagId: 'alpha', paused: false } }),
     target: /^dag:alpha$/,
+    noGrant: NO_GRANT_ON_ALPHA,
+  },
+  clearTaskInstances: {
+    role: 'user',
+    dagId: 'alpha',
+    query: `mutation ($input: ClearTaskInstancesInput!) { clearTaskInstances(input: $input) { changed } }`,
+    variables: async () => ({ input: { dagRunId: await freshAlphaRun(), taskIds: ['only'] } }),
+    target: /^dag_run:\d+$/,
+    noGrant: NO_GRANT_ON_RUN,
+  },
+  markTaskInstances: {
+    role: 'user',
+    dagId: 'alpha',
+    query: `mutation ($input: MarkTaskInstancesInput!) { markTaskInstances(input: $input) { changed } }`,
+    variables: async () => ({ input: { dagRunId: await freshAlphaRun(), taskIds: ['only'], state: 'success' } }),
+    target: /^dag_run:\d+$/,
+    noGrant: NO_GRANT_ON_RUN,
+  },
+  markDagRun: {
+    role: 'user',
+    dagId: 'alpha',
+    query: `mutation ($input: MarkDagRunInput!) { markDagRun(input: $input) { dagRun { state } } }`,
+    variables: async () => ({ input: { id: await freshAlphaRun(), state: 'failed' } }),
+    target: /^dag_run:\d+$/,
+    noGrant: NO_GRANT_ON_RUN,
+  },
+  cancelDagRun: {
+    role: 'user',
+    dagId: 'alpha',
+    query: `mutation ($input: DagRunRefInput!) { cancelDagRun(input: $input) { dagRun { state } } }`,
+    variables: async () => ({ input: { id: await freshAlphaRun() } }),
+    target: /^dag_run:\d+$/,
+    noGrant: NO_GRANT_ON_RUN,
+  },
+  deleteDag: {
+    role: 'admin',
+    dagId: 'doomed',
+    query: `mutation ($input: DeleteDagInput!) { deleteDag(input: $input) { deletedRuns } }`,
+    variables: async () => ({ input: { id: await doomedDag() } }),
+    target: /^dag:doomed_\d+$/,
+    noGrant: /has no grant on DAG "doomed_\d+"/,
   },
   createApiToken: {
     role: 'admin',
@@ -103,6 +160,7 @@ const MUTATIONS: Record<string, MutationCase> = {
     query: `mutation ($input: CreateApiTokenInput!) { createApiToken(input: $input) { token apiToken { prefix role } } }`,
     variables: async () => ({ input: { role: 'viewer', name: 'made-by-the-matrix' } }),
     target: /^api_token:[0-9a-f]{12}$/,
+    noGrant: NOT_EVERY_DAG,
   },
   revokeApiToken: {
     role: 'admin',
@@ -110,6 +168,7 @@ const MUTATIONS: Record<string, MutationCase> = {
     query: `mutation ($input: RevokeApiTokenInput!) { revokeApiToken(input: $input) { prefix status } }`,
     variables: async () => ({ input: { prefix: (await makeToken({ role: 'viewer', name: 'to-revoke' })).prefix } }),
     target: /^api_token:[0-9a-f]{12}$/,
+    noGrant: NOT_EVERY_DAG,
   },
 };
 
@@ -157,8 +216,10 @@ describe('every mutation × every kind of caller', () => {
       it('is FORBIDDEN for a token of the right role without a grant on its DAG', async () => {
         const reply = await call(closedApi(), mutation.query, await mutation.variables(), { token: tokens[`${mutation.role}Beta`] });
         expect(codeOf(reply)).toBe('FORBIDDEN');
-        expect(reply.body.errors[0].message).toMatch(mutation.dagId ? /has no grant on DAG "alpha"/ : /needs a token that is not limited to some DAGs/);
-        expect(await latestAudit(name)).toMatchObject({ outcome: 'denied', ...(mutation.dagId ? { dagId: mutation.dagId } : {}) });
+        expect(reply.body.errors[0].message).toMatch(mutation.noGrant);
+        const row = await latestAudit(name);
+        expect(row).toMatchObject({ outcome: 'denied' });
+        if (mutation.dagId) expect(row!.dagId).toMatch(new RegExp(`^${mutation.dagId}`)); // the DAG is named even in a denial
       });
 
       it(`is allowed from the ${mutation.role} role up, and audited as a success`, async () => {
@@ -175,8 +236,9 @@ describe('every mutation × every kind of caller', () => {
           }
         }
         if (mutation.dagId) {
-          // A token limited to the DAG it acts on may.
-          const granted = await call(api, mutation.query, await mutation.variables(), { token: tokens.userAlpha });
+          // A token limited to the DAG it acts on (by tag) may.
+          const { token } = await makeToken({ role: mutation.role, tags: ['team-a'] });
+          const granted = await call(api, mutation.query, await mutation.variables(), { token });
           expect(granted.body.errors).toBeUndefined();
         }
       });

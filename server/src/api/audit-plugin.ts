@@ -19,9 +19,10 @@ import type { AuditOutcome, AuditSubject } from '../audit.js';
 /**
  * What a mutation acted on, for its audit row. Called with the arguments and, after a success,
  * the resolver's result (undefined when it was denied or failed, so the subject must be
- * derivable from the arguments alone then). Must never put a secret in `details`.
+ * derivable from the arguments alone then), and the request's context (to look up, say, the
+ * DAG of a run). Must never put a secret in `details`. If it throws, the row names no target.
  */
-export type MutationAudit<Args, Result> = (args: Args, result: Result | undefined) => AuditSubject;
+export type MutationAudit<Args, Result, Context = unknown> = (args: Args, result: Result | undefined, context: Context) => AuditSubject | Promise<AuditSubject>;
 
 /** What the plugin needs from the application: how to write a row for a request. */
 export interface AuditPluginOptions<Types extends SchemaTypes> {
@@ -40,7 +41,7 @@ declare global {
     }
     interface MutationFieldOptions<Types extends SchemaTypes, Type extends TypeParam<Types>, Nullable extends FieldNullability<Type>, Args extends InputFieldMap, ResolveReturnShape> {
       /** Required: what the audit row of each attempt names (see MutationAudit). */
-      audit: MutationAudit<InputShapeFromFields<Args>, ShapeFromTypeParam<Types, Type, Nullable>>;
+      audit: MutationAudit<InputShapeFromFields<Args>, ShapeFromTypeParam<Types, Type, Nullable>, Types['Context']>;
     }
   }
 }
@@ -63,7 +64,7 @@ export class PothosAuditPlugin<Types extends SchemaTypes> extends BasePlugin<Typ
     fieldConfig: PothosOutputFieldConfig<Types>,
   ): GraphQLFieldResolver<unknown, Types['Context'], object> {
     if (fieldConfig.parentType !== 'Mutation') return resolver;
-    const describe = (fieldConfig.pothosOptions as { audit: MutationAudit<object, unknown> }).audit;
+    const describe = (fieldConfig.pothosOptions as { audit: MutationAudit<object, unknown, Types['Context']> }).audit;
     const { record } = this.builder.options.audit;
     const action = fieldConfig.name;
     return async (parent, args, context, info) => {
@@ -71,18 +72,18 @@ export class PothosAuditPlugin<Types extends SchemaTypes> extends BasePlugin<Typ
       try {
         result = await resolver(parent, args, context, info);
       } catch (e) {
-        await record(context, { action, ...subjectOf(describe, args, undefined), outcome: outcomeOf(e) });
+        await record(context, { action, ...(await subjectOf(describe, args, undefined, context)), outcome: outcomeOf(e) });
         throw e;
       }
-      await record(context, { action, ...subjectOf(describe, args, result), outcome: 'success' });
+      await record(context, { action, ...(await subjectOf(describe, args, result, context)), outcome: 'success' });
       return result;
     };
   }
 }
 
-function subjectOf(describe: MutationAudit<object, unknown>, args: object, result: unknown): AuditSubject {
+async function subjectOf<Context>(describe: MutationAudit<object, unknown, Context>, args: object, result: unknown, context: Context): Promise<AuditSubject> {
   try {
-    return describe(args, result);
+    return await describe(args, result, context);
   } catch {
     return { target: null }; // the row is written all the same
   }

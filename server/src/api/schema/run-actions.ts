@@ -3,6 +3,8 @@ import { deleteDag } from '../../dags/delete.js';
 import { badInput } from '../../errors.js';
 import { cancelDagRun, clearTaskInstances, markDagRun, markTaskInstances, type TaskSelection } from '../../executor/interventions.js';
 import { checkDagId, checkTaskId, parseDagRunId } from '../../runs.js';
+import type { AuditSubject } from '../../audit.js';
+import type { Db } from '../../db/prisma.js';
 import { builder } from '../builder.js';
 
 /** Most task ids or map indexes one action may name. */
@@ -63,12 +65,26 @@ function selection(input: { dagRunId: string; taskIds: string[]; mapIndexes?: nu
   };
 }
 
+/** The audit subject of an action on a run: `dag_run:<id>`, with the run's DAG when the run exists. */
+async function runSubject(prisma: Db, id: string, details: Record<string, unknown>): Promise<AuditSubject> {
+  let dagId: string | null = null;
+  try {
+    dagId = (await prisma.dagRun.findUnique({ where: { id: parseDagRunId(id) }, select: { dagId: true } }))?.dagId ?? null;
+  } catch {
+    // a malformed id names no run
+  }
+  return { target: `dag_run:${id}`, dagId, details };
+}
+
 builder.mutationFields((t) => ({
   clearTaskInstances: t.field({
     type: RunActionPayload,
     description:
       'Clears ended task instances so that they run again (Airflow’s clear): tries are kept and the next one is numbered after them; a run that had ended runs again. Running and waiting instances are left alone.',
     args: { input: t.arg({ type: ClearTaskInstancesInput, required: true }) },
+    authScopes: (_root, { input }) => ({ role: 'user', dagRun: input.dagRunId }),
+    audit: ({ input }, result, ctx) =>
+      runSubject(ctx.prisma, input.dagRunId, { taskIds: input.taskIds, mapIndexes: input.mapIndexes ?? null, downstream: input.downstream, upstream: input.upstream, onlyFailed: input.onlyFailed, ...(result ? { changed: result.changed } : {}) }),
     resolve: async (_root, { input }, ctx) => {
       const chosen = selection(input);
       return { dagRunId: chosen.dagRunId, changed: await clearTaskInstances(ctx.pool, { ...chosen, onlyFailed: input.onlyFailed ?? false }) };
@@ -78,6 +94,9 @@ builder.mutationFields((t) => ({
     type: RunActionPayload,
     description: 'Marks task instances `success` or `failed` by hand; a running one’s try is stopped (`TaskMarked`) and waiting downstream instances follow their trigger rules.',
     args: { input: t.arg({ type: MarkTaskInstancesInput, required: true }) },
+    authScopes: (_root, { input }) => ({ role: 'user', dagRun: input.dagRunId }),
+    audit: ({ input }, result, ctx) =>
+      runSubject(ctx.prisma, input.dagRunId, { taskIds: input.taskIds, mapIndexes: input.mapIndexes ?? null, downstream: input.downstream, upstream: input.upstream, state: input.state, ...(result ? { changed: result.changed } : {}) }),
     resolve: async (_root, { input }, ctx) => {
       const chosen = selection(input);
       return { dagRunId: chosen.dagRunId, changed: await markTaskInstances(ctx.pool, { ...chosen, state: input.state }) };
@@ -87,6 +106,8 @@ builder.mutationFields((t) => ({
     type: RunActionPayload,
     description: 'Marks a run `success` (every task instance `success`) or `failed` (running instances fail, the rest that had not started are skipped).',
     args: { input: t.arg({ type: MarkDagRunInput, required: true }) },
+    authScopes: (_root, { input }) => ({ role: 'user', dagRun: input.id }),
+    audit: ({ input }, _result, ctx) => runSubject(ctx.prisma, input.id, { state: input.state }),
     resolve: async (_root, { input }, ctx) => {
       const id = parseDagRunId(input.id);
       await markDagRun(ctx.pool, id, input.state);
@@ -98,6 +119,8 @@ builder.mutationFields((t) => ({
     description:
       'Cancels a running run: it fails now, its task instances that have not started never do (skipped), and its running tries get their abort signal and end `failed` (`RunCancelled`).',
     args: { input: t.arg({ type: RunRefInput, required: true }) },
+    authScopes: (_root, { input }) => ({ role: 'user', dagRun: input.id }),
+    audit: ({ input }, _result, ctx) => runSubject(ctx.prisma, input.id, {}),
     resolve: async (_root, { input }, ctx) => {
       const id = parseDagRunId(input.id);
       await cancelDagRun(ctx.pool, id);
@@ -108,6 +131,8 @@ builder.mutationFields((t) => ({
     type: DeleteDagPayload,
     description: 'Deletes a DAG with its versions and its whole history (runs, task instances, tries, logs, values). Deploying its file again brings the DAG back, without its history.',
     args: { input: t.arg({ type: DeleteDagInput, required: true }) },
+    authScopes: (_root, { input }) => ({ role: 'admin', dag: input.id }),
+    audit: ({ input }, result) => ({ target: `dag:${input.id}`, dagId: input.id, details: result ? { deletedRuns: result.deletedRuns } : null }),
     resolve: async (_root, { input }, ctx) => {
       checkDagId(input.id);
       return { deletedRuns: await deleteDag(ctx.prisma, input.id) };
