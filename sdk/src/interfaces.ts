@@ -77,6 +77,12 @@ export interface TaskPolicy {
   maxMapLength?: number;
   /** Most instances of this mapped task that run at once in one run (Airflow's `max_active_tis_per_dagrun`). No default. */
   maxActiveTisPerTask?: number;
+  /**
+   * Who answers for the task (a person or a team), shown by the API: a task's `owner`, and a
+   * DAG's `owners` (those of its tasks). Set it in `defaultArgs` for a whole DAG or group, as
+   * in Airflow. No default.
+   */
+  owner?: string;
 }
 
 /** What a task callback receives: the try's context, and the error that ended it, if any. */

@@ -59,7 +59,7 @@ export async function deployDags(db: Db, dir: string, opts: DeployOptions): Prom
   const bundle = await buildBundle(dir);
   const fileErrors = [...bundle.errors];
   const extracted = await extractStructures(bundle, bundle.files.map((f) => f.fileName), { cacheDir: opts.cacheDir, importTimeoutMs: opts.importTimeoutMs });
-  const codeHashes = new Map(bundle.files.map((f) => [f.fileName, f.codeHash]));
+  const files = new Map(bundle.files.map((f) => [f.fileName, f]));
 
   const candidates: Candidate[] = [];
   const definedIn = new Map<string, string>();
@@ -81,7 +81,8 @@ export async function deployDags(db: Db, dir: string, opts: DeployOptions): Prom
       fileErrors.push({ fileName: result.fileName, message: problems.map((p) => `${result.fileName}: ${p}`).join('\n') });
       continue;
     }
-    for (const structure of structures) candidates.push({ fileName: result.fileName, structure, codeHash: codeHashes.get(result.fileName)! });
+    const { codeHash, source: sourceCode } = files.get(result.fileName)!;
+    for (const structure of structures) candidates.push({ fileName: result.fileName, structure, codeHash, sourceCode });
   }
 
   // Ownership is decided inside the transaction that writes the DAGs, on locked rows; a
@@ -103,6 +104,8 @@ interface Candidate {
   fileName: string;
   structure: DagStructure;
   codeHash: string;
+  /** The DAG file's text, kept with a new version. */
+  sourceCode: string;
 }
 
 type Tx = Parameters<Parameters<Db['$transaction']>[0]>[0];
@@ -167,16 +170,25 @@ async function store(
   }
 
   const dags: DeployResult['dags'] = [];
-  for (const { fileName, structure, codeHash } of accepted) {
+  for (const { fileName, structure, codeHash, sourceCode } of accepted) {
     const moved = movedFrom.has(structure.id) ? { movedFrom: movedFrom.get(structure.id)! } : {};
-    const latest = await tx.dagVersion.findFirst({ where: { dagId: structure.id }, orderBy: { versionNumber: 'desc' } });
+    const latest = await tx.dagVersion.findFirst({
+      where: { dagId: structure.id },
+      orderBy: { versionNumber: 'desc' },
+      select: { id: true, versionNumber: true, structureHash: true, codeHash: true, sourceCode: true },
+    });
     const structureHash = sha256(JSON.stringify(structure));
     if (latest && latest.structureHash === structureHash && latest.codeHash === codeHash) {
+      // A version stored before source texts were kept gets its text: the same code hash
+      // says the file is the one it was deployed from.
+      if (latest.sourceCode === null) await tx.dagVersion.update({ where: { id: latest.id }, data: { sourceCode } });
       dags.push({ dagId: structure.id, fileName, versionNumber: latest.versionNumber, changed: false, ...moved });
       continue;
     }
     const versionNumber = (latest?.versionNumber ?? 0) + 1;
-    await tx.dagVersion.create({ data: { dagId: structure.id, versionNumber, bundleHash: bundle.hash, codeHash, structureHash, structure: structure as object } });
+    await tx.dagVersion.create({
+      data: { dagId: structure.id, versionNumber, bundleHash: bundle.hash, codeHash, structureHash, structure: structure as object, sourceCode },
+    });
     dags.push({ dagId: structure.id, fileName, versionNumber, changed: true, ...moved });
   }
   const presentFiles = [...bundle.files.map((f) => f.fileName), ...importErrors.map((e) => e.fileName)];

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import type { Pool } from 'pg';
 import { latestTick, nextTick } from './dags/schedule.js';
 import { coerceError } from './errors.js';
@@ -12,6 +14,9 @@ export interface Scheduler {
 /** Longest sleep between two looks at the DAG table, so that new deploys are seen soon. */
 const MAX_SLEEP_MS = 2_000;
 
+/** Least time between two heartbeats (a pass may come sooner when a tick is due). */
+const HEARTBEAT_EVERY_MS = 1_000;
+
 /**
  * Creates a scheduled DagRun at each tick of every active, unpaused DAG's schedule
  * (cron times in UTC; the run's logical date is the tick). Without catchup (a later
@@ -19,7 +24,8 @@ const MAX_SLEEP_MS = 2_000;
  * while no scheduler ran are skipped but for the latest. `@once` runs once, at deploy.
  * Runs are unique per (DAG, logical date), so any number of schedulers may run at once.
  * Each pass also fails the tries of workers that stopped sending heartbeats (Airflow's
- * zombie detection), so that they are retried.
+ * zombie detection), so that they are retried, and records the scheduler's own heartbeat
+ * (table `scheduler`, which the API's `health` reads).
  */
 export function startScheduler(opts: {
   pool: Pool;
@@ -28,6 +34,9 @@ export function startScheduler(opts: {
   onRun?: (dagId: string, runId: number, logicalDate: Date) => void;
   onWarning?: (message: string) => void;
 }): Scheduler {
+  const id = `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const heartbeat = (stopping: boolean) => sql(opts.pool, 'heartbeat_scheduler', [id, os.hostname(), process.pid, stopping]);
+  let lastHeartbeat = 0;
   let stopped = false;
   let wake: () => void = () => {};
   // The latest tick this scheduler handled per DAG: a pass creates a run only for a new tick.
@@ -37,6 +46,10 @@ export function startScheduler(opts: {
       let sleepMs = MAX_SLEEP_MS;
       try {
         const now = new Date();
+        if (now.getTime() - lastHeartbeat >= HEARTBEAT_EVERY_MS) {
+          await heartbeat(false);
+          lastHeartbeat = now.getTime();
+        }
         const dags = await sql<{ id: string; schedule: string; created_at: Date }>(opts.pool, 'select_scheduled_dags', []);
         const { tries } = await recoverLostTries(opts.pool, { heartbeatTimeoutMs: opts.lostWorkerTimeoutMs });
         for (const lost of tries) {
@@ -69,6 +82,7 @@ export function startScheduler(opts: {
       stopped = true;
       wake();
       await loop;
+      if (lastHeartbeat > 0) await heartbeat(true).catch((e) => opts.onWarning?.(`scheduler: ${coerceError(e).message}`));
     },
   };
 }

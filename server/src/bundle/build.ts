@@ -8,8 +8,8 @@ export interface Bundle {
   /** sha256 of `code`: the bundle's identity in the database and in worker caches. */
   hash: string;
   code: string;
-  /** Files in the bundle, with a hash of everything each one imports. */
-  files: Array<{ fileName: string; codeHash: string }>;
+  /** Files in the bundle, with a hash of everything each one imports and the file's own text. */
+  files: Array<{ fileName: string; codeHash: string; source: string }>;
   /** Files that did not compile; they are left out of the bundle. */
   errors: Array<{ fileName: string; message: string }>;
 }
@@ -55,7 +55,8 @@ export async function buildBundle(dir: string): Promise<Bundle> {
   for (const fileName of await findDagFiles(absDir)) {
     try {
       const result = await esbuild.build({ ...common, absWorkingDir: absDir, entryPoints: [fileName], metafile: true, outfile: 'check.js' });
-      files.push({ fileName, codeHash: await hashInputs(absDir, Object.keys(result.metafile.inputs)) });
+      const codeHash = await hashInputs(absDir, Object.keys(result.metafile.inputs));
+      files.push({ fileName, codeHash, source: await readFile(path.join(absDir, fileName), 'utf8') });
     } catch (e) {
       errors.push({ fileName, message: describeBuildFailure(e) });
     }

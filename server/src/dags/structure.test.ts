@@ -68,3 +68,20 @@ describe('validateStructure, mapped tasks', () => {
     expect(upgradeStructure({ ...current, format: 3, tasks: [before] } as never)).toEqual(current);
   });
 });
+
+describe('validateStructure, owners', () => {
+  const step = task('step', () => 1);
+  const mine = task({ id: 'mine', owner: 'ana' }, () => 1);
+
+  it('takes each task’s owner from the task, else from the DAG’s defaultArgs; without either the task has none', () => {
+    const owned = validateStructure(dag({ id: 'o', defaultArgs: { owner: 'data-team' } }, () => void [step(), mine()]).toStructure(), 'file.ts');
+    expect(owned.tasks.map((t) => [t.id, t.owner])).toEqual([['step', 'data-team'], ['mine', 'ana']]);
+    const unowned = validateStructure(dag({ id: 'o' }, () => void step()).toStructure(), 'file.ts');
+    // No key at all: a structure without owners hashes as it did before owners existed.
+    expect(Object.keys(unowned.tasks[0]!)).not.toContain('owner');
+  });
+
+  it('refuses an empty owner', () => {
+    expect(() => validateStructure(dag({ id: 'o', defaultArgs: { owner: ' ' } }, () => void step()).toStructure(), 'file.ts')).toThrow('DAG "o": defaultArgs.owner: must not be empty');
+  });
+});

@@ -56,6 +56,11 @@ export interface TaskStructure {
   maxMapLength: number;
   /** Most instances of the mapped task that run at once in one run; null: no cap. */
   maxActiveTisPerTask: number | null;
+  /**
+   * Who answers for the task (TaskPolicy.owner, from the task, its group or the DAG's
+   * defaultArgs). Absent: nobody said, and in structures stored before owners existed.
+   */
+  owner?: string;
 }
 
 export type TaskCallbackName = 'onSuccess' | 'onFailure' | 'onRetry' | 'onSkip';
@@ -116,6 +121,7 @@ const policySchema = z.strictObject({
     .optional(),
   maxMapLength: z.number().int('must be a whole number').min(1, 'must be 1 or more').max(MAX_MAP_LENGTH_LIMIT, `must be at most ${MAX_MAP_LENGTH_LIMIT.toLocaleString('en')}`).optional(),
   maxActiveTisPerTask: z.number().int('must be a whole number').min(1, 'must be 1 or more').optional(),
+  owner: z.string().trim().min(1, 'must not be empty').max(100, 'must have at most 100 characters').optional(),
 });
 
 const argSchema = z.union([
@@ -256,6 +262,7 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
         ...(t.groupId ? { groupId: t.groupId } : {}),
         ...(t.callbacks?.length ? { callbacks: t.callbacks } : {}),
         ...(t.map ? { map: t.map } : {}),
+        ...(policy.owner ? { owner: policy.owner } : {}),
       };
     }),
   };

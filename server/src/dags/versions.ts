@@ -2,23 +2,48 @@ import type { ClientBase, Pool } from 'pg';
 import { sql } from '../executor/sql.js';
 import { TASK_DEFAULTS, type DagStructure, type TaskStructure } from './structure.js';
 
-// DagVersions never change once stored, so their structures are cached per database pool.
+// DagVersions never change once stored, so their structures are cached per database pool,
+// the most recently used ones only: a long-lived API process reads the versions of every DAG
+// over time, and a 10,000-task structure weighs megabytes.
 const cache = new WeakMap<Pool | ClientBase, Map<number, Promise<DagStructure>>>();
+const MAX_CACHED_STRUCTURES = 256;
+
+function cacheOf(db: Pool | ClientBase): Map<number, Promise<DagStructure>> {
+  let structures = cache.get(db);
+  if (!structures) cache.set(db, (structures = new Map()));
+  return structures;
+}
+
+function remember(structures: Map<number, Promise<DagStructure>>, dagVersionId: number, structure: Promise<DagStructure>): void {
+  structures.delete(dagVersionId);
+  structures.set(dagVersionId, structure); // a Map iterates in insertion order: the first key is the least recently used
+  structure.catch(() => structures.get(dagVersionId) === structure && structures.delete(dagVersionId));
+  if (structures.size > MAX_CACHED_STRUCTURES) structures.delete(structures.keys().next().value!);
+}
 
 /** The validated structure stored with a DagVersion. */
 export function loadStructure(db: Pool | ClientBase, dagVersionId: number): Promise<DagStructure> {
-  let structures = cache.get(db);
-  if (!structures) cache.set(db, (structures = new Map()));
+  const structures = cacheOf(db);
   let structure = structures.get(dagVersionId);
   if (!structure) {
     structure = sql<{ structure: StoredStructure }>(db, 'select_dag_version', [dagVersionId]).then(([row]) => {
       if (!row) throw new Error(`DagVersion ${dagVersionId} does not exist`);
       return upgradeStructure(row.structure);
     });
-    structure.catch(() => structures.delete(dagVersionId));
-    structures.set(dagVersionId, structure);
   }
+  remember(structures, dagVersionId, structure);
   return structure;
+}
+
+/** The structures of several DagVersions, those not cached read in one statement. */
+export async function loadStructures(db: Pool | ClientBase, dagVersionIds: number[]): Promise<DagStructure[]> {
+  const structures = cacheOf(db);
+  const missing = [...new Set(dagVersionIds.filter((id) => !structures.has(id)))];
+  if (missing.length > 0) {
+    const rows = await sql<{ id: number; structure: StoredStructure }>(db, 'select_dag_versions', [missing]);
+    for (const row of rows) remember(structures, row.id, Promise.resolve(upgradeStructure(row.structure)));
+  }
+  return Promise.all(dagVersionIds.map((id) => loadStructure(db, id)));
 }
 
 type TaskV3 = Omit<TaskStructure, 'map' | 'maxMapLength' | 'maxActiveTisPerTask'>;
@@ -36,7 +61,9 @@ type StoredStructure =
 /**
  * Brings a stored structure to the current format, with the defaults that a new deploy of
  * the same code would get: format 1 (before task isolation), 2 (before trigger rules),
- * 3 (before mapped tasks; params schemas came within it).
+ * 3 (before mapped tasks; params schemas came within it). Optional fields that arrived
+ * within format 4 (a task's `owner`) need nothing: absent reads as "not set", which is
+ * what a structure stored before them means.
  */
 export function upgradeStructure(stored: StoredStructure): DagStructure {
   if (stored.format === 4) return stored;

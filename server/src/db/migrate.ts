@@ -139,6 +139,43 @@ function checkBooked(local: LocalMigration[], booked: BookedMigration[], dir: st
   }
 }
 
+/** How the database's migrations compare with this code's (the API's `health`). */
+export interface MigrationStatus {
+  /** This code's migrations that the database has. */
+  applied: number;
+  /** This code's migrations the database lacks: the code is newer (start the platform once to apply them). */
+  pending: string[];
+  /** Attempts that failed and were not marked rolled back: migrating is blocked until someone resolves them. */
+  failed: string[];
+  /** Migrations the database has that this code does not know: the database is newer than the code. */
+  unknown: string[];
+}
+
+// The migrations ship with the code: their names are read once per process and folder.
+const localNames = new Map<string, Promise<string[]>>();
+
+/** Compares the migrations booked in `_prisma_migrations` with those in `dir`, without changing anything. */
+export async function migrationStatus(db: Pick<pg.Pool, 'query'>, dir: string = MIGRATIONS_DIR): Promise<MigrationStatus> {
+  let names = localNames.get(dir);
+  if (!names) {
+    names = readMigrations(dir).then((migrations) => migrations.map((m) => m.name));
+    names.catch(() => localNames.delete(dir));
+    localNames.set(dir, names);
+  }
+  const local = await names;
+  const { rows } = await db.query<{ migration_name: string; finished: boolean }>(
+    'SELECT migration_name, finished_at IS NOT NULL AS finished FROM _prisma_migrations WHERE rolled_back_at IS NULL',
+  );
+  const done = new Set(rows.filter((row) => row.finished).map((row) => row.migration_name));
+  const known = new Set(local);
+  return {
+    applied: local.filter((name) => done.has(name)).length,
+    pending: local.filter((name) => !done.has(name)),
+    failed: rows.filter((row) => !row.finished).map((row) => row.migration_name),
+    unknown: [...done].filter((name) => !known.has(name)).sort(),
+  };
+}
+
 async function applyMigration(client: pg.Client, migration: LocalMigration, dir: string): Promise<void> {
   const id = randomUUID();
   const sum = checksum(migration.script);

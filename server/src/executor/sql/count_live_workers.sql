@@ -1,5 +1,6 @@
--- Workers that have not stopped and whose heartbeat is recent (the same timeout as recovery).
+-- Workers that have not stopped and whose heartbeat is recent (the same timeout as recovery),
+-- and the latest heartbeat of any worker.
 -- $1 heartbeat timeout in milliseconds
-SELECT count(*)::int AS live
+SELECT count(*) FILTER (WHERE stopped_at IS NULL AND last_heartbeat_at >= now() - make_interval(secs => $1::float8 / 1000))::int AS live,
+  max(last_heartbeat_at) AS latest_heartbeat_at
 FROM worker
-WHERE stopped_at IS NULL AND last_heartbeat_at >= now() - make_interval(secs => $1::float8 / 1000)
