@@ -178,14 +178,17 @@ const QUERIES: Record<string, { role: Role; query: string; variables?: () => Rec
   dag: { role: 'viewer', query: `{ dag(id: "alpha") { id } }` },
   dagRun: { role: 'viewer', query: `query ($id: ID!) { dagRun(id: $id) { id } }`, variables: () => ({ id: alphaRun }) },
   dagRuns: { role: 'viewer', query: `{ dagRuns(first: 10) { edges { node { id } } } }` },
-  importErrors: { role: 'viewer', query: `{ importErrors { fileName } }` },
+  importErrors: { role: 'viewer', query: `{ importErrors(first: 10) { edges { node { fileName } } } }` },
+  dagGrid: { role: 'viewer', query: `{ dagGrid(dagId: "alpha") { runs { id } rows { edges { node { task { id } } } } } }` },
   workers: { role: 'viewer', query: `{ workers(first: 10) { edges { node { id } } } }` },
   apiTokens: { role: 'admin', query: `{ apiTokens(first: 10) { edges { node { prefix } } } }` },
   auditLog: { role: 'op', query: `{ auditLog(first: 10) { edges { node { id } } } }` },
 };
 
-/** Root fields anyone may use without a token (none yet; `health` will be one). */
-const PUBLIC_QUERIES: string[] = [];
+/** Root fields anyone may use without a token, with a sample call. */
+const PUBLIC_QUERIES: Record<string, string> = {
+  health: `{ health { status database { reachable } migrations { current } schedulers { alive } workers { alive } } }`,
+};
 
 /** The whole audit log as text. */
 const auditText = async () => JSON.stringify(await platform.db.prisma.auditLog.findMany(), (_key, value) => (typeof value === 'bigint' ? String(value) : value));
@@ -248,7 +251,7 @@ describe('every mutation × every kind of caller', () => {
 
 describe('every query × every kind of caller', () => {
   it('has a case for every Query field', () => {
-    expect(Object.keys(schema.getQueryType()!.getFields()).sort()).toEqual([...Object.keys(QUERIES), ...PUBLIC_QUERIES].sort());
+    expect(Object.keys(schema.getQueryType()!.getFields()).sort()).toEqual([...Object.keys(QUERIES), ...Object.keys(PUBLIC_QUERIES)].sort());
   });
 
   for (const [name, sample] of Object.entries(QUERIES)) {
@@ -264,6 +267,26 @@ describe('every query × every kind of caller', () => {
       }
     });
   }
+
+  for (const [name, query] of Object.entries(PUBLIC_QUERIES)) {
+    it(`${name}: answers without a token, and with a token of any role`, async () => {
+      const api = closedApi();
+      const anonymous = await call(api, query);
+      expect(anonymous.status).toBe(200);
+      expect(anonymous.body.errors).toBeUndefined();
+      expect(anonymous.body.data[name]).not.toBeNull();
+      for (const role of ROLES) expect((await call(api, query, undefined, { token: tokens[role] })).body.errors).toBeUndefined();
+      // A bad token is still refused: a public field does not make a bad token good.
+      expect((await call(api, query, undefined, { token: `upd_000000000000_${'A'.repeat(43)}` })).status).toBe(401);
+    });
+  }
+
+  it('keeps public fields public only: next to a closed field, an anonymous caller gets the public one and UNAUTHENTICATED for the other', async () => {
+    const reply = await call(closedApi(), `{ health { status } dags(first: 1) { edges { node { id } } } }`);
+    expect(reply.body.data.health.status).toEqual(expect.any(String));
+    expect(reply.body.data.dags).toBeNull();
+    expect(codeOf(reply)).toBe('UNAUTHENTICATED');
+  });
 });
 
 describe('DAG grants', () => {
@@ -271,23 +294,23 @@ describe('DAG grants', () => {
 
   it('filter lists: dags, dagRuns, importErrors (files of granted DAGs only)', async () => {
     const api = closedApi();
-    const query = `{ dags(first: 10) { edges { node { id tags } } } dagRuns(first: 10) { edges { node { dagId } } } importErrors { fileName } }`;
+    const query = `{ dags(first: 10) { edges { node { id tags } } } dagRuns(first: 10) { edges { node { dagId } } } importErrors(first: 10) { edges { node { fileName } } } }`;
     const all = await call(api, query, undefined, { token: tokens.viewer });
     expect(ids(all.body.data.dags)).toEqual(['alpha', 'beta']);
     expect(all.body.data.dags.edges[0].node.tags).toEqual(['team-a']);
-    expect(all.body.data.importErrors.map((e: any) => e.fileName)).toEqual(['alpha.ts', 'broken.ts']);
+    expect(all.body.data.importErrors.edges.map((e: any) => e.node.fileName)).toEqual(['alpha.ts', 'broken.ts']);
 
     const alpha = await call(api, query, undefined, { token: tokens.userAlpha });
     expect(alpha.body.errors).toBeUndefined();
     expect(ids(alpha.body.data.dags)).toEqual(['alpha']);
     expect(new Set(ids(alpha.body.data.dagRuns))).toEqual(new Set(['alpha']));
-    expect(alpha.body.data.importErrors.map((e: any) => e.fileName)).toEqual(['alpha.ts']);
+    expect(alpha.body.data.importErrors.edges.map((e: any) => e.node.fileName)).toEqual(['alpha.ts']);
 
     // By tag.
     const teamB = await call(api, query, undefined, { token: tokens.viewerTeamB });
     expect(ids(teamB.body.data.dags)).toEqual(['beta']);
     expect(new Set(ids(teamB.body.data.dagRuns))).toEqual(new Set(['beta']));
-    expect(teamB.body.data.importErrors).toEqual([]);
+    expect(teamB.body.data.importErrors.edges).toEqual([]);
   });
 
   it('refuse single objects of other DAGs with FORBIDDEN, existing or not', async () => {
@@ -301,6 +324,9 @@ describe('DAG grants', () => {
     expect(codeOf(await asAlpha(`{ dag(id: "no_such_dag") { id } }`))).toBe('FORBIDDEN');
     expect(codeOf(await asAlpha(`query ($id: ID!) { dagRun(id: $id) { id } }`, { id: betaRun }))).toBe('FORBIDDEN');
     expect(codeOf(await asAlpha(`{ dagRuns(first: 5, dagId: "beta") { edges { node { id } } } }`))).toBe('FORBIDDEN');
+    expect(codeOf(await asAlpha(`{ dagGrid(dagId: "beta") { dagId } }`))).toBe('FORBIDDEN');
+    expect(codeOf(await asAlpha(`{ dagGrid(dagId: "no_such_dag") { dagId } }`))).toBe('FORBIDDEN');
+    expect((await asAlpha(`{ dagGrid(dagId: "alpha") { dagId } }`)).body.data.dagGrid).toEqual({ dagId: 'alpha' });
     // Its own DAG's runs, and a run that does not exist, answer as for anyone.
     expect(codeOf(await asAlpha(`{ dagRun(id: "999999") { id } }`))).toBe('NOT_FOUND');
     expect(codeOf(await asAlpha(`{ dagRun(id: "x") { id } }`))).toBe('BAD_USER_INPUT');

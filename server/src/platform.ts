@@ -101,7 +101,14 @@ export async function startPlatform(config: UpdraftConfig, opts: PlatformOptions
     scheduler = startScheduler({ pool: database.pool, lostWorkerTimeoutMs: config.lostWorkerTimeoutMs, onWarning: opts.onWarning });
     server = await serveApi(
       { prisma: database.prisma, pool: database.pool },
-      { host: config.host, port: config.port, corsOrigins: config.corsOrigins, allowedHosts: config.allowedHosts, auth: { onWarning: opts.onWarning, ...opts.auth } },
+      {
+        host: config.host,
+        port: config.port,
+        corsOrigins: config.corsOrigins,
+        allowedHosts: config.allowedHosts,
+        lostWorkerTimeoutMs: config.lostWorkerTimeoutMs,
+        auth: { onWarning: opts.onWarning, ...opts.auth },
+      },
     );
     const { port } = server.address() as AddressInfo;
     const started = { worker, scheduler, server };

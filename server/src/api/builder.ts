@@ -21,8 +21,11 @@ export interface ApiDatabase {
   pool: Pool;
 }
 
-/** Per-request context of the GraphQL API: the database, and who is asking (api/authentication.ts). */
-export interface ApiContext extends ApiDatabase, RequestAuth {}
+/** Per-request context of the GraphQL API: the database, who is asking (api/authentication.ts), and the settings. */
+export interface ApiContext extends ApiDatabase, RequestAuth {
+  /** A worker or scheduler silent this long is taken for dead (`alive`, `health`): the platform's lost-worker timeout. */
+  lostWorkerTimeoutMs: number;
+}
 
 /**
  * The scopes fields require (`authScopes`), all of which must hold (`defaultStrategy: 'all'`).
@@ -85,8 +88,19 @@ export const builder = new SchemaBuilder<{
     // A connection's cost is its selection times the page it will fetch, whether `first`
     // is a literal or a variable; its edges list is that page, not another multiplier.
     defaultConnectionFieldOptions: { complexity: (args) => ({ field: 1, multiplier: pageSize(args) }) },
-    edgesFieldOptions: { nullable: false, complexity: { field: 1, multiplier: 1 } },
-    nodeFieldOptions: { nullable: false },
+    edgesFieldOptions: { nullable: false, complexity: { field: 1, multiplier: 1 }, description: 'The items of this page, each with its cursor.' },
+    nodeFieldOptions: { nullable: false, description: 'The item.' },
+    cursorFieldOptions: { description: 'Where this item is in the list: pass it as `after` (or `before`) for the next (or previous) page.' },
+    pageInfoFieldOptions: { description: 'Where this page is in the list.' },
+    pageInfoTypeOptions: { description: 'Where a page is in its list (Relay’s cursor connections).' },
+    hasNextPageFieldOptions: { description: 'Whether items follow this page.' },
+    hasPreviousPageFieldOptions: { description: 'Whether items precede this page.' },
+    startCursorFieldOptions: { description: 'Cursor of the page’s first item; null for an empty page.' },
+    endCursorFieldOptions: { description: 'Cursor of the page’s last item (`after` for the next page); null for an empty page.' },
+    firstArgOptions: { description: `The first n items (after \`after\`): at most ${LIMITS.maxPageSize}; default ${LIMITS.defaultPageSize}.` },
+    afterArgOptions: { description: 'Start after the item with this cursor.' },
+    lastArgOptions: { description: `The last n items (before \`before\`): at most ${LIMITS.maxPageSize}.` },
+    beforeArgOptions: { description: 'End before the item with this cursor.' },
   },
   complexity: {
     // Checked with the request's variables before the first root field resolves.

@@ -2,8 +2,9 @@
 // resolver runs (nothing is read from the database), with HTTP 400 and
 // `extensions.code: "QUERY_LIMIT_EXCEEDED"` (a page size too big is a BAD_USER_INPUT).
 // Sized so that what the dashboard needs passes with room to spare: a DAG list with tasks
-// and last runs (depth 7), a run with `taskInstances(first: 1000)` down to each try's logs
-// (depth 7, cost ~1.6 million); test/api-security.test.ts runs both.
+// and last runs (depth 7), a run with `taskInstances(first: 1000)` down to the last lines of
+// each try's log (depth 9, cost ~1 million), a grid of 25 runs × 100 tasks (~35,000; 100 runs
+// × 1,000 tasks ~1.4 million); test/api-security.test.ts runs the first two.
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
@@ -28,8 +29,9 @@ export const LIMITS = {
   /**
    * Estimated cost (plugin-complexity, computed with the request's variables): 1 per field,
    * a connection's selection × its page size, other lists' selections × 10, JSON values 10.
-   * The run page with 1,000 task instances, their tries and logs costs ~1.6 million; two
-   * nested pages of 1,000 (a million rows) cost 3 million.
+   * The run page with 1,000 task instances, their tries and their logs' last 5 lines costs
+   * ~1 million; a grid's cost is its rows' times its runs; two nested pages of 1,000 (a
+   * million rows) cost 3 million.
    */
   maxComplexity: 2_000_000,
   /** Largest `first`/`last` of a connection; more is refused (BAD_USER_INPUT), not clamped. */

@@ -5,8 +5,10 @@ import os from 'node:os';
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type Plugin } from 'graphql-yoga';
 import { isConnectionError, UpdraftError } from '../errors.js';
+import { HEARTBEAT_TIMEOUT_MS } from '../executor/recovery.js';
 import { authentication, type AuthOptions } from './authentication.js';
 import { errorResponse } from './http.js';
+import { inputErrorCodes, markInputError } from './input-errors.js';
 import type { ApiDatabase } from './builder.js';
 import { LIMITS, limitPlugins } from './limits.js';
 import { schema } from './schema/index.js';
@@ -23,6 +25,11 @@ export interface ApiOptions {
    * response ever carries CORS headers for them.
    */
   corsOrigins?: string[];
+  /**
+   * After how long without a heartbeat a worker or scheduler is reported dead (`Worker.alive`,
+   * `health`): the platform's lost-worker timeout. Default 30 s.
+   */
+  lostWorkerTimeoutMs?: number;
 }
 
 export interface ServeOptions extends ApiOptions {
@@ -55,9 +62,10 @@ export const DB_UNAVAILABLE_MESSAGE = 'The metadata database is unreachable; ret
 export function createApi(db: ApiDatabase, opts: ApiOptions = {}) {
   const corsOrigins = new Set(opts.corsOrigins ?? []);
   const auth = authentication(db.prisma, opts.auth);
+  const lostWorkerTimeoutMs = opts.lostWorkerTimeoutMs ?? HEARTBEAT_TIMEOUT_MS;
   return createYoga({
     schema,
-    context: ({ request }) => ({ prisma: db.prisma, pool: db.pool, ...auth.requestAuth(request) }),
+    context: ({ request }) => ({ prisma: db.prisma, pool: db.pool, lostWorkerTimeoutMs, ...auth.requestAuth(request) }),
     graphqlEndpoint: '/graphql',
     landingPage: false,
     logging: 'warn',
@@ -72,6 +80,7 @@ export function createApi(db: ApiDatabase, opts: ApiOptions = {}) {
       maskError: (error, message, isDev) => {
         // What a resolver threw (a GraphQLError's own message may quote the caller's input).
         const thrown = error instanceof GraphQLError ? error.originalError : error;
+        if (error instanceof GraphQLError && markInputError(error, thrown)) return error;
         if (thrown && isConnectionError(thrown)) {
           const at = error instanceof GraphQLError ? { nodes: error.nodes, path: error.path } : {};
           return new GraphQLError(DB_UNAVAILABLE_MESSAGE, { ...at, extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503 } } });
@@ -79,7 +88,7 @@ export function createApi(db: ApiDatabase, opts: ApiOptions = {}) {
         return maskError(error, message, isDev);
       },
     },
-    plugins: [sameOriginOnly(corsOrigins), jsonPostOnly(), auth.plugin, ...limitPlugins()],
+    plugins: [sameOriginOnly(corsOrigins), jsonPostOnly(), auth.plugin, ...limitPlugins(), inputErrorCodes()],
   });
 }
 

@@ -26,7 +26,7 @@ export async function connectClient(config: UpdraftConfig, url: string | undefin
   }
   if (token) throw new ApiError('--token is for an API given with --url; on the local database the CLI needs no token');
   const database = await openDatabase(config);
-  const api = createApi({ prisma: database.prisma, pool: database.pool });
+  const api = createApi({ prisma: database.prisma, pool: database.pool }, { lostWorkerTimeoutMs: config.lostWorkerTimeoutMs });
   const handle = api.fetch as (url: string, init?: RequestInit) => Response | Promise<Response>;
   const local: typeof fetch = async (input, init) => handle(String(input), init);
   return { request: (query, variables) => post(local, 'http://local/graphql', query, variables), database, close: () => database.close() };

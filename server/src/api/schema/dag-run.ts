@@ -1,101 +1,122 @@
 import { dagWhere } from '../../auth.js';
-import { TASK_INSTANCE_STATES } from '../../executor/states.js';
-import { notFound } from '../../errors.js';
+import { badInput, notFound } from '../../errors.js';
+import { Prisma } from '../../generated/prisma/client.js';
 import { checkDagId, checkTaskId, parseDagRunId, triggerDagRun } from '../../runs.js';
+import { batch, responsePath } from '../batch.js';
 import { builder } from '../builder.js';
 import { JSON_FIELD_COST, pageLimits } from '../limits.js';
+import { nestedPage, type NestedPageSpec } from '../nested-pages.js';
+import { pageTypes } from './connections.js';
+import { runFilter, runFilterArgs } from './run-filter.js';
+import { DagRunState, DagRunType, TaskInstanceState } from './states.js';
+import { durationMs } from './task-instance.js';
 
-const DagRunState = builder.enumType('DagRunState', { values: ['queued', 'running', 'success', 'failed'] as const });
-const DagRunType = builder.enumType('DagRunType', { values: ['manual', 'scheduled', 'backfill', 'asset_triggered'] as const });
-const TaskInstanceState = builder.enumType('TaskInstanceState', {
-  values: TASK_INSTANCE_STATES,
-});
+/** A run's task instances: a task's instances together, mapped ones in `mapIndex` order (the unique key's index range). */
+const TASK_INSTANCES: NestedPageSpec = {
+  table: 'task_instance',
+  parentColumn: 'dag_run_id',
+  parentType: 'integer',
+  order: [
+    { field: 'taskId', column: 'task_id', type: 'text' },
+    { field: 'mapIndex', column: 'map_index', type: 'integer' },
+  ],
+  descending: false,
+};
+
+const MAX_LISTED_STATES = 20;
 
 // Select mode: a query loads the columns its selection needs (plus the key), so that
 // `dagRun(id) { id }` does not read a run's conf, which may be 1 MiB.
-builder.prismaObject('DagRun', {
+const DagRun = builder.prismaObject('DagRun', {
+  description: 'One execution of a DAG, pinned to the DAG version it was created with.',
   select: { id: true },
   fields: (t) => ({
-    id: t.exposeID('id'),
-    dagId: t.exposeString('dagId'),
-    runId: t.exposeString('runId'),
-    runType: t.expose('runType', { type: DagRunType }),
-    state: t.expose('state', { type: DagRunState }),
-    logicalDate: t.expose('logicalDate', { type: 'DateTime' }),
-    conf: t.expose('conf', { type: 'JSON', complexity: JSON_FIELD_COST }),
+    id: t.exposeID('id', { description: 'The run’s id (what `dagRun(id)` and the run actions take).' }),
+    dagId: t.exposeString('dagId', { description: 'The DAG it runs.' }),
+    runId: t.exposeString('runId', { description: 'Airflow-style run id, unique per DAG: `manual__<time>` or `scheduled__<tick>`.' }),
+    runType: t.expose('runType', { type: DagRunType, description: 'What created it.' }),
+    state: t.expose('state', { type: DagRunState, description: 'Where it stands.' }),
+    logicalDate: t.expose('logicalDate', { type: 'DateTime', description: 'The schedule tick it runs for (a scheduled run), or when it was triggered.' }),
+    dataIntervalStart: t.expose('dataIntervalStart', { type: 'DateTime', nullable: true, description: 'Start of the data interval it covers, when its schedule defines one.' }),
+    dataIntervalEnd: t.expose('dataIntervalEnd', { type: 'DateTime', nullable: true, description: 'End of the data interval it covers, when its schedule defines one.' }),
+    conf: t.expose('conf', { type: 'JSON', complexity: JSON_FIELD_COST, description: 'The JSON object it was triggered with (`context().conf`).' }),
     params: t.expose('params', { type: 'JSON', nullable: true, complexity: JSON_FIELD_COST, description: 'conf checked against the DAG’s params schema, defaults filled in; null without a schema.' }),
-    queuedAt: t.expose('queuedAt', { type: 'DateTime' }),
-    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
-    endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
-    dag: t.relation('dag'),
-    dagVersion: t.relation('dagVersion'),
-    taskInstances: t.relatedConnection('taskInstances', {
-      description: 'The run’s task instances; a mapped task has one per item (`mapIndex` 0…n−1) once its list is known.',
-      cursor: 'id',
-      args: { taskId: t.arg.string({ description: 'Only the instances of this task.' }) },
-      query: (args) => {
-        if (args.taskId != null) checkTaskId(args.taskId);
-        return { where: args.taskId == null ? {} : { taskId: args.taskId }, orderBy: { id: 'asc' } };
-      },
-      ...pageLimits,
-    }),
-  }),
-});
-
-builder.prismaObject('TaskInstance', {
-  select: { id: true },
-  fields: (t) => ({
-    id: t.id({ resolve: (ti) => String(ti.id) }),
-    taskId: t.exposeString('taskId'),
-    mapIndex: t.exposeInt('mapIndex', { description: '-1 unless it is one of a mapped task’s instances (0…n−1).' }),
-    mapItem: t.expose('mapItem', { type: 'JSON', nullable: true, complexity: JSON_FIELD_COST, description: 'The item a mapped instance maps over (its first argument); null otherwise.' }),
-    state: t.expose('state', { type: TaskInstanceState }),
-    tryNumber: t.exposeInt('tryNumber', { description: 'Number of the latest try; 0 before the first.' }),
-    maxTries: t.exposeInt('maxTries'),
-    queuedAt: t.expose('queuedAt', { type: 'DateTime', nullable: true }),
-    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
-    endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
-    nextTryAt: t.expose('nextTryAt', { type: 'DateTime', nullable: true }),
-    returnValue: t.field({
-      type: 'JSON',
+    queuedAt: t.expose('queuedAt', { type: 'DateTime', description: 'When it was created.' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true, description: 'When it started (its first task instances were enqueued).' }),
+    endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true, description: 'When it ended; null while it runs.' }),
+    durationMs: t.float({
       nullable: true,
-      description: 'What the task returned (its `return_value` XCom), as JSON.',
-      select: { xcoms: { where: { key: 'return_value' }, select: { value: true } } },
-      complexity: JSON_FIELD_COST,
-      resolve: (ti) => ti.xcoms[0]?.value ?? null,
+      description: 'endedAt − startedAt in milliseconds; null until it ended.',
+      select: { startedAt: true, endedAt: true },
+      resolve: (run) => durationMs(run.startedAt, run.endedAt),
     }),
-    tries: t.relation('tries', { query: { orderBy: { tryNumber: 'asc' } } }),
+    dag: t.relation('dag', { description: 'The DAG it runs.' }),
+    dagVersion: t.relation('dagVersion', { description: 'The DAG version it runs (its tasks and code).' }),
+    taskInstances: t.prismaConnection(
+      {
+        type: 'TaskInstance',
+        cursor: 'dagRunId_taskId_mapIndex',
+        description:
+          'Its task instances by task id, a mapped task’s in `mapIndex` order (one per item, 0…n−1, once its list is known; −1 until then and for unmapped tasks).',
+        args: {
+          taskId: t.arg.string({ description: 'Only the instances of this task.' }),
+          states: t.arg({ type: [TaskInstanceState], description: 'Only instances in one of these states.' }),
+          mapIndex: t.arg.int({ description: 'Only the instance with this map index (−1 for an unmapped task).' }),
+        },
+        ...pageLimits,
+        resolve: (query, run, args, ctx, info) => {
+          const filters: Prisma.Sql[] = [];
+          if (args.taskId != null) {
+            checkTaskId(args.taskId);
+            filters.push(Prisma.sql`t.task_id = ${args.taskId}`);
+          }
+          if (args.states != null) {
+            if (args.states.length === 0 || args.states.length > MAX_LISTED_STATES) throw badInput(`states must list 1 to ${MAX_LISTED_STATES} states; leave it out for all`);
+            filters.push(Prisma.sql`t.state = ANY(CAST(${args.states} AS text[])::"TaskInstanceState"[])`);
+          }
+          if (args.mapIndex != null) {
+            if (args.mapIndex < -1) throw badInput(`mapIndex is ${args.mapIndex}; map indexes are −1 (not mapped) or 0 and up`);
+            filters.push(Prisma.sql`t.map_index = ${args.mapIndex}`);
+          }
+          return nestedPage(ctx, info, TASK_INSTANCES, run.id, query, filters, (selection, ids) =>
+            ctx.prisma.taskInstance.findMany({ ...selection, where: { id: { in: ids as bigint[] } } }),
+          );
+        },
+      },
+      ...pageTypes('TaskInstance', 'task instances'),
+    ),
+    taskInstance: t.prismaField({
+      type: 'TaskInstance',
+      nullable: true,
+      description: 'One of its task instances, by task id and map index; null if the run has none such.',
+      args: {
+        taskId: t.arg.string({ required: true, description: 'The task id.' }),
+        mapIndex: t.arg.int({ defaultValue: -1, description: 'The instance’s map index; −1 (the default) for an unmapped task.' }),
+      },
+      resolve: (query, run, args, ctx, info) => {
+        checkTaskId(args.taskId);
+        const key = { dagRunId: run.id, taskId: args.taskId, mapIndex: args.mapIndex ?? -1 };
+        // Every run of a list asks in one statement.
+        return batch(ctx, `taskInstance:${responsePath(info)}`, key, async (keys) => {
+          const rows = await ctx.prisma.taskInstance.findMany({ select: { ...query.select, id: true, dagRunId: true, taskId: true, mapIndex: true }, where: { OR: keys } });
+          return keys.map((k) => rows.find((row) => row.dagRunId === k.dagRunId && row.taskId === k.taskId && row.mapIndex === k.mapIndex) ?? null);
+        });
+      },
+    }),
   }),
 });
 
-builder.prismaObject('TaskTry', {
-  select: { id: true },
-  fields: (t) => ({
-    tryNumber: t.exposeInt('tryNumber'),
-    state: t.expose('state', { type: TaskInstanceState }),
-    workerId: t.exposeString('workerId', { nullable: true }),
-    startedAt: t.expose('startedAt', { type: 'DateTime' }),
-    endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
-    error: t.expose('error', { type: 'JSON', nullable: true, complexity: JSON_FIELD_COST }),
-    logs: t.relation('logs', { query: { orderBy: { seq: 'asc' } } }),
-  }),
-});
-
-builder.prismaObject('TaskLog', {
-  select: { id: true },
-  fields: (t) => ({
-    seq: t.exposeInt('seq'),
-    level: t.exposeString('level'),
-    message: t.exposeString('message'),
-    fields: t.expose('fields', { type: 'JSON', nullable: true, complexity: JSON_FIELD_COST }),
-    loggedAt: t.expose('loggedAt', { type: 'DateTime' }),
-  }),
-});
+/** One connection type for every list of runs (`dagRuns`, `Dag.runs`), so clients share fragments. */
+export const DagRunConnection = builder.connectionObject(
+  { type: DagRun, name: 'DagRunConnection', description: 'A page of DAG runs.' },
+  { name: 'DagRunEdge', description: 'One of the DAG runs of a page, with its cursor.' },
+);
 
 builder.queryFields((t) => ({
   dagRun: t.prismaField({
     type: 'DagRun',
-    args: { id: t.arg.id({ required: true }) },
+    description: 'One run by id (NOT_FOUND if there is none; FORBIDDEN when its DAG is outside the caller’s grants).',
+    args: { id: t.arg.id({ required: true, description: 'The run’s id.' }) },
     authScopes: (_root, args) => ({ role: 'viewer', dagRun: String(args.id) }),
     resolve: async (query, _root, args, ctx) => {
       // Malformed or out-of-range ids are the caller's mistake (BAD_USER_INPUT), not a missing run.
@@ -104,33 +125,40 @@ builder.queryFields((t) => ({
       return run;
     },
   }),
-  dagRuns: t.prismaConnection({
-    type: 'DagRun',
-    cursor: 'id',
-    description: 'Newest first; only the runs of DAGs the caller may see.',
-    args: { dagId: t.arg.string({ description: 'Only the runs of this DAG.' }) },
-    authScopes: (_root, args) => (args.dagId == null ? { role: 'viewer' } : { role: 'viewer', dag: args.dagId }),
-    ...pageLimits,
-    resolve: (query, _root, args, ctx) => {
-      if (args.dagId != null) checkDagId(args.dagId);
-      const granted = dagWhere(ctx.caller);
-      const where = { ...(args.dagId ? { dagId: args.dagId } : {}), ...(granted ? { dag: granted } : {}) };
-      return ctx.prisma.dagRun.findMany({ ...query, where, orderBy: { id: 'desc' } });
+  dagRuns: t.prismaConnection(
+    {
+      type: 'DagRun',
+      cursor: 'id',
+      description: 'Runs, newest first; only those of DAGs the caller may see.',
+      args: { dagId: t.arg.string({ description: 'Only the runs of this DAG.' }), ...runFilterArgs(t.arg) },
+      authScopes: (_root, args) => (args.dagId == null ? { role: 'viewer' } : { role: 'viewer', dag: args.dagId }),
+      ...pageLimits,
+      resolve: (query, _root, args, ctx) => {
+        if (args.dagId != null) checkDagId(args.dagId);
+        const filter = runFilter(args);
+        const granted = dagWhere(ctx.caller);
+        const where = { ...filter.where, ...(args.dagId != null ? { dagId: args.dagId } : {}), ...(granted ? { dag: granted } : {}) };
+        return ctx.prisma.dagRun.findMany({ ...query, where, orderBy: { id: 'desc' } });
+      },
     },
-  }),
+    DagRunConnection,
+  ),
 }));
 
 const TriggerDagRunInput = builder.inputType('TriggerDagRunInput', {
+  description: 'Which DAG to run, and with what.',
   fields: (t) => ({
-    dagId: t.string({ required: true }),
-    conf: t.field({ type: 'JSON', description: 'A JSON object handed to the tasks as `context().conf`.' }),
+    dagId: t.string({ required: true, description: 'The DAG id.' }),
+    conf: t.field({ type: 'JSON', description: 'A JSON object handed to the tasks as `context().conf` (checked against the DAG’s params schema); default `{}`.' }),
   }),
 });
 
 const TriggerDagRunPayload = builder.objectRef<{ dagRunId: number }>('TriggerDagRunPayload').implement({
+  description: 'The run a trigger created.',
   fields: (t) => ({
     dagRun: t.prismaField({
       type: 'DagRun',
+      description: 'The new run.',
       resolve: (query, payload, _args, ctx) => ctx.prisma.dagRun.findUniqueOrThrow({ ...query, where: { id: payload.dagRunId } }),
     }),
   }),
@@ -140,7 +168,7 @@ builder.mutationFields((t) => ({
   triggerDagRun: t.field({
     type: TriggerDagRunPayload,
     description: 'Starts a manual run of the DAG’s newest version.',
-    args: { input: t.arg({ type: TriggerDagRunInput, required: true }) },
+    args: { input: t.arg({ type: TriggerDagRunInput, required: true, description: 'The DAG and the run’s conf.' }) },
     authScopes: (_root, { input }) => ({ role: 'user', dag: input.dagId }),
     audit: ({ input }, result) => ({ target: `dag:${input.dagId}`, dagId: input.dagId, details: result ? { dagRunId: result.dagRunId } : null }),
     resolve: async (_root, { input }, ctx) => ({ dagRunId: await triggerDagRun(ctx.pool, { dagId: input.dagId, conf: input.conf ?? {} }) }),

@@ -1,95 +1,179 @@
+import type { GraphQLResolveInfo } from 'graphql';
 import { dagWhere } from '../../auth.js';
-import type { DagStructure, TaskStructure } from '../../dags/structure.js';
-import { notFound } from '../../errors.js';
+import { nextTick } from '../../dags/schedule.js';
+import { badInput, notFound } from '../../errors.js';
+import { Prisma } from '../../generated/prisma/client.js';
 import { checkDagId } from '../../runs.js';
-import { builder } from '../builder.js';
-import { JSON_FIELD_COST, pageLimits } from '../limits.js';
+import { batch, responsePath } from '../batch.js';
+import { builder, type ApiContext } from '../builder.js';
+import { pageLimits } from '../limits.js';
+import { nestedPage, type NestedPageSpec } from '../nested-pages.js';
+import { STRUCTURE_FIELD_OPTIONS, structureOf, structureView, Task, TaskEdge, TaskGroup } from './dag-version.js';
+import { pageTypes } from './connections.js';
+import { DagRunConnection } from './dag-run.js';
+import { runFilter, runFilterArgs } from './run-filter.js';
 
-const Task = builder.objectRef<TaskStructure>('Task').implement({
-  description: 'A task of a DAG version, with its dependencies.',
-  fields: (t) => ({
-    id: t.exposeID('id'),
-    upstreamIds: t.exposeStringList('upstreamIds'),
-    downstreamIds: t.exposeStringList('downstreamIds'),
-    triggerRule: t.exposeString('triggerRule'),
-    groupId: t.string({ nullable: true, description: 'Full id of the task group it belongs to (`outer.inner`), if any.', resolve: (task) => task.groupId ?? null }),
-    retries: t.exposeInt('retries'),
-    timeoutMs: t.exposeInt('timeoutMs', { nullable: true }),
-  }),
-});
+/** The newest version's id of each DAG (null without one), in one statement. */
+function latestVersionId(ctx: ApiContext, dagId: string): Promise<number | null> {
+  return batch(ctx, 'latestVersionIds', dagId, async (dagIds) => {
+    const rows = await ctx.prisma.$queryRaw<Array<{ dag_id: string; id: number }>>`
+      SELECT d.dag_id, v.id
+      FROM unnest(CAST(${dagIds} AS text[])) AS d(dag_id)
+      CROSS JOIN LATERAL (SELECT id FROM dag_version WHERE dag_id = d.dag_id ORDER BY version_number DESC LIMIT 1) v`;
+    const ids = new Map(rows.map((row) => [row.dag_id, row.id]));
+    return dagIds.map((id) => ids.get(id) ?? null);
+  });
+}
 
-builder.prismaObject('DagVersion', {
-  select: { id: true },
-  fields: (t) => ({
-    versionNumber: t.exposeInt('versionNumber'),
-    bundleHash: t.exposeString('bundleHash'),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    tasks: t.field({
-      type: [Task],
-      select: { structure: true },
-      complexity: { field: JSON_FIELD_COST, multiplier: 10 },
-      resolve: (v) => (v.structure as unknown as DagStructure).tasks,
-    }),
-  }),
-});
+async function latestStructure(ctx: ApiContext, dagId: string) {
+  const versionId = await latestVersionId(ctx, dagId);
+  return versionId === null ? null : structureOf(ctx, versionId);
+}
+
+const RUNS: NestedPageSpec = {
+  table: 'dag_run',
+  parentColumn: 'dag_id',
+  parentType: 'text',
+  order: [{ field: 'id', column: 'id', type: 'integer' }],
+  descending: true,
+};
+
+const VERSIONS: NestedPageSpec = {
+  table: 'dag_version',
+  parentColumn: 'dag_id',
+  parentType: 'text',
+  order: [{ field: 'versionNumber', column: 'version_number', type: 'integer' }],
+  descending: true,
+};
+
+/** Loads rows of `delegate` by id with the field's selection, for every parent of the field at once. */
+function rowsById<Row extends { id: unknown }>(ctx: ApiContext, info: GraphQLResolveInfo, id: Row['id'], load: (ids: Array<Row['id']>) => Promise<Row[]>): Promise<Row | null> {
+  return batch(ctx, `rows:${responsePath(info)}`, id, async (ids) => {
+    const rows = new Map((await load(ids)).map((row) => [String(row.id), row]));
+    return ids.map((key) => rows.get(String(key)) ?? null);
+  });
+}
 
 builder.prismaObject('Dag', {
+  description: 'A DAG as last deployed. Its structure (tasks, edges, groups, params) is that of its newest version; each run keeps the version it started with.',
   select: { id: true },
   fields: (t) => ({
-    id: t.exposeID('id'),
-    description: t.exposeString('description', { nullable: true }),
+    id: t.exposeID('id', { description: 'DAG id, unique across the deployment.' }),
+    description: t.exposeString('description', { nullable: true, description: 'What the DAG does, as its author wrote it.' }),
     source: t.exposeString('source', { description: 'The deploy source (DAG folder) the DAG comes from.' }),
-    fileName: t.exposeString('fileName'),
-    schedule: t.exposeString('schedule', { nullable: true }),
+    fileName: t.exposeString('fileName', { description: 'The DAG file, relative to its source’s folder.' }),
+    schedule: t.exposeString('schedule', { nullable: true, description: 'A cron expression (UTC) or preset such as `@daily`; null: only triggered runs.' }),
     tags: t.exposeStringList('tags', { description: 'Tags of the newest version; API tokens may be granted DAGs by tag.' }),
-    paused: t.exposeBoolean('paused'),
-    isActive: t.exposeBoolean('isActive'),
-    versions: t.relation('versions', { description: 'Newest first.', query: { orderBy: { versionNumber: 'desc' } } }),
-    tasks: t.field({
-      type: [Task],
-      description: 'Tasks of the newest version.',
-      select: { versions: { orderBy: { versionNumber: 'desc' }, take: 1, select: { structure: true } } },
-      complexity: { field: JSON_FIELD_COST, multiplier: 10 },
-      resolve: (dag) => (dag.versions[0]?.structure as unknown as DagStructure | undefined)?.tasks ?? [],
+    paused: t.exposeBoolean('paused', { description: 'A paused DAG gets no scheduled runs and cannot be triggered.' }),
+    isActive: t.exposeBoolean('isActive', { description: 'False once its file left its deploy source; its history is kept.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the DAG was first deployed.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When a deploy last stored it (changed or not).' }),
+    nextRunAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description:
+        'Logical date of its next scheduled run: the schedule’s next tick (UTC). Null when the DAG is paused, inactive, has no schedule or runs `@once`.',
+      select: { schedule: true, paused: true, isActive: true },
+      resolve: (dag) => (dag.schedule && !dag.paused && dag.isActive ? nextTick(dag.schedule, new Date()) : null),
     }),
+    latestVersion: t.prismaField({
+      type: 'DagVersion',
+      nullable: true,
+      description: 'The newest version (what a trigger runs).',
+      resolve: async (query, dag, _args, ctx, info) => {
+        const id = await latestVersionId(ctx, dag.id);
+        return id === null ? null : rowsById(ctx, info, id, (ids: number[]) => ctx.prisma.dagVersion.findMany({ ...query, where: { id: { in: ids } } }));
+      },
+    }),
+    versions: t.prismaConnection(
+      {
+        type: 'DagVersion',
+        cursor: 'dagId_versionNumber',
+        description: 'Its versions, newest first.',
+        ...pageLimits,
+        resolve: (query, dag, _args, ctx, info) =>
+          nestedPage(ctx, info, VERSIONS, dag.id, query, [], (selection, ids) => ctx.prisma.dagVersion.findMany({ ...selection, where: { id: { in: ids } } })),
+      },
+      ...pageTypes('DagVersion', 'DAG versions'),
+    ),
+    tasks: t.field({ type: [Task], ...STRUCTURE_FIELD_OPTIONS.tasks, resolve: async (dag, _args, ctx) => structureView.tasks(await latestStructure(ctx, dag.id)) }),
+    edges: t.field({ type: [TaskEdge], ...STRUCTURE_FIELD_OPTIONS.edges, resolve: async (dag, _args, ctx) => structureView.edges(await latestStructure(ctx, dag.id)) }),
+    groups: t.field({ type: [TaskGroup], ...STRUCTURE_FIELD_OPTIONS.groups, resolve: async (dag, _args, ctx) => structureView.groups(await latestStructure(ctx, dag.id)) }),
+    owners: t.stringList({ ...STRUCTURE_FIELD_OPTIONS.owners, resolve: async (dag, _args, ctx) => structureView.owners(await latestStructure(ctx, dag.id)) }),
     paramsSchema: t.field({
       type: 'JSON',
       nullable: true,
-      description: 'JSON Schema of the params of the newest version (what a trigger conf must match), or null.',
-      select: { versions: { orderBy: { versionNumber: 'desc' }, take: 1, select: { structure: true } } },
-      complexity: JSON_FIELD_COST,
-      resolve: (dag) => (dag.versions[0]?.structure as unknown as Partial<DagStructure> | undefined)?.paramsSchema ?? null,
+      ...STRUCTURE_FIELD_OPTIONS.paramsSchema,
+      resolve: async (dag, _args, ctx) => structureView.paramsSchema(await latestStructure(ctx, dag.id)),
     }),
-    runs: t.relatedConnection('runs', { cursor: 'id', query: { orderBy: { id: 'desc' } }, ...pageLimits }),
+    runs: t.prismaConnection(
+      {
+        type: 'DagRun',
+        cursor: 'id',
+        description: 'Its runs, newest first (`first: 5` for the recent ones).',
+        args: runFilterArgs(t.arg),
+        ...pageLimits,
+        resolve: (query, dag, args, ctx, info) =>
+          nestedPage(ctx, info, RUNS, dag.id, query, runFilter(args).sql, (selection, ids) => ctx.prisma.dagRun.findMany({ ...selection, where: { id: { in: ids } } })),
+      },
+      DagRunConnection,
+    ),
+    importError: t.prismaField({
+      type: 'ImportError',
+      nullable: true,
+      description: 'Why its file failed at its source’s latest deploy, if it did (the DAG then keeps its last good version).',
+      select: { source: true, fileName: true },
+      resolve: (query, dag, _args, ctx, info) =>
+        batch(ctx, `importError:${responsePath(info)}`, { source: dag.source, fileName: dag.fileName }, async (files) => {
+          // The rows must carry what they are matched by, whatever the selection.
+          const rows = await ctx.prisma.importError.findMany({ select: { ...query.select, id: true, source: true, fileName: true }, where: { OR: files } });
+          return files.map((f) => rows.find((row) => row.source === f.source && row.fileName === f.fileName) ?? null);
+        }),
+    }),
   }),
 });
 
 builder.prismaObject('ImportError', {
+  description: 'A DAG file that failed to bundle, load or validate at its deploy source’s latest deploy.',
   select: { id: true },
   fields: (t) => ({
-    source: t.exposeString('source'),
-    fileName: t.exposeString('fileName'),
-    message: t.exposeString('message'),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    source: t.exposeString('source', { description: 'The deploy source (DAG folder) of the file.' }),
+    fileName: t.exposeString('fileName', { description: 'The file, relative to its source’s folder.' }),
+    message: t.exposeString('message', { description: 'What went wrong, naming the file, DAG and task.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the deploy that found it ran.' }),
   }),
 });
 
 builder.queryFields((t) => ({
-  dags: t.prismaConnection({
-    type: 'Dag',
-    cursor: 'id',
-    description: 'The DAGs the caller may see (a token limited to some DAGs sees only those).',
-    args: { includeInactive: t.arg.boolean({ defaultValue: false, description: 'Also list DAGs whose file is gone.' }) },
-    authScopes: { role: 'viewer' },
-    ...pageLimits,
-    resolve: (query, _root, args, ctx) => {
-      const where = { ...(args.includeInactive ? {} : { isActive: true }), ...dagWhere(ctx.caller) };
-      return ctx.prisma.dag.findMany({ ...query, where, orderBy: { id: 'asc' } });
+  dags: t.prismaConnection(
+    {
+      type: 'Dag',
+      cursor: 'id',
+      description: 'The DAGs the caller may see, by id (a token limited to some DAGs sees only those).',
+      args: {
+        includeInactive: t.arg.boolean({ defaultValue: false, description: 'Also list DAGs whose file is gone (retired).' }),
+        tags: t.arg.stringList({ description: 'Only DAGs with at least one of these tags.' }),
+        paused: t.arg.boolean({ description: 'Only paused (true) or unpaused (false) DAGs.' }),
+      },
+      authScopes: { role: 'viewer' },
+      ...pageLimits,
+      resolve: (query, _root, args, ctx) => {
+        if (args.tags != null && (args.tags.length === 0 || args.tags.length > 20)) throw badInput('tags must list 1 to 20 tags; leave it out for all');
+        const filters: Prisma.DagWhereInput[] = [];
+        if (!args.includeInactive) filters.push({ isActive: true });
+        if (args.tags != null) filters.push({ tags: { hasSome: args.tags } });
+        if (args.paused != null) filters.push({ paused: args.paused });
+        const granted = dagWhere(ctx.caller);
+        if (granted) filters.push(granted);
+        return ctx.prisma.dag.findMany({ ...query, where: { AND: filters }, orderBy: { id: 'asc' } });
+      },
     },
-  }),
+    ...pageTypes('Dag', 'DAGs'),
+  ),
   dag: t.prismaField({
     type: 'Dag',
-    args: { id: t.arg.id({ required: true }) },
+    description: 'One DAG by id (NOT_FOUND if there is none; FORBIDDEN outside the caller’s grants, existing or not).',
+    args: { id: t.arg.id({ required: true, description: 'The DAG id.' }) },
     authScopes: (_root, args) => ({ role: 'viewer', dag: String(args.id) }),
     resolve: async (query, _root, args, ctx) => {
       checkDagId(String(args.id));
@@ -98,27 +182,33 @@ builder.queryFields((t) => ({
       return dag;
     },
   }),
-  importErrors: t.prismaField({
-    type: ['ImportError'],
-    description: 'DAG files that failed at the latest deploy. A token limited to some DAGs sees only the files of those DAGs.',
-    authScopes: { role: 'viewer' },
-    resolve: async (query, _root, _args, ctx) => {
-      const granted = dagWhere(ctx.caller);
-      let where = {};
-      if (granted) {
-        const files = await ctx.prisma.dag.findMany({ where: granted, select: { source: true, fileName: true }, distinct: ['source', 'fileName'] });
-        if (files.length === 0) return [];
-        where = { OR: files };
-      }
-      return ctx.prisma.importError.findMany({ ...query, where, orderBy: [{ source: 'asc' }, { fileName: 'asc' }] });
+  importErrors: t.prismaConnection(
+    {
+      type: 'ImportError',
+      cursor: 'source_fileName',
+      description: 'DAG files that failed at their source’s latest deploy, by source and file. A token limited to some DAGs sees only the files of those DAGs.',
+      authScopes: { role: 'viewer' },
+      ...pageLimits,
+      resolve: async (query, _root, _args, ctx) => {
+        const granted = dagWhere(ctx.caller);
+        let where: Prisma.ImportErrorWhereInput = {};
+        if (granted) {
+          const files = await ctx.prisma.dag.findMany({ where: granted, select: { source: true, fileName: true }, distinct: ['source', 'fileName'] });
+          if (files.length === 0) return [];
+          where = { OR: files };
+        }
+        return ctx.prisma.importError.findMany({ ...query, where, orderBy: [{ source: 'asc' }, { fileName: 'asc' }] });
+      },
     },
-  }),
+    ...pageTypes('ImportError', 'import errors'),
+  ),
 }));
 
 const SetDagPausedInput = builder.inputType('SetDagPausedInput', {
+  description: 'Which DAG to pause or unpause.',
   fields: (t) => ({
-    dagId: t.string({ required: true }),
-    paused: t.boolean({ required: true }),
+    dagId: t.string({ required: true, description: 'The DAG id.' }),
+    paused: t.boolean({ required: true, description: 'True to pause, false to unpause.' }),
   }),
 });
 
@@ -126,7 +216,7 @@ builder.mutationFields((t) => ({
   setDagPaused: t.prismaField({
     type: 'Dag',
     description: 'Pauses or unpauses a DAG: a paused DAG gets no scheduled runs and cannot be triggered.',
-    args: { input: t.arg({ type: SetDagPausedInput, required: true }) },
+    args: { input: t.arg({ type: SetDagPausedInput, required: true, description: 'The DAG and its new state.' }) },
     authScopes: (_root, { input }) => ({ role: 'user', dag: input.dagId }),
     audit: ({ input }) => ({ target: `dag:${input.dagId}`, dagId: input.dagId, details: { paused: input.paused } }),
     resolve: async (query, _root, { input }, ctx) => {

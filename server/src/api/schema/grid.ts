@@ -1,0 +1,226 @@
+// `dagGrid`: what a grid view draws, Airflow's grid. Columns are a DAG's last runs, rows its
+// tasks (paged: a DAG may have 10,000), and each cell counts the task's instances per state
+// in that run (a mapped task has one per item). A page costs a fixed number of statements
+// whatever the size of the runs: the DAG with its runs' ids, the cells of the page's tasks
+// (one GROUP BY on the task instances' unique key), and the runs when they are selected; the
+// structures come from the versions' cache.
+import { parseCursorConnectionArgs } from '@pothos/plugin-relay';
+import { graphOf } from '../../dags/graph.js';
+import type { DagStructure, TaskStructure } from '../../dags/structure.js';
+import { loadStructures } from '../../dags/versions.js';
+import { badInput, notFound } from '../../errors.js';
+import { Prisma } from '../../generated/prisma/client.js';
+import type { TaskInstanceState as State } from '../../executor/states.js';
+import { checkDagId } from '../../runs.js';
+import { builder, type ApiContext } from '../builder.js';
+import { LIMITS, pageSize } from '../limits.js';
+import { pageTypes } from './connections.js';
+import { Task } from './dag-version.js';
+import { TaskInstanceState, TaskStateCount, type StateCount } from './states.js';
+
+/** Most runs (columns) one grid shows. */
+export const MAX_GRID_RUNS = 100;
+const DEFAULT_GRID_RUNS = 25;
+
+/**
+ * The state a cell shows for several instances (a mapped task), most telling first, after
+ * Airflow's grid: a failure anywhere shows, then what is still going on, then how it ended.
+ */
+const SUMMARY_ORDER: readonly State[] = [
+  'failed',
+  'upstream_failed',
+  'up_for_retry',
+  'up_for_reschedule',
+  'running',
+  'queued',
+  'scheduled',
+  'none',
+  'removed',
+  'skipped',
+  'success',
+];
+
+/** What the root field found: the DAG's newest version and its last runs, newest first. */
+interface GridSource {
+  dagId: string;
+  latestVersionId: number | null;
+  runs: Array<{ id: number; versionId: number }>;
+}
+
+/** A task of the grid, before its cells are read. */
+interface GridTask {
+  task: TaskStructure;
+  inLatestVersion: boolean;
+}
+
+interface GridRow extends GridTask {
+  cells: GridCell[];
+}
+
+interface GridCell {
+  dagRunId: number;
+  counts: StateCount[];
+}
+
+const DagGridCell = builder.objectRef<GridCell>('DagGridCell').implement({
+  description: 'One task in one run: how many of its instances are in each state.',
+  fields: (t) => ({
+    dagRunId: t.id({ description: 'The run (a column of the grid).', resolve: (cell) => String(cell.dagRunId) }),
+    state: t.field({
+      type: TaskInstanceState,
+      description: 'The state to show: the instance’s own, or for several (a mapped task) the most telling (failed, then running and waiting ones, then success).',
+      resolve: (cell) => SUMMARY_ORDER.find((state) => cell.counts.some((c) => c.state === state)) ?? cell.counts[0]!.state,
+    }),
+    instances: t.int({ description: 'How many instances the task has in the run (a mapped task: one per item).', resolve: (cell) => cell.counts.reduce((sum, c) => sum + c.count, 0) }),
+    counts: t.field({
+      type: [TaskStateCount],
+      description: 'Instances per state, states with none left out, in the order of TaskInstanceState.',
+      complexity: { field: 1, multiplier: 1 },
+      resolve: (cell) => cell.counts,
+    }),
+  }),
+});
+
+const DagGridRow = builder.objectRef<GridRow>('DagGridRow').implement({
+  description: 'A task of the grid with its cells.',
+  fields: (t) => ({
+    task: t.field({ type: Task, description: 'The task, as the newest version has it (or the newest of the shown runs’ versions that does).', resolve: (row) => row.task }),
+    inLatestVersion: t.exposeBoolean('inLatestVersion', { description: 'False for a task that only older runs have: it left the DAG since.' }),
+    cells: t.field({
+      type: [DagGridCell],
+      description: 'One per shown run in which the task has instances, in the order of `runs` (newest first).',
+      complexity: { field: 1, multiplier: 1 },
+      resolve: (row) => row.cells,
+    }),
+  }),
+});
+
+const DagGrid = builder.objectRef<GridSource>('DagGrid').implement({
+  description: 'A DAG’s last runs and, per task and run, its instances’ states: what a grid view draws.',
+  fields: (t) => ({
+    dagId: t.exposeID('dagId', { description: 'The DAG.' }),
+    runs: t.prismaField({
+      type: ['DagRun'],
+      description: 'The runs (columns), newest first.',
+      complexity: { field: 1, multiplier: 1 },
+      resolve: async (query, grid, _args, ctx) => {
+        if (grid.runs.length === 0) return [];
+        return ctx.prisma.dagRun.findMany({ ...query, where: { id: { in: grid.runs.map((r) => r.id) } }, orderBy: { id: 'desc' } });
+      },
+    }),
+    rows: t.connection(
+      {
+        type: DagGridRow,
+        description:
+          'The tasks (rows), upstream first: those of the newest version, then those only older shown runs have. Each page reads the cells of its own tasks only.',
+        resolve: async (grid, args, ctx) => {
+          pageSize(args); // refuses a page over the limit
+          const tasks = await gridTasks(ctx, grid);
+          const { before, after, limit, expectedSize, inverted, hasPreviousPage, hasNextPage } = parseCursorConnectionArgs({
+            args,
+            defaultSize: LIMITS.defaultPageSize,
+            maxSize: LIMITS.maxPageSize,
+          });
+          const start = after === undefined ? 0 : positionOf(tasks, after) + 1;
+          const end = before === undefined ? tasks.length : positionOf(tasks, before);
+          // `limit` is one more than the page: whether that one exists tells if there is another page.
+          const found = inverted ? tasks.slice(Math.max(start, end - limit), end).reverse() : tasks.slice(start, Math.min(end, start + limit));
+          const page = found.slice(0, expectedSize);
+          if (inverted) page.reverse();
+          const cells = await gridCells(ctx, grid, page.length === tasks.length ? null : page.map((row) => row.task.id));
+          const edges = page.map((row) => ({ cursor: encodeCursor(row.task.id), node: { ...row, cells: cells.get(row.task.id) ?? [] } }));
+          return {
+            edges,
+            pageInfo: {
+              startCursor: edges[0]?.cursor ?? null,
+              endCursor: edges[edges.length - 1]?.cursor ?? null,
+              hasPreviousPage: hasPreviousPage(found.length),
+              hasNextPage: hasNextPage(found.length),
+            },
+          };
+        },
+      },
+      ...pageTypes('DagGridRow', 'grid rows'),
+    ),
+  }),
+});
+
+builder.queryFields((t) => ({
+  dagGrid: t.field({
+    type: DagGrid,
+    description: 'A DAG’s last runs and its tasks’ states in each (what a grid view draws). NOT_FOUND for an unknown DAG; FORBIDDEN outside the caller’s grants.',
+    args: {
+      dagId: t.arg.id({ required: true, description: 'The DAG id.' }),
+      runs: t.arg.int({ defaultValue: DEFAULT_GRID_RUNS, description: `How many of its latest runs to show, 1 to ${MAX_GRID_RUNS}.` }),
+    },
+    authScopes: (_root, args) => ({ role: 'viewer', dag: String(args.dagId) }),
+    // Each row has a cell per run: the rows' cost times the runs.
+    complexity: (args) => ({ field: 1, multiplier: Math.min(Math.max(args.runs ?? DEFAULT_GRID_RUNS, 1), MAX_GRID_RUNS) }),
+    resolve: async (_root, args, ctx) => {
+      const dagId = String(args.dagId);
+      checkDagId(dagId);
+      const runs = args.runs ?? DEFAULT_GRID_RUNS;
+      if (!Number.isInteger(runs) || runs < 1 || runs > MAX_GRID_RUNS) throw badInput(`runs is ${runs}; a grid shows 1 to ${MAX_GRID_RUNS} runs`);
+      const [found] = await ctx.prisma.$queryRaw<Array<{ latest_version_id: number | null; runs: Array<{ id: number; versionId: number }> }>>`
+        SELECT
+          (SELECT v.id FROM dag_version v WHERE v.dag_id = d.id ORDER BY v.version_number DESC LIMIT 1) AS latest_version_id,
+          coalesce((SELECT json_agg(json_build_object('id', r.id, 'versionId', r.dag_version_id) ORDER BY r.id DESC)
+                    FROM (SELECT id, dag_version_id FROM dag_run WHERE dag_id = d.id ORDER BY id DESC LIMIT ${runs}) r), '[]') AS runs
+        FROM dag d WHERE d.id = ${dagId}`;
+      if (!found) throw notFound(`DAG "${dagId}" does not exist`);
+      return { dagId, latestVersionId: found.latest_version_id, runs: found.runs };
+    },
+  }),
+}));
+
+/** The rows' tasks: the newest version's, then those only the shown runs' older versions have. */
+async function gridTasks(ctx: ApiContext, grid: GridSource): Promise<GridTask[]> {
+  const versionIds = [...new Set([...(grid.latestVersionId === null ? [] : [grid.latestVersionId]), ...grid.runs.map((r) => r.versionId)])];
+  const structures = await loadStructures(ctx.pool, versionIds);
+  const latest: DagStructure | undefined = grid.latestVersionId === null ? undefined : structures[0];
+  const rows: GridTask[] = (latest ? graphOf(latest).ordered : []).map((task) => ({ task, inLatestVersion: true }));
+  const seen = new Set(rows.map((row) => row.task.id));
+  for (const structure of structures) {
+    if (structure === latest) continue;
+    for (const task of graphOf(structure).ordered) {
+      if (seen.has(task.id)) continue;
+      seen.add(task.id);
+      rows.push({ task, inLatestVersion: false });
+    }
+  }
+  return rows;
+}
+
+/** Counts per (task, run, state) for the shown runs, in one statement; `taskIds` null: every task. */
+async function gridCells(ctx: ApiContext, grid: GridSource, taskIds: string[] | null): Promise<Map<string, GridCell[]>> {
+  const cells = new Map<string, GridCell[]>();
+  if (grid.runs.length === 0 || taskIds?.length === 0) return cells;
+  const runIds = grid.runs.map((r) => r.id);
+  const rows = await ctx.prisma.$queryRaw<Array<{ dag_run_id: number; task_id: string; state: State; count: number }>>`
+    SELECT dag_run_id, task_id, state::text AS state, count(*)::int AS count
+    FROM task_instance
+    WHERE dag_run_id = ANY(${runIds}::int[]) ${taskIds === null ? Prisma.empty : Prisma.sql`AND task_id = ANY(${taskIds}::text[])`}
+    GROUP BY dag_run_id, task_id, state
+    ORDER BY dag_run_id DESC, task_id, task_instance.state`;
+  for (const row of rows) {
+    let taskCells = cells.get(row.task_id);
+    if (!taskCells) cells.set(row.task_id, (taskCells = []));
+    let cell = taskCells[taskCells.length - 1];
+    if (cell?.dagRunId !== row.dag_run_id) taskCells.push((cell = { dagRunId: row.dag_run_id, counts: [] }));
+    cell.counts.push({ state: row.state, count: row.count });
+  }
+  return cells;
+}
+
+const CURSOR_PREFIX = 'task:';
+
+function encodeCursor(taskId: string): string {
+  return Buffer.from(`${CURSOR_PREFIX}${taskId}`).toString('base64url');
+}
+
+function positionOf(rows: GridTask[], cursor: string): number {
+  const text = Buffer.from(cursor, 'base64url').toString();
+  const index = text.startsWith(CURSOR_PREFIX) ? rows.findIndex((row) => row.task.id === text.slice(CURSOR_PREFIX.length)) : -1;
+  if (index < 0) throw badInput('The cursor does not name a task of this grid (its DAG may have changed since); start again from the first page');
+  return index;
+}

@@ -1,0 +1,131 @@
+// A task instance, its tries, their log lines and its XCom values.
+import { Prisma } from '../../generated/prisma/client.js';
+import { badInput } from '../../errors.js';
+import { pageTypes } from './connections.js';
+import { builder } from '../builder.js';
+import { JSON_FIELD_COST, pageLimits } from '../limits.js';
+import { nestedPage, type NestedPageSpec } from '../nested-pages.js';
+import { TaskInstanceState } from './states.js';
+
+/** A try's log lines in `seq` order (the unique key's index range). */
+const LOG_LINES: NestedPageSpec = {
+  table: 'task_log',
+  parentColumn: 'task_try_id',
+  parentType: 'bigint',
+  order: [{ field: 'seq', column: 'seq', type: 'integer' }],
+  descending: false,
+};
+
+/** Milliseconds between two times, or null while the second is missing. */
+export const durationMs = (start: Date | null, end: Date | null) => (start && end ? end.getTime() - start.getTime() : null);
+
+/** The `{ name, message, stack }` a try's error is stored as, read defensively (it is JSON). */
+function errorPart(error: unknown, part: 'name' | 'message'): string | null {
+  if (typeof error !== 'object' || error === null) return null;
+  const value = (error as Record<string, unknown>)[part];
+  return typeof value === 'string' ? value : null;
+}
+
+builder.prismaObject('TaskInstance', {
+  description: 'One task (or one instance of a mapped task) in one run: its state, tries and values.',
+  select: { id: true },
+  fields: (t) => ({
+    id: t.id({ description: 'The instance’s id.', resolve: (ti) => String(ti.id) }),
+    dagRunId: t.id({ description: 'The run it belongs to.', select: { dagRunId: true }, resolve: (ti) => String(ti.dagRunId) }),
+    taskId: t.exposeString('taskId', { description: 'The task it is an instance of.' }),
+    mapIndex: t.exposeInt('mapIndex', { description: '−1 unless it is one of a mapped task’s instances (0…n−1).' }),
+    mapItem: t.expose('mapItem', { type: 'JSON', nullable: true, complexity: JSON_FIELD_COST, description: 'The item a mapped instance maps over (its first argument); null otherwise.' }),
+    state: t.expose('state', { type: TaskInstanceState, description: 'Where it stands.' }),
+    tryNumber: t.exposeInt('tryNumber', { description: 'Number of the latest try; 0 before the first.' }),
+    maxTries: t.exposeInt('maxTries', { description: 'The try number past which a failure is final (retries + 1, more after a clear or a reschedule).' }),
+    queuedAt: t.expose('queuedAt', { type: 'DateTime', nullable: true, description: 'When it was last enqueued for a worker.' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true, description: 'When its latest try started.' }),
+    endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true, description: 'When it ended; null until then.' }),
+    durationMs: t.float({
+      nullable: true,
+      description: 'endedAt − startedAt of its latest try, in milliseconds; null until it ended.',
+      select: { startedAt: true, endedAt: true },
+      resolve: (ti) => durationMs(ti.startedAt, ti.endedAt),
+    }),
+    nextTryAt: t.expose('nextTryAt', { type: 'DateTime', nullable: true, description: 'When an `up_for_retry` or `up_for_reschedule` instance runs again.' }),
+    returnValue: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'What the task returned (its `return_value` XCom), as JSON; null without one.',
+      select: { xcoms: { where: { key: 'return_value' }, select: { value: true } } },
+      complexity: JSON_FIELD_COST,
+      resolve: (ti) => ti.xcoms[0]?.value ?? null,
+    }),
+    xcoms: t.relation('xcoms', { description: 'Every value it published (XCom), by key.', query: { orderBy: { key: 'asc' } } }),
+    dagRun: t.relation('dagRun', { description: 'The run it belongs to.' }),
+    tries: t.relation('tries', { description: 'Its tries, first first; kept across retries and clears.', query: { orderBy: { tryNumber: 'asc' } } }),
+  }),
+});
+
+builder.prismaObject('TaskTry', {
+  description: 'One attempt at a task instance.',
+  select: { id: true },
+  fields: (t) => ({
+    id: t.id({ description: 'The try’s id.', resolve: (tt) => String(tt.id) }),
+    tryNumber: t.exposeInt('tryNumber', { description: '1 for the first try, counting up across retries and clears.' }),
+    state: t.expose('state', { type: TaskInstanceState, description: '`running` while it runs, then how it ended.' }),
+    workerId: t.exposeString('workerId', { nullable: true, description: 'The worker that ran it.' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', description: 'When a worker claimed it.' }),
+    endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true, description: 'When it ended; null while it runs.' }),
+    durationMs: t.float({
+      nullable: true,
+      description: 'endedAt − startedAt in milliseconds; null while it runs.',
+      select: { startedAt: true, endedAt: true },
+      resolve: (tt) => durationMs(tt.startedAt, tt.endedAt),
+    }),
+    error: t.expose('error', { type: 'JSON', nullable: true, complexity: JSON_FIELD_COST, description: '`{ name, message, stack }` of the error that ended it; null when it did not fail.' }),
+    errorName: t.string({
+      nullable: true,
+      description: 'Why it failed, as the name of its error (`TaskTimeout`, `WorkerLost`, … or the task’s own error class).',
+      select: { error: true },
+      resolve: (tt) => errorPart(tt.error, 'name'),
+    }),
+    errorMessage: t.string({ nullable: true, description: 'The message of the error that ended it.', select: { error: true }, resolve: (tt) => errorPart(tt.error, 'message') }),
+    logs: t.prismaConnection(
+      {
+        type: 'TaskLog',
+        cursor: 'taskTryId_seq',
+        description: 'Its log lines in `seq` order: `first`/`after` pages forward, `last: n` is the tail.',
+        args: { afterSeq: t.arg.int({ description: 'Only lines after this sequence number (e.g. the last one a client has).' }) },
+        ...pageLimits,
+        resolve: (query, tt, args, ctx, info) => {
+          const filters: Prisma.Sql[] = [];
+          if (args.afterSeq != null) {
+            if (args.afterSeq < 0) throw badInput(`afterSeq is ${args.afterSeq}; sequence numbers start at 0`);
+            filters.push(Prisma.sql`t.seq > ${args.afterSeq}`);
+          }
+          return nestedPage(ctx, info, LOG_LINES, tt.id, query, filters, (selection, ids) => ctx.prisma.taskLog.findMany({ ...selection, where: { id: { in: ids as bigint[] } } }));
+        },
+      },
+      ...pageTypes('TaskLog', 'log lines'),
+    ),
+  }),
+});
+
+builder.prismaObject('TaskLog', {
+  description: 'A line a try logged (`context().log`, `console.*`, or its process’s output).',
+  select: { id: true },
+  fields: (t) => ({
+    seq: t.exposeInt('seq', { description: 'Its place among the try’s lines, from 0.' }),
+    level: t.exposeString('level', { description: '`debug`, `info`, `warn` or `error`.' }),
+    message: t.exposeString('message', { description: 'The text.' }),
+    fields: t.expose('fields', { type: 'JSON', nullable: true, complexity: JSON_FIELD_COST, description: 'Structured fields logged with it (`log.info(message, fields)`).' }),
+    loggedAt: t.expose('loggedAt', { type: 'DateTime', description: 'When it was logged.' }),
+  }),
+});
+
+builder.prismaObject('XCom', {
+  description: 'A value a task instance published; `return_value` is what the task returned.',
+  select: { id: true },
+  fields: (t) => ({
+    key: t.exposeString('key', { description: 'Its name (`return_value` for the return value).' }),
+    value: t.expose('value', { type: 'JSON', nullable: true, complexity: JSON_FIELD_COST, description: 'The value as JSON (what the serializer made of it).' }),
+    sizeBytes: t.exposeInt('sizeBytes', { description: 'Its size as JSON text, in bytes.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was stored.' }),
+  }),
+});
