@@ -80,7 +80,9 @@ export function nestedPage<Row extends { id: unknown }>(
         LIMIT ${Math.abs(take)}
       ) c
       ORDER BY p.n`;
-    const loaded = rows.length === 0 ? [] : await load(selection, rows.map((r) => r.id));
+    // The rows are matched by id, which the selection lacks when only cursors are asked for.
+    const withId = 'select' in selection ? { ...selection, select: { ...(selection.select as object), id: true } } : selection;
+    const loaded = rows.length === 0 ? [] : await load(withId, rows.map((r) => r.id));
     const byId = new Map(loaded.map((row) => [String(row.id), row]));
     const pages = new Map<string, Row[]>(parents.map((p) => [p, []]));
     for (const { parent, id } of rows) {

@@ -83,9 +83,10 @@ function groupsOf(ordered: TaskStructure[]): TaskGroupView[] {
     if (!group) {
       const dot = id.lastIndexOf('.');
       const parentId = dot < 0 ? null : id.slice(0, dot);
+      const parent = parentId === null ? null : ensure(parentId); // listed before its children
       group = { id, parentId, taskIds: [], childIds: [] };
       groups.set(id, group);
-      if (parentId !== null) ensure(parentId).childIds.push(id);
+      parent?.childIds.push(id);
     }
     return group;
   };
