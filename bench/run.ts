@@ -5,8 +5,10 @@ import { performance } from 'node:perf_hooks';
 import { bundleCacheDir } from '../server/src/config.js';
 import { runWithCleanup, type Cleanup } from './cleanup.js';
 import { describeMachine, openBenchDatabase } from './environment.js';
+import type { Database } from '../server/src/platform.js';
 import { expansionMs, FAN_OUT_DAG_ID, FAN_OUT_IN_PROCESS_DAG_ID, MAPPED_DAG_ID, MAPPED_IN_PROCESS_DAG_ID, writeFanOutDag, writeMappedDag } from './fan-out.js';
 import { CHAIN_IN_PROCESS_DAG_ID, deployChain, measureHandoff, writeChainDag, type HandoffResult } from './handoff.js';
+import { API_READS, apiReadRatios, apiReadRows, copyRunHistory, explainApiReads, measureApiReads, type ApiReadFigure } from './api-reads.js';
 import { measureRawLatency, measureRawThroughput } from './raw-graphile-worker.js';
 import { benchmarksMarkdown, ratioLine, table, type Row } from './report.js';
 import { summarize } from './stats.js';
@@ -27,6 +29,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   log('opening the database');
   const { db, home, dagsDir, kind } = await openBenchDatabase(cleanup);
   const machine = await describeMachine(db.pool, kind);
+  if (process.argv.includes('--api-only')) return apiOnly(db, home, dagsDir, cleanup);
 
   log(`deploying a chain of ${CHAIN_LENGTH} no-op tasks`);
   await writeChainDag(dagsDir, CHAIN_LENGTH);
@@ -60,6 +63,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   const mappedExpansion = await expansionMs(db.pool, MAPPED_DAG_ID);
   log(`mapped: the same, in-process`);
   const mappedInProcess = await measureHandoff(db, cleanup, { cacheDir, concurrency: 8, dagId: MAPPED_IN_PROCESS_DAG_ID, warmup: 0, measured: FAN_OUT_RUNS, runTimeoutMs: 600_000 });
+  const apiReads = await measureApiOnBenchRuns(db);
 
   const raw = summarize(rawLatencies);
   const handoff1 = summarize(chain1.handoffs);
@@ -79,6 +83,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     { name: `Updraft run wall time, a task mapped over ${MAPPED_COUNT.toLocaleString('en')} items + list + reduce (concurrency 8)`, summary: summarize(mapped.runWallTimes) },
     { name: `the same, \`isolation: none\``, summary: summarize(mappedInProcess.runWallTimes) },
     { name: `list task ends → first mapped instance starts (expanding ${MAPPED_COUNT.toLocaleString('en')} instances)`, summary: summarize([mappedExpansion]) },
+    ...apiReadRows(apiReads),
   ];
 
   const fanOutP50 = summarize(fanOut.runWallTimes).p50;
@@ -90,6 +95,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     `Handoff p50, isolated / in-process: **${(handoff1.p50 / handoff1InProcess.p50).toFixed(2)}x** (${handoff1.p50.toFixed(2)} ms / ${handoff1InProcess.p50.toFixed(2)} ms).`,
     `${FAN_OUT_WIDTH.toLocaleString('en')}-task fan-out run / the same number of raw jobs: **${(fanOutP50 / rawWide).toFixed(1)}x** isolated, **${(fanOutInProcessP50 / rawWide).toFixed(1)}x** in-process; isolated / in-process: **${(fanOutP50 / fanOutInProcessP50).toFixed(2)}x**.`,
     `${MAPPED_COUNT.toLocaleString('en')}-instance mapped run / the same number of raw jobs: **${(mappedP50 / rawWide).toFixed(1)}x** isolated, **${(mappedInProcessP50 / rawWide).toFixed(1)}x** in-process; mapped / ${FAN_OUT_WIDTH.toLocaleString('en')}-task fan-out: **${(mappedP50 / fanOutP50).toFixed(2)}x**.`,
+    apiReadRatios(apiReads),
   ].join('\n\n');
   const elapsedS = (performance.now() - began) / 1000;
   const markdown = benchmarksMarkdown({ machine, rows, ratio, method: METHOD, elapsedS });
@@ -104,8 +110,51 @@ const METHOD = [
   `**hello_world.** \`examples/dags/hello_world.ts\` (three tasks in a line) is triggered ${HELLO_WORLD_RUNS.measured} times, one run after the other, after ${HELLO_WORLD_RUNS.warmup} warm-up run; the figure is \`dag_run.ended_at − started_at\`, where \`started_at\` is set in the trigger's own transaction: trigger to run success.`,
   `**Isolation.** Every Updraft figure is measured twice where it says so: with the default \`isolation: 'process'\` (task code in the worker's pool of warm task processes, arguments and results over IPC) and with \`isolation: 'none'\` (task code in the worker's own process), the in-process run right after the isolated one.`,
   `**Mapped.** One run of a DAG whose first task returns ${MAPPED_COUNT.toLocaleString('en')} numbers, a no-op task mapped over them (\`noop.map(list())\`, expanded into ${MAPPED_COUNT.toLocaleString('en')} instances when \`list\` ends) and a task that sums the mapped outputs, at concurrency 8, isolated and in-process; its baseline is the same raw burn-down as the fan-out's. Expansion is measured from the \`list\` try's \`ended_at\` to the first mapped try's \`started_at\` (database clock), which spans the finishing transaction that expands and enqueues every instance.`,
+  `**API reads.** What a dashboard asks of a 10,000-task DAG, through the GraphQL handler in process (\`createApi(...).fetch\`: parse, validate, cost, authorize, resolve, serialize; no socket), each sample followed by its baseline, a plain SELECT of the same rows on the same pg pool, so both see the same load; ${API_READS.warmup} warm-up samples, then ${API_READS.samples}. Two DAGs: the isolated fan-out (10,002 tasks) and the isolated mapped DAG (10,000 instances of one task); after its real run each gets a history of ${API_READS.runs} runs (copies of the real run's task instances, about 1% of them failed, written in one statement and analyzed). *First page*: \`dagRun(id) { taskInstances(first: ${API_READS.pageSize}) { … } }\` of the real run (7 fields per instance and the page info) next to \`SELECT … FROM task_instance WHERE dag_run_id = $1 ORDER BY task_id, map_index LIMIT ${API_READS.pageSize + 1}\`. *Grid*: \`dagGrid(dagId, runs: ${API_READS.runs}) { runs { … } rows(first: ${API_READS.pageSize}) { … cells { dagRunId state instances counts { state count } } } }\` next to the runs' SELECT and the cells' statement the API sends (for the fan-out, one probe of the unique key per cell of the first ${API_READS.pageSize} tasks × ${API_READS.runs} runs; for the mapped DAG, whose 3 tasks fit one page, a GROUP BY over the ${API_READS.runs} runs' 250,000 instances). The budget for each is p95 ≤ 200 ms.`,
   `**Fan-out.** One run of a DAG with a root, ${FAN_OUT_WIDTH.toLocaleString('en')} no-op tasks after it and one task after all of them, on one worker at concurrency 8 (the machine has 2 cores): run wall time as above, and the time from the trigger's transaction to the root task's start, which includes creating every task instance. Its baseline: ${FAN_OUT_WIDTH.toLocaleString('en')} no-op jobs added to graphile-worker in one \`add_jobs\` call and run by a bare runner at the same concurrency, from the add to the last job's end.`,
 ];
+
+/**
+ * The API's reads of the isolated fan-out (10,002 tasks) and mapped (10,000 instances of one
+ * task) DAGs, whose runs the bench just made: each gets a history of 25 runs, then both
+ * queries are measured on each.
+ */
+async function measureApiOnBenchRuns(db: Database): Promise<ApiReadFigure[]> {
+  const figures: ApiReadFigure[] = [];
+  for (const [dagId, label] of [
+    [FAN_OUT_DAG_ID, `${FAN_OUT_WIDTH.toLocaleString('en')} parallel tasks`],
+    [MAPPED_DAG_ID, `one task mapped over ${MAPPED_COUNT.toLocaleString('en')} items`],
+  ] as const) {
+    const { rows } = await db.pool.query<{ id: number; runs: number }>(`SELECT max(id) AS id, count(*)::int AS runs FROM dag_run WHERE dag_id = $1`, [dagId]);
+    const { id: runId, runs } = rows[0]!;
+    log(`API reads, ${label}: copying run ${runId} into a history of ${API_READS.runs} runs, then ${API_READS.warmup} + ${API_READS.samples} samples per query`);
+    if (runs < API_READS.runs) await copyRunHistory(db.pool, runId, API_READS.runs - runs);
+    figures.push(...(await measureApiReads(db, { dagId, runId, label })));
+  }
+  return figures;
+}
+
+/** `npm run bench -- --api-only`: one run of each 10,000-task DAG, then the API's reads, printed (BENCHMARKS.md is left alone). */
+async function apiOnly(db: Database, home: string, dagsDir: string, cleanup: Cleanup): Promise<void> {
+  await fs.mkdir(path.join(dagsDir, 'node_modules', '@updraft'), { recursive: true });
+  await fs.symlink(path.resolve(import.meta.dirname, '..', 'sdk'), path.join(dagsDir, 'node_modules', '@updraft', 'sdk'), 'dir');
+  await writeFanOutDag(dagsDir, FAN_OUT_WIDTH);
+  await writeMappedDag(dagsDir, MAPPED_COUNT);
+  const cacheDir = bundleCacheDir({ home });
+  await deployChain(db.prisma, dagsDir, cacheDir);
+  for (const dagId of [FAN_OUT_DAG_ID, MAPPED_DAG_ID]) {
+    log(`one run of ${dagId}`);
+    await measureHandoff(db, cleanup, { cacheDir, concurrency: 8, dagId, warmup: 0, measured: 1, runTimeoutMs: 600_000 });
+  }
+  const figures = await measureApiOnBenchRuns(db);
+  console.log(`\n${table(apiReadRows(figures))}\n\n${apiReadRatios(figures)}`);
+  if (process.argv.includes('--explain')) {
+    for (const dagId of [FAN_OUT_DAG_ID, MAPPED_DAG_ID]) {
+      const { rows } = await db.pool.query<{ id: number }>(`SELECT min(id) AS id FROM dag_run WHERE dag_id = $1`, [dagId]);
+      console.log(`\n## ${dagId}\n\n${await explainApiReads(db, { dagId, runId: rows[0]!.id })}`);
+    }
+  }
+}
 
 function append(into: HandoffResult, from: HandoffResult): void {
   into.handoffs.push(...from.handoffs);

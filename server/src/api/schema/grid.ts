@@ -2,14 +2,13 @@
 // tasks (paged: a DAG may have 10,000), and each cell counts the task's instances per state
 // in that run (a mapped task has one per item). A page costs a fixed number of statements
 // whatever the size of the runs: the DAG with its runs' ids, the cells of the page's tasks
-// (one GROUP BY on the task instances' unique key), and the runs when they are selected; the
-// structures come from the versions' cache.
+// (counts per state, read on the task instances' unique key), and the runs when they are
+// selected; the structures come from the versions' cache.
 import { parseCursorConnectionArgs } from '@pothos/plugin-relay';
 import { graphOf } from '../../dags/graph.js';
 import type { DagStructure, TaskStructure } from '../../dags/structure.js';
 import { loadStructures } from '../../dags/versions.js';
 import { badInput, notFound } from '../../errors.js';
-import { Prisma } from '../../generated/prisma/client.js';
 import type { TaskInstanceState as State } from '../../executor/states.js';
 import { checkDagId } from '../../runs.js';
 import { builder, type ApiContext } from '../builder.js';
@@ -60,6 +59,14 @@ interface GridRow extends GridTask {
 interface GridCell {
   dagRunId: number;
   counts: StateCount[];
+}
+
+/** A row of the cells' statement: one (run, task, state) count. */
+interface CellRow {
+  dag_run_id: number;
+  task_id: string;
+  state: State;
+  count: number;
 }
 
 const DagGridCell = builder.objectRef<GridCell>('DagGridCell').implement({
@@ -191,17 +198,34 @@ async function gridTasks(ctx: ApiContext, grid: GridSource): Promise<GridTask[]>
   return rows;
 }
 
-/** Counts per (task, run, state) for the shown runs, in one statement; `taskIds` null: every task. */
+/**
+ * Counts per (task, run, state) for the shown runs, in one statement; `taskIds` null: every
+ * task. A page of some tasks probes the task instances' unique key once per (run, task) cell
+ * (a LATERAL join): filtering the runs' rows by `task_id = ANY(...)` instead let the planner
+ * read all 250,000 instances of 25 runs of a 10,000-task DAG to keep 2,500 (40 ms, not 11).
+ */
 async function gridCells(ctx: ApiContext, grid: GridSource, taskIds: string[] | null): Promise<Map<string, GridCell[]>> {
   const cells = new Map<string, GridCell[]>();
   if (grid.runs.length === 0 || taskIds?.length === 0) return cells;
   const runIds = grid.runs.map((r) => r.id);
-  const rows = await ctx.prisma.$queryRaw<Array<{ dag_run_id: number; task_id: string; state: State; count: number }>>`
-    SELECT dag_run_id, task_id, state::text AS state, count(*)::int AS count
-    FROM task_instance
-    WHERE dag_run_id = ANY(${runIds}::int[]) ${taskIds === null ? Prisma.empty : Prisma.sql`AND task_id = ANY(${taskIds}::text[])`}
-    GROUP BY dag_run_id, task_id, state
-    ORDER BY dag_run_id DESC, task_id, task_instance.state`;
+  const rows =
+    taskIds === null
+      ? await ctx.prisma.$queryRaw<CellRow[]>`
+          SELECT dag_run_id, task_id, state::text AS state, count(*)::int AS count
+          FROM task_instance
+          WHERE dag_run_id = ANY(${runIds}::int[])
+          GROUP BY dag_run_id, task_id, state
+          ORDER BY dag_run_id DESC, task_id, task_instance.state`
+      : await ctx.prisma.$queryRaw<CellRow[]>`
+          SELECT r.id AS dag_run_id, t.task_id, c.state::text AS state, c.count
+          FROM unnest(${runIds}::int[]) AS r(id)
+          CROSS JOIN unnest(${taskIds}::text[]) AS t(task_id)
+          CROSS JOIN LATERAL (
+            SELECT state, count(*)::int AS count FROM task_instance
+            WHERE dag_run_id = r.id AND task_id = t.task_id
+            GROUP BY state
+          ) c
+          ORDER BY r.id DESC, t.task_id, c.state`;
   for (const row of rows) {
     let taskCells = cells.get(row.task_id);
     if (!taskCells) cells.set(row.task_id, (taskCells = []));
