@@ -134,6 +134,17 @@ export const badly_scheduled = dag({ id: 'badly_scheduled', schedule: 'whenever'
     expect(await versionOf()).toMatchObject({ versionNumber: 3, changed: true });
   });
 
+  it('keeps each version’s DAG file text, and gives it to a version stored before texts were kept', async () => {
+    const dir = await dagFolder({ 'texts.ts': chainDag('texts') });
+    await platform.deploy(dir);
+    const version = () => platform.db.prisma.dagVersion.findFirstOrThrow({ where: { dagId: 'texts' }, orderBy: { versionNumber: 'desc' } });
+    expect(await version()).toMatchObject({ versionNumber: 1, sourceCode: chainDag('texts') });
+    // As a version deployed by an earlier release: no text. The same code deployed again fills it in.
+    await platform.db.prisma.dagVersion.updateMany({ where: { dagId: 'texts' }, data: { sourceCode: null } });
+    await platform.deploy(dir);
+    expect(await version()).toMatchObject({ versionNumber: 1, sourceCode: chainDag('texts') });
+  });
+
   it('leaves the DAGs and import errors of other deploy sources alone', async () => {
     const teamA = await dagFolder({ 'a.ts': chainDag('team_a'), 'broken.ts': 'import "@updraft/sdk"; throw new Error("a is broken")' });
     const teamB = await dagFolder({ 'b.ts': chainDag('team_b') });
