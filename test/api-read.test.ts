@@ -283,31 +283,35 @@ describe('workers and health', () => {
   });
 
   it('is healthy with a scheduler and a worker alive, degraded without a scheduler, unhealthy without the database', async () => {
-    // Another API instance: answers are reused for a second per pool.
-    const fresh = () => createApi({ prisma: platform.db.prisma, pool: createPool(platform.db.url, { max: 2, onError: () => undefined }) });
     const HEALTH = `{ health { status database { reachable latencyMs } migrations { current applied pending failed unknown } schedulers { alive latestHeartbeatAt } workers { alive } } }`;
-    const healthOf = async (api: ReturnType<typeof createApi>) => {
-      const response = await api.fetch('http://test/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: HEALTH }) });
-      return ((await response.json()) as any).data.health;
+    // Each check through a pool of its own: answers are reused for a second per pool.
+    const healthOf = async (url = platform.db.url) => {
+      const pool = createPool(url, { max: 2, onError: () => undefined });
+      try {
+        const api = createApi({ prisma: platform.db.prisma, pool });
+        const response = await api.fetch('http://test/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: HEALTH }) });
+        return ((await response.json()) as any).data.health;
+      } finally {
+        await pool.end();
+      }
     };
-    const degraded = await healthOf(fresh());
+    const degraded = await healthOf();
     expect(degraded).toMatchObject({ status: 'degraded', database: { reachable: true }, migrations: { current: true, pending: 0, failed: 0, unknown: 0 }, schedulers: { alive: 0 }, workers: { alive: 1 } });
     expect(degraded.migrations.applied).toBeGreaterThan(5);
 
     const scheduler = startScheduler({ pool: platform.pool });
     try {
-      await expect.poll(async () => (await healthOf(fresh())).status, { timeout: 10_000 }).toBe('healthy');
+      await expect.poll(async () => (await healthOf()).status, { timeout: 10_000 }).toBe('healthy');
     } finally {
       await scheduler.stop();
     }
     // A stopped scheduler is not alive.
-    expect(await healthOf(fresh())).toMatchObject({ status: 'degraded', schedulers: { alive: 0, latestHeartbeatAt: expect.any(String) } });
+    expect(await healthOf()).toMatchObject({ status: 'degraded', schedulers: { alive: 0, latestHeartbeatAt: expect.any(String) } });
 
     const url = new URL(platform.db.url);
     url.hostname = '127.0.0.1';
     url.port = String(await closedPort());
-    const down = createApi({ prisma: platform.db.prisma, pool: createPool(url.toString(), { onError: () => undefined }) });
-    expect(await healthOf(down)).toEqual({ status: 'unhealthy', database: { reachable: false, latencyMs: null }, migrations: null, schedulers: null, workers: null });
+    expect(await healthOf(url.toString())).toEqual({ status: 'unhealthy', database: { reachable: false, latencyMs: null }, migrations: null, schedulers: null, workers: null });
   });
 });
 
