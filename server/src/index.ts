@@ -9,4 +9,6 @@ export { startWorker, type Worker, type WorkerOptions } from './executor/worker.
 export { openDatabase, startPlatform, type Database, type Platform, type PlatformOptions } from './platform.js';
 export { createDagRun, triggerDagRun, type TriggerInput } from './runs.js';
 export { startScheduler, type Scheduler } from './scheduler.js';
+export { checkHealth, type Health, type HealthStatus, type ProcessHealth } from './health.js';
+export { printApiSchema } from './api/print-schema.js';
 export { UpdraftError } from './errors.js';
