@@ -2,7 +2,6 @@
 // and next run; runs and task instances with their filters; cursor pages forward, backward
 // and nested under lists; log lines by sequence and tail; the grid; workers and health; and
 // BAD_USER_INPUT for every kind of bad argument.
-import net, { type AddressInfo } from 'node:net';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import { createApi } from '../server/src/api/server.js';
 import { createPool } from '../server/src/db/pool.js';
 import { startScheduler } from '../server/src/scheduler.js';
 import { platformRunning, writeDagFiles, type TestPlatform } from './support/platform.js';
+import { closedPort } from './support/ports.js';
 
 const SHAPES = `import { dag, group, task } from '@updraft/sdk';
 import { z } from 'zod';
@@ -342,11 +342,3 @@ describe('bad input', () => {
     expect(await codeOf(`{ dagGrid(dagId: "no_such_dag") { dagId } }`)).toBe('NOT_FOUND');
   });
 });
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

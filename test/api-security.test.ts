@@ -11,6 +11,7 @@ import { createPool } from '../server/src/db/pool.js';
 import { createPrisma, type Db } from '../server/src/db/prisma.js';
 import { MAX_CONF_BYTES } from '../server/src/runs.js';
 import { createTestPlatform, REPO_ROOT, type TestPlatform } from './support/platform.js';
+import { closedPort } from './support/ports.js';
 
 /** The DAGs of examples/dags, which these tests deploy. */
 const EXAMPLE_DAGS = 7;
@@ -443,14 +444,6 @@ function rawPost(port: number, host: string, body: string): Promise<{ status: nu
     request.on('error', reject);
     request.end(body);
   });
-}
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** A TCP proxy to PostgreSQL that can be stopped (dropping every connection) and started again on the same port. */
