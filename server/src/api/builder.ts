@@ -8,6 +8,7 @@ import { type Caller, describeCaller, hasRole, mayAccessDag, mayAccessDagRun, ty
 import { recordAudit } from '../audit.js';
 import type { Db } from '../db/prisma.js';
 import { UpdraftError } from '../errors.js';
+import type { LiveUpdates } from '../live/live-updates.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 import AuditPlugin from './audit-plugin.js';
@@ -19,6 +20,8 @@ export interface ApiDatabase {
   prisma: Db;
   /** For the hot-path SQL (triggering runs enqueues jobs in the same transaction). */
   pool: Pool;
+  /** Live updates (the subscriptions); without them, subscribing fails with SERVICE_UNAVAILABLE. */
+  live?: LiveUpdates;
 }
 
 /** Per-request context of the GraphQL API: the database, and who is asking (api/authentication.ts). */

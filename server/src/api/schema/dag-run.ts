@@ -71,6 +71,7 @@ builder.prismaObject('TaskInstance', {
 builder.prismaObject('TaskTry', {
   select: { id: true },
   fields: (t) => ({
+    id: t.id({ description: 'The try’s id (what `taskLogLines(tryId)` takes).', resolve: (tt) => String(tt.id) }),
     tryNumber: t.exposeInt('tryNumber'),
     state: t.expose('state', { type: TaskInstanceState }),
     workerId: t.exposeString('workerId', { nullable: true }),

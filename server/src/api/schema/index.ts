@@ -6,9 +6,14 @@ import './run-actions.js';
 import './worker.js';
 import './api-token.js';
 import './audit-log.js';
+import './live.js';
 
 // Every field needs a token (or an open API) unless it sets `skipTypeScopes` (public fields).
 builder.queryType({ authScopes: { authenticated: true } });
 builder.mutationType({ authScopes: { authenticated: true } });
+builder.subscriptionType({
+  description: 'Live changes, served over SSE: POST the subscription with `Accept: text/event-stream`.',
+  authScopes: { authenticated: true },
+});
 
 export const schema = builder.toSchema();
