@@ -8,6 +8,7 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { complexityFromQuery } from '@pothos/plugin-complexity';
 import type { GraphQLError, ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { badInput, UpdraftError } from '../errors.js';
@@ -113,6 +114,17 @@ export function limitPlugins(): Plugin[] {
             const http = error.extensions?.['http'] as { spec?: boolean } | undefined;
             if (error.extensions?.['code'] === 'QUERY_LIMIT_EXCEEDED' && http) http.spec = false;
           }
+        }
+      },
+    },
+    {
+      // plugin-complexity checks a query's cost as its first root field resolves; a
+      // subscription's root field resolves once per event, after the stream has started.
+      // Its cost is checked here instead, before it subscribes to anything.
+      onSubscribe({ args, setResultAndStopExecution }) {
+        const { complexity } = complexityFromQuery(args.document, { schema: args.schema, variables: args.variableValues ?? {}, ctx: args.contextValue as object });
+        if (complexity > LIMITS.maxComplexity) {
+          setResultAndStopExecution({ errors: [limitExceeded(`Query cost ${complexity} exceeds the limit of ${LIMITS.maxComplexity} (a connection costs its selection times its page size)`)] });
         }
       },
     },

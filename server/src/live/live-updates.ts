@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createPubSub } from 'graphql-yoga';
 import pg from 'pg';
 import { coerceError, isConnectionError, UpdraftError } from '../errors.js';
@@ -55,7 +56,7 @@ export class LiveUpdates {
     run: [dagRunId: number, event: LiveEvent];
     log: [tryId: string, event: LiveEvent];
     dags: [event: LiveEvent];
-  }>();
+  }>({ eventTarget: manyListeners(new EventTarget()) });
   private readonly inboxes = new Set<Inbox>();
   private client: pg.Client | undefined;
   /** Listened before: a new connection is a reconnection. */
@@ -259,4 +260,10 @@ export class Inbox {
     this.wake = undefined;
     wake?.();
   }
+}
+
+/** An event target with no listener limit: a topic has one listener per subscriber, and maxSubscriptions bounds them. */
+function manyListeners(target: EventTarget): EventTarget {
+  setMaxListeners(0, target);
+  return target;
 }
