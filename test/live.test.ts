@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveApi } from '../server/src/api/server.js';
+import { deleteDag } from '../server/src/dags/delete.js';
+import { cancelDagRun, clearTaskInstances } from '../server/src/executor/interventions.js';
 import { recoverLostTries } from '../server/src/executor/recovery.js';
 import { LISTENER_APPLICATION_NAME, LiveUpdates } from '../server/src/live/live-updates.js';
 import { UPDRAFT_BIN } from './support/cli.js';
@@ -266,5 +268,28 @@ describe('live updates over SSE', () => {
     expect((await tooCostly.next())!.errors![0]).toMatchObject({ message: expect.stringContaining('exceeds the limit'), extensions: { code: 'QUERY_LIMIT_EXCEEDED' } });
     expect(await tooCostly.next()).toBeNull();
     expect(live.subscriptions).toBe(0);
+  });
+
+  it("streams an operator's actions: a clear, a cancel, and the run's deletion, which ends the stream", async () => {
+    await Promise.all(['pair-a', 'pair-b', 'talk-2'].map(open)); // talk-2: the run left waiting above may end too
+    const runId = await platform.trigger('pair', { a: gate('pair-a'), b: gate('pair-b') });
+    const worker = await platform.startWorker(2);
+    expect(await platform.waitForRun(runId)).toBe('success');
+    await worker.stop();
+    const sub = await subscribe(url, RUN_UPDATES, { id: String(runId) });
+    expect((await sub.next())!.data.dagRunUpdated.resync).toBe(true);
+
+    // No worker runs: the cleared instance is queued again and stays so.
+    expect(await clearTaskInstances(platform.pool, { dagRunId: runId, taskIds: ['second'] })).toBe(1);
+    const cleared = (await sub.next())!.data.dagRunUpdated;
+    expect(cleared).toMatchObject({ resync: false, dagRun: { state: 'running' }, taskInstances: [{ taskId: 'second', state: 'queued', tryNumber: 1 }] });
+
+    await cancelDagRun(platform.pool, runId);
+    const cancelled = (await sub.next())!.data.dagRunUpdated;
+    expect(cancelled).toMatchObject({ resync: true, dagRun: { state: 'failed' }, taskInstances: [] });
+
+    await deleteDag(platform.db.prisma, 'pair');
+    expect((await sub.next())!.data.dagRunUpdated).toEqual({ resync: true, dagRun: null, taskInstances: [] });
+    expect(await sub.next()).toBeNull();
   });
 });

@@ -58,7 +58,8 @@ type Push<T> = (value: T) => Promise<void>;
 
 /**
  * Changes of a run: first an event with `resync` (the subscription listens: read the run
- * now), then the run and the task instances that changed, coalesced.
+ * now), then the run and the task instances that changed, coalesced. It ends when the run
+ * is deleted.
  */
 export function dagRunUpdates(ctx: StreamContext, dagRunId: number): Promise<AsyncIterable<DagRunUpdate>> {
   return stream<DagRunUpdate>(ctx, { run: dagRunId }, async (listening) => {
@@ -76,7 +77,10 @@ export function dagRunUpdates(ctx: StreamContext, dagRunId: number): Promise<Asy
           for (const [id] of event.n.tis) ids.add(id);
         }
         if (ids.size > MAX_EVENT_TASK_INSTANCES) more = true;
+        // A run deleted (with its DAG) says `more`: the last event shows it gone (dagRun null).
+        const gone = more && (await ctx.prisma.dagRun.findUnique({ where: { id: dagRunId }, select: { id: true } })) === null;
         await push({ dagRunId, taskInstanceIds: more ? [] : [...ids].map(BigInt), resync: more });
+        if (gone) return;
       }
     };
   });

@@ -45,8 +45,9 @@ const TaskLogLinesUpdateType = builder.objectRef<TaskLogLinesUpdate>('TaskLogLin
   fields: (t) => ({
     try: t.prismaField({
       type: 'TaskTry',
-      description: 'The try the lines belong to, as it is now.',
-      resolve: (query, update, _args, ctx) => ctx.prisma.taskTry.findUniqueOrThrow({ ...query, where: { id: update.tryId } }),
+      nullable: true,
+      description: 'The try the lines belong to, as it is now (null if it was deleted with its DAG).',
+      resolve: (query, update, _args, ctx) => ctx.prisma.taskTry.findUnique({ ...query, where: { id: update.tryId } }),
     }),
     lines: t.prismaField({
       type: ['TaskLog'],
