@@ -267,6 +267,10 @@ describe('live updates over SSE', () => {
     expect(tooCostly.status).toBe(400);
     expect((await tooCostly.next())!.errors![0]).toMatchObject({ message: expect.stringContaining('exceeds the limit'), extensions: { code: 'QUERY_LIMIT_EXCEEDED' } });
     expect(await tooCostly.next()).toBeNull();
+    // A subscription's selection is read at every event: it may cost a tenth of a query.
+    const logsOfEveryChange = await subscribe(url, `subscription { dagRunUpdated(id: 1) { taskInstances { tries { logs { seq message } } } } }`);
+    expect(logsOfEveryChange.status).toBe(400);
+    expect((await logsOfEveryChange.next())!.errors![0]).toMatchObject({ message: expect.stringContaining('limit of 200000'), extensions: { code: 'QUERY_LIMIT_EXCEEDED' } });
     expect(live.subscriptions).toBe(0);
   });
 

@@ -49,6 +49,8 @@ interface StreamContext {
 /** A stream's hold on live updates: its inbox (which it may move to other topics), closed when the client goes away. */
 interface Listening {
   inbox: Inbox;
+  /** When the stream last pushed an event (performance.now()). */
+  lastPush: number;
   /** Listens to `topics` instead (the new inbox listens before the old one closes, so nothing is missed). */
   moveTo(topics: LiveTopics): Promise<void>;
 }
@@ -67,7 +69,7 @@ export function dagRunUpdates(ctx: StreamContext, dagRunId: number): Promise<Asy
     if (!run) throw notFound(`DagRun ${dagRunId} does not exist`);
     return async (push) => {
       await push({ dagRunId, taskInstanceIds: [], resync: true });
-      while (await next(listening.inbox)) {
+      while (await next(listening)) {
         const { events, resync, overflowed } = listening.inbox.take();
         const ids = new Set<string>();
         let more = resync || overflowed;
@@ -100,7 +102,7 @@ export async function taskLogLines(ctx: StreamContext, which: { tryId: bigint } 
     let tryId = knownTry;
     // Following an instance that has not started: wait for its first try.
     while (tryId === null) {
-      if (!(await next(listening.inbox))) return;
+      if (!(await next(listening))) return;
       listening.inbox.take();
       tryId = await latestTryId(ctx.prisma, instance.id);
       if (tryId !== null) await listening.moveTo({ run: instance.dagRunId, log: String(tryId) });
@@ -123,7 +125,7 @@ export async function taskLogLines(ctx: StreamContext, which: { tryId: bigint } 
       resync = false;
       checkEnd = false;
       if (full) continue;
-      if (!(await next(listening.inbox))) return;
+      if (!(await next(listening))) return;
       const taken = listening.inbox.take();
       resync = taken.resync;
       // The try may have ended: its instance changed, or changes went unlisted.
@@ -136,7 +138,7 @@ export async function taskLogLines(ctx: StreamContext, which: { tryId: bigint } 
 export function dagsUpdates(ctx: StreamContext): Promise<AsyncIterable<DagsUpdate>> {
   return stream<DagsUpdate>(ctx, { dags: true }, async (listening) => async (push) => {
     await push({ dagIds: [], importErrorsChanged: false, resync: true });
-    while (await next(listening.inbox)) {
+    while (await next(listening)) {
       const { events, resync, overflowed } = listening.inbox.take();
       const ids = new Set<string>();
       let more = resync || overflowed;
@@ -164,6 +166,7 @@ async function stream<T>(ctx: StreamContext, topics: LiveTopics, prepare: (liste
   let gone = false;
   const listening: Listening = {
     inbox: await ctx.live.open(topics),
+    lastPush: -Infinity,
     async moveTo(next) {
       const fresh = await ctx.live.open(next);
       const old = listening.inbox;
@@ -187,7 +190,9 @@ async function stream<T>(ctx: StreamContext, topics: LiveTopics, prepare: (liste
     void stop.then(end);
     try {
       await body(async (value) => {
-        if (!gone) await push(value);
+        if (gone) return;
+        listening.lastPush = performance.now();
+        await push(value);
       });
     } finally {
       end();
@@ -210,12 +215,16 @@ async function stream<T>(ctx: StreamContext, topics: LiveTopics, prepare: (liste
   };
 }
 
-/** Waits for the next thing to tell, at most once per EVENT_INTERVAL_MS since the last; false when the stream is over. */
-async function next(inbox: Inbox): Promise<boolean> {
-  await inbox.wait();
-  if (inbox.closed) return false;
-  await sleep(EVENT_INTERVAL_MS);
-  return !inbox.closed;
+/**
+ * Waits for the next thing to tell, then until EVENT_INTERVAL_MS have passed since the last
+ * event (what arrives meanwhile joins it); false when the stream is over.
+ */
+async function next(listening: Listening): Promise<boolean> {
+  await listening.inbox.wait();
+  if (listening.inbox.closed) return false;
+  const wait = listening.lastPush + EVENT_INTERVAL_MS - performance.now();
+  if (wait > 0) await sleep(wait);
+  return !listening.inbox.closed;
 }
 
 function sleep(ms: number): Promise<void> {
