@@ -6,9 +6,12 @@ import fs from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { schema } from '../server/src/api/schema/index.js';
 import { serveApi } from '../server/src/api/server.js';
 import { deleteDag } from '../server/src/dags/delete.js';
+import { inTransaction } from '../server/src/db/transaction.js';
 import { cancelDagRun, clearTaskInstances } from '../server/src/executor/interventions.js';
 import { recoverLostTries } from '../server/src/executor/recovery.js';
 import { LISTENER_APPLICATION_NAME, LiveUpdates } from '../server/src/live/live-updates.js';
@@ -240,6 +243,38 @@ describe('live updates over SSE', () => {
     // Closed streams give their slots back.
     await waitUntil('the subscriptions are closed', async () => live.subscriptions === 0);
     expect(await listenerBackends()).toHaveLength(1);
+  });
+
+  it('sends a transaction\'s notifications with its COMMIT, whatever their text, and none when it rolls back', async () => {
+    const listener = new pg.Client({ connectionString: platform.db.url });
+    await listener.connect();
+    const heard: string[] = [];
+    listener.on('notification', (n) => heard.push(n.payload!));
+    await listener.query('LISTEN updraft_run');
+    const payload = JSON.stringify({ run: 1, tis: [['1', "it's a \\ back'slash; COMMIT; --", -1, 'é', 0]] });
+    await inTransaction(platform.pool, async () => undefined, () => [{ channel: 'updraft_run', payload }]);
+    await expect(inTransaction(platform.pool, async () => Promise.reject(new Error('rolled back')), () => [{ channel: 'updraft_run', payload: '{}' }])).rejects.toThrow('rolled back');
+    await inTransaction(platform.pool, async () => undefined, () => [{ channel: 'updraft_run', payload: 'last' }]);
+    for (const deadline = Date.now() + 5_000; heard.length < 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+    await listener.end();
+    expect(heard).toEqual([payload, 'last']);
+  });
+
+  it('describes every subscription, argument and field of its events', () => {
+    const undocumented: string[] = [];
+    const subscription = schema.getSubscriptionType()!;
+    if (!subscription.description) undocumented.push('Subscription');
+    for (const field of Object.values(subscription.getFields())) {
+      if (!field.description) undocumented.push(`Subscription.${field.name}`);
+      for (const arg of field.args) if (!arg.description) undocumented.push(`Subscription.${field.name}(${arg.name})`);
+    }
+    for (const name of ['DagRunUpdate', 'TaskLogLinesUpdate', 'DagListUpdate']) {
+      const type = schema.getType(name) as import('graphql').GraphQLObjectType;
+      if (!type.description) undocumented.push(name);
+      for (const field of Object.values(type.getFields())) if (!field.description) undocumented.push(`${name}.${field.name}`);
+    }
+    expect(undocumented).toEqual([]);
+    expect(Object.keys(subscription.getFields()).sort()).toEqual(['dagRunUpdated', 'dagsChanged', 'taskLogLines']);
   });
 
   it('refuses unknown and malformed ids, foreign origins and oversized subscriptions', async () => {

@@ -8,7 +8,7 @@ import type { Notification } from '../live/notifications.js';
  * the pool.
  *
  * `notifications`, asked for once `fn` has returned, are sent with the COMMIT, in the same
- * round trip (`SELECT pg_notify(…); COMMIT` as one simple query): a transaction announces
+ * round trip (`NOTIFY …; COMMIT` as one simple query): a transaction announces
  * what it changed at no extra round trip, and only if it commits.
  */
 export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, notifications?: () => Notification[]): Promise<T> {
@@ -42,9 +42,12 @@ export async function inTransactionRetryingConflicts<T>(pool: Pool, fn: (client:
   }
 }
 
-/** COMMIT, preceded by one SELECT of the notifications (literals escaped by the driver: a simple query has no parameters). */
+/**
+ * COMMIT, preceded by a NOTIFY per notification (a utility statement: nothing to plan), in
+ * one simple query; the driver escapes the channel and the payload (a simple query has no
+ * parameters).
+ */
 function commitWith(client: PoolClient, notifications: Notification[]): string {
   if (notifications.length === 0) return 'COMMIT';
-  const calls = notifications.map((n) => `pg_notify(${client.escapeLiteral(n.channel)}, ${client.escapeLiteral(n.payload)})`);
-  return `SELECT ${calls.join(', ')}; COMMIT`;
+  return `${notifications.map((n) => `NOTIFY ${client.escapeIdentifier(n.channel)}, ${client.escapeLiteral(n.payload)}; `).join('')}COMMIT`;
 }
