@@ -15,6 +15,7 @@ import { inTransaction } from '../server/src/db/transaction.js';
 import { cancelDagRun, clearTaskInstances } from '../server/src/executor/interventions.js';
 import { recoverLostTries } from '../server/src/executor/recovery.js';
 import { LISTENER_APPLICATION_NAME, LiveUpdates } from '../server/src/live/live-updates.js';
+import { createApiToken } from '../server/src/tokens.js';
 import { UPDRAFT_BIN } from './support/cli.js';
 import { createTestPlatform, dagFolder, REPO_ROOT, TEST_SCRATCH, type TestPlatform } from './support/platform.js';
 import { subscribe, type SseResult } from './support/sse.js';
@@ -258,6 +259,46 @@ describe('live updates over SSE', () => {
     for (const deadline = Date.now() + 5_000; heard.length < 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
     await listener.end();
     expect(heard).toEqual([payload, 'last']);
+  });
+
+  it('authorizes a subscription when it starts: a token, and a grant on the DAG it follows', async () => {
+    const closed = await serveApi({ prisma: platform.db.prisma, pool: platform.pool, live }, { host: '127.0.0.1', port: 0, auth: { open: false, failedAuth: { maxFailures: 1_000 } } });
+    try {
+      const closedUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/graphql`;
+      const talkOnly = (await createApiToken(platform.db.prisma, { role: 'viewer', dagIds: ['talk'] }, 'test')).token;
+      const as = (token: string) => ({ authorization: `Bearer ${token}` });
+      const talkRun = await platform.trigger('talk', { gate: gate('talk-3') });
+      const pairRun = await platform.trigger('pair', { a: gate('never-a'), b: gate('never-b') });
+      const pairTi = await instance(pairRun, 'first');
+
+      const anonymous = await subscribe(closedUrl, RUN_UPDATES, { id: String(talkRun) });
+      expect(anonymous.status).toBe(401);
+      expect((await anonymous.next())!.errors![0]!.extensions).toMatchObject({ code: 'UNAUTHENTICATED' });
+
+      const granted = await subscribe(closedUrl, RUN_UPDATES, { id: String(talkRun) }, as(talkOnly));
+      expect((await granted.next())!.data.dagRunUpdated).toMatchObject({ resync: true, dagRun: { id: String(talkRun) } });
+      granted.close();
+      for (const [query, variables] of [
+        [RUN_UPDATES, { id: String(pairRun) }],
+        [LOG_LINES, { ti: String(pairTi.id) }],
+      ] as const) {
+        const refused = await subscribe(closedUrl, query, variables, as(talkOnly));
+        expect((await refused.next())!.errors![0]).toMatchObject({ message: expect.stringContaining('has no grant on the DAG of run'), extensions: { code: 'FORBIDDEN' } });
+      }
+
+      // The DAG list tells a limited token of its DAGs only.
+      const dags = await subscribe(closedUrl, DAG_LIST, undefined, as(talkOnly));
+      expect((await dags.next())!.data.dagsChanged.resync).toBe(true);
+      await platform.db.prisma.dag.updateMany({ where: { id: { in: ['pair', 'talk'] } }, data: { paused: true } });
+      expect((await dags.next())!.data.dagsChanged.dags).toEqual([{ id: 'talk', paused: true, isActive: true }]);
+      await platform.db.prisma.dag.updateMany({ where: { id: { in: ['pair', 'talk'] } }, data: { paused: false } });
+      dags.close();
+      await waitUntil('the subscriptions are closed', async () => live.subscriptions === 0);
+      for (const run of [talkRun, pairRun]) await cancelDagRun(platform.pool, run); // nothing left waiting for a worker
+    } finally {
+      closed.closeAllConnections();
+      await new Promise((resolve) => closed.close(resolve));
+    }
   });
 
   it('describes every subscription, argument and field of its events', () => {

@@ -15,7 +15,7 @@ import AuditPlugin from './audit-plugin.js';
 import type { RequestAuth } from './authentication.js';
 import { LIMITS, limitExceeded, pageSize } from './limits.js';
 
-/** The database handles of the API, shared by all requests. */
+/** The database handles of the API (and its live updates), shared by all requests. */
 export interface ApiDatabase {
   prisma: Db;
   /** For the hot-path SQL (triggering runs enqueues jobs in the same transaction). */

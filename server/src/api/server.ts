@@ -57,7 +57,7 @@ export function createApi(db: ApiDatabase, opts: ApiOptions = {}) {
   const auth = authentication(db.prisma, opts.auth);
   return createYoga({
     schema,
-    context: ({ request }) => ({ prisma: db.prisma, pool: db.pool, ...auth.requestAuth(request) }),
+    context: ({ request }) => ({ prisma: db.prisma, pool: db.pool, live: db.live, ...auth.requestAuth(request) }),
     graphqlEndpoint: '/graphql',
     landingPage: false,
     logging: 'warn',

@@ -1,6 +1,8 @@
 // Subscriptions (served over SSE): live changes of a run, of a try's log lines and of the
 // DAG list, fed by PostgreSQL LISTEN/NOTIFY (live/). Events name what changed; the fields
 // below read those rows with the client's selection, so an event costs one query per field.
+import { dagWhere } from '../../auth.js';
+import type { Db } from '../../db/prisma.js';
 import { badInput, UpdraftError } from '../../errors.js';
 import type { LiveUpdates } from '../../live/live-updates.js';
 import {
@@ -73,7 +75,9 @@ const DagListUpdateType = builder.objectRef<DagsUpdate>('DagListUpdate').impleme
       type: ['Dag'],
       description: `The DAGs that changed since the previous event, as they are now (inactive ones included), by id; at most ${MAX_EVENT_DAGS} (past that the event says \`resync\`).`,
       complexity: { field: 1, multiplier: MAX_EVENT_DAGS },
-      resolve: (query, update, _args, ctx) => (update.dagIds.length === 0 ? [] : ctx.prisma.dag.findMany({ ...query, where: { id: { in: update.dagIds } }, orderBy: { id: 'asc' } })),
+      // A token limited to some DAGs hears of those only.
+      resolve: (query, update, _args, ctx) =>
+        update.dagIds.length === 0 ? [] : ctx.prisma.dag.findMany({ ...query, where: { id: { in: update.dagIds }, ...dagWhere(ctx.caller) }, orderBy: { id: 'asc' } }),
     }),
     importErrorsChanged: t.exposeBoolean('importErrorsChanged', { description: 'Import errors changed (or may have): read `importErrors` anew.' }),
     resync: t.exposeBoolean('resync', { description: `${RESYNC} For the list: \`dags\` and \`importErrors\`.` }),
@@ -86,6 +90,8 @@ builder.subscriptionFields((t) => ({
     description:
       'Changes of a run as they happen: its state and its task instances’ (queued, running, success…). The first event says `resync`: read the run then, and apply the events that follow.',
     args: { id: t.arg.id({ required: true, description: 'The DagRun’s id.' }) },
+    // Authorized when it starts (builder.ts: authorizeOnSubscribe), like the dagRun query.
+    authScopes: (_root, args) => ({ dagRun: String(args.id) }),
     subscribe: (_root, args, ctx) => dagRunUpdates(live(ctx), parseDagRunId(args.id)),
     resolve: (update) => update,
   }),
@@ -98,11 +104,12 @@ builder.subscriptionFields((t) => ({
       taskInstanceId: t.arg.id({ description: 'Follow this task instance’s latest try (its first, when it has not started yet).' }),
       afterSeq: t.arg.int({ defaultValue: -1, description: 'Only lines after this seq (the last one already seen); -1 for every line.' }),
     },
-    subscribe: (_root, args, ctx) => {
-      if ((args.tryId == null) === (args.taskInstanceId == null)) throw badInput('taskLogLines takes either tryId or taskInstanceId');
-      const which = args.tryId != null ? { tryId: parseBigId('TaskTry', args.tryId) } : { taskInstanceId: parseBigId('TaskInstance', args.taskInstanceId!) };
-      return taskLogLines(live(ctx), which, args.afterSeq ?? -1);
+    // The grant on the DAG of the try's run; an unknown try passes, to be NOT_FOUND (as runs are).
+    authScopes: async (_root, args, ctx) => {
+      const dagRunId = await dagRunOf(ctx.prisma, logSource(args));
+      return dagRunId === null ? { authenticated: true } : { dagRun: String(dagRunId) };
     },
+    subscribe: (_root, args, ctx) => taskLogLines(live(ctx), logSource(args), args.afterSeq ?? -1),
     resolve: (update) => update,
   }),
   dagsChanged: t.field({
@@ -116,6 +123,22 @@ builder.subscriptionFields((t) => ({
 function live(ctx: ApiContext): { prisma: ApiContext['prisma']; live: LiveUpdates } {
   if (!ctx.live) throw new UpdraftError('SERVICE_UNAVAILABLE', 'Live updates are not available from this API (it was created without them)', { httpStatus: 503 });
   return { prisma: ctx.prisma, live: ctx.live };
+}
+
+/** The try `taskLogLines` was asked for, by its id or its task instance's. */
+function logSource(args: { tryId?: string | number | null; taskInstanceId?: string | number | null }): { tryId: bigint } | { taskInstanceId: bigint } {
+  if ((args.tryId == null) === (args.taskInstanceId == null)) throw badInput('taskLogLines takes either tryId or taskInstanceId');
+  return args.tryId != null ? { tryId: parseBigId('TaskTry', args.tryId) } : { taskInstanceId: parseBigId('TaskInstance', args.taskInstanceId!) };
+}
+
+/** The run of a try or task instance, or null when there is none. */
+async function dagRunOf(prisma: Db, which: { tryId: bigint } | { taskInstanceId: bigint }): Promise<number | null> {
+  if ('tryId' in which) {
+    const row = await prisma.taskTry.findUnique({ where: { id: which.tryId }, select: { taskInstance: { select: { dagRunId: true } } } });
+    return row?.taskInstance.dagRunId ?? null;
+  }
+  const row = await prisma.taskInstance.findUnique({ where: { id: which.taskInstanceId }, select: { dagRunId: true } });
+  return row?.dagRunId ?? null;
 }
 
 const MAX_BIGINT_ID = 9_223_372_036_854_775_807n;
