@@ -30,6 +30,8 @@ export interface LiveUpdatesOptions {
   databaseUrl: string;
   /** Subscriptions open at once in this process; more are refused. Default 1,000. */
   maxSubscriptions?: number;
+  /** Subscriptions one client (a token, or an address without one) may have open at once. Default 100. */
+  maxSubscriptionsPerClient?: number;
   /** Notifications one subscriber keeps before it stops counting and resyncs instead. Default 1,000. */
   maxPendingEvents?: number;
   /** Delay before the first reconnection attempt, doubling up to `reconnectMaxMs`. Default 100 ms. */
@@ -58,6 +60,8 @@ export class LiveUpdates {
     dags: [event: LiveEvent];
   }>({ eventTarget: manyListeners(new EventTarget()) });
   private readonly inboxes = new Set<Inbox>();
+  /** Open subscriptions per client. */
+  private readonly clients = new Map<string, number>();
   private client: pg.Client | undefined;
   /** Listened before: a new connection is a reconnection. */
   private wasListening = false;
@@ -79,18 +83,29 @@ export class LiveUpdates {
   /**
    * Opens a subscriber's inbox on `topics`, once the LISTEN connection listens: whatever
    * the subscriber reads from the database afterwards is either already in what it read,
-   * or arrives in the inbox. Refuses a subscription past `maxSubscriptions`; throws a
-   * connection error when the database cannot be reached.
+   * or arrives in the inbox. Refuses a subscription past `maxSubscriptions`, or past
+   * `maxSubscriptionsPerClient` for `client`; throws a connection error when the database
+   * cannot be reached. Everything up to the first `await` is synchronous: closing an inbox
+   * and opening its successor lets no notification fall between them.
    */
-  async open(topics: LiveTopics): Promise<Inbox> {
+  async open(topics: LiveTopics, client = 'in-process'): Promise<Inbox> {
     if (this.closed) throw new UpdraftError('SERVICE_UNAVAILABLE', 'The server is shutting down; subscribe again shortly', { httpStatus: 503 });
     const max = this.opts.maxSubscriptions ?? 1_000;
     if (this.inboxes.size >= max) {
       throw new UpdraftError('SUBSCRIPTION_LIMIT', `This server already serves ${max} subscriptions, its limit; close some or subscribe later`, { httpStatus: 429 });
     }
+    const perClient = this.opts.maxSubscriptionsPerClient ?? 100;
+    const held = this.clients.get(client) ?? 0;
+    if (held >= perClient) {
+      throw new UpdraftError('SUBSCRIPTION_LIMIT', `This client already has ${held} subscriptions open, the most one client may; close some first`, { httpStatus: 429 });
+    }
+    this.clients.set(client, held + 1);
     const iterators: Array<AsyncIterator<LiveEvent>> = [];
     const inbox = new Inbox(this.opts.maxPendingEvents ?? 1_000, () => {
       this.inboxes.delete(inbox);
+      const left = (this.clients.get(client) ?? 1) - 1;
+      if (left > 0) this.clients.set(client, left);
+      else this.clients.delete(client);
       for (const it of iterators) void it.return?.();
     });
     this.inboxes.add(inbox);

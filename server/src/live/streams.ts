@@ -44,6 +44,8 @@ export interface DagsUpdate {
 interface StreamContext {
   prisma: Db;
   live: LiveUpdates;
+  /** Who subscribes, for the per-client limit (a token, or an address). */
+  client: string;
 }
 
 /** A stream's hold on live updates: its inbox (which it may move to other topics), closed when the client goes away. */
@@ -51,7 +53,7 @@ interface Listening {
   inbox: Inbox;
   /** When the stream last pushed an event (performance.now()). */
   lastPush: number;
-  /** Listens to `topics` instead (the new inbox listens before the old one closes, so nothing is missed). */
+  /** Listens to `topics` instead (the old inbox closes as the new one opens, so nothing falls between). */
   moveTo(topics: LiveTopics): Promise<void>;
 }
 
@@ -165,13 +167,14 @@ export function dagsUpdates(ctx: StreamContext): Promise<AsyncIterable<DagsUpdat
 async function stream<T>(ctx: StreamContext, topics: LiveTopics, prepare: (listening: Listening) => Promise<(push: Push<T>) => Promise<void>>): Promise<AsyncIterable<T>> {
   let gone = false;
   const listening: Listening = {
-    inbox: await ctx.live.open(topics),
+    inbox: await ctx.live.open(topics, ctx.client),
     lastPush: -Infinity,
     async moveTo(next) {
-      const fresh = await ctx.live.open(next);
-      const old = listening.inbox;
+      // Closed first, so that the move never counts twice against the limits; open() adds the
+      // new inbox before its first await, so no notification falls between the two.
+      listening.inbox.close();
+      const fresh = await ctx.live.open(next, ctx.client);
       listening.inbox = fresh;
-      old.close();
       if (gone) fresh.close();
     },
   };

@@ -120,9 +120,11 @@ builder.subscriptionFields((t) => ({
   }),
 }));
 
-function live(ctx: ApiContext): { prisma: ApiContext['prisma']; live: LiveUpdates } {
+function live(ctx: ApiContext): { prisma: ApiContext['prisma']; live: LiveUpdates; client: string } {
   if (!ctx.live) throw new UpdraftError('SERVICE_UNAVAILABLE', 'Live updates are not available from this API (it was created without them)', { httpStatus: 503 });
-  return { prisma: ctx.prisma, live: ctx.live };
+  // A token's subscriptions count together wherever they come from; without one, per address.
+  const client = ctx.caller.actor.startsWith('token:') ? ctx.caller.actor : `address:${ctx.clientAddress ?? 'in-process'}`;
+  return { prisma: ctx.prisma, live: ctx.live, client };
 }
 
 /** The try `taskLogLines` was asked for, by its id or its task instance's. */
