@@ -11,10 +11,12 @@ import { within } from './wait.js';
 export const CHAIN_DAG_ID = 'bench_chain';
 /** The same chain with `isolation: 'none'`: task code in the worker's process. */
 export const CHAIN_IN_PROCESS_DAG_ID = 'bench_chain_in_process';
+/** The same chain (isolated) whose tasks each log one line: what writing a little log costs a handoff. */
+export const CHAIN_LOGGING_DAG_ID = 'bench_chain_logging';
 
 /**
- * Writes a DAG folder with two DAGs: a chain of `length` no-op tasks t000 -> t001 -> ...,
- * once isolated (the default) and once in-process.
+ * Writes a DAG folder with three DAGs: a chain of `length` no-op tasks t000 -> t001 -> ...,
+ * once isolated (the default) and once in-process, and a chain of tasks that log one line each.
  * The folder links the repository's SDK so the bundler resolves `@updraft/sdk` from it.
  */
 export async function writeChainDag(dir: string, length: number): Promise<void> {
@@ -22,9 +24,10 @@ export async function writeChainDag(dir: string, length: number): Promise<void> 
   await fs.symlink(path.resolve(import.meta.dirname, '..', 'sdk'), path.join(dir, 'node_modules', '@updraft', 'sdk'), 'dir');
   const ids = Array.from({ length }, (_, i) => `t${String(i).padStart(3, '0')}`);
   const code = [
-    `import { chain, dag, task } from '@updraft/sdk';`,
+    `import { chain, context, dag, task } from '@updraft/sdk';`,
     ``,
     `const noops = ${JSON.stringify(ids)}.map((id) => task(id, () => undefined));`,
+    `const loggers = ${JSON.stringify(ids)}.map((id) => task(id, () => { context().log.info('handing off'); }));`,
     ``,
     `export default dag({ id: '${CHAIN_DAG_ID}', description: 'Benchmark: a chain of ${length} no-op tasks' }, () => {`,
     `  chain(...noops.map((noop) => noop()));`,
@@ -32,6 +35,10 @@ export async function writeChainDag(dir: string, length: number): Promise<void> 
     ``,
     `export const inProcess = dag({ id: '${CHAIN_IN_PROCESS_DAG_ID}', defaultArgs: { isolation: 'none' } }, () => {`,
     `  chain(...noops.map((noop) => noop()));`,
+    `});`,
+    ``,
+    `export const logging = dag({ id: '${CHAIN_LOGGING_DAG_ID}' }, () => {`,
+    `  chain(...loggers.map((logger) => logger()));`,
     `});`,
     ``,
   ].join('\n');

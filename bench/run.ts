@@ -7,7 +7,7 @@ import { runWithCleanup, type Cleanup } from './cleanup.js';
 import { describeMachine, openBenchDatabase } from './environment.js';
 import type { Database } from '../server/src/platform.js';
 import { expansionMs, FAN_OUT_DAG_ID, FAN_OUT_IN_PROCESS_DAG_ID, MAPPED_DAG_ID, MAPPED_IN_PROCESS_DAG_ID, writeFanOutDag, writeMappedDag } from './fan-out.js';
-import { CHAIN_IN_PROCESS_DAG_ID, deployChain, measureHandoff, writeChainDag, type HandoffResult } from './handoff.js';
+import { CHAIN_IN_PROCESS_DAG_ID, CHAIN_LOGGING_DAG_ID, deployChain, measureHandoff, writeChainDag, type HandoffResult } from './handoff.js';
 import { API_READS, apiReadRatios, apiReadRows, copyRunHistory, explainApiReads, measureApiReads, type ApiReadFigure } from './api-reads.js';
 import { measureRawLatency, measureRawThroughput } from './raw-graphile-worker.js';
 import { benchmarksMarkdown, ratioLine, table, type Row } from './report.js';
@@ -42,11 +42,13 @@ async function main(cleanup: Cleanup): Promise<void> {
   const rawLatencies: number[] = [];
   const chain1: HandoffResult = { handoffs: [], runWallTimes: [], firstStarts: [] };
   const chain1InProcess: HandoffResult = { handoffs: [], runWallTimes: [], firstStarts: [] };
+  const chain1Logging: HandoffResult = { handoffs: [], runWallTimes: [], firstStarts: [] };
   for (let round = 1; round <= ROUNDS; round++) {
-    log(`round ${round}/${ROUNDS}: raw graphile-worker ${RAW_PER_ROUND.warmup} warm-up + ${RAW_PER_ROUND.samples} jobs, Updraft chain runs (isolated, in-process) at concurrency 1`);
+    log(`round ${round}/${ROUNDS}: raw graphile-worker ${RAW_PER_ROUND.warmup} warm-up + ${RAW_PER_ROUND.samples} jobs, Updraft chain runs (isolated, in-process, logging) at concurrency 1`);
     rawLatencies.push(...(await measureRawLatency(db.pool, cleanup, RAW_PER_ROUND)));
     append(chain1, await measureHandoff(db, cleanup, { cacheDir, concurrency: 1, warmup: round === 1 ? 1 : 0, measured: 1 }));
     append(chain1InProcess, await measureHandoff(db, cleanup, { cacheDir, concurrency: 1, warmup: round === 1 ? 1 : 0, measured: 1, dagId: CHAIN_IN_PROCESS_DAG_ID }));
+    append(chain1Logging, await measureHandoff(db, cleanup, { cacheDir, concurrency: 1, warmup: round === 1 ? 1 : 0, measured: 1, dagId: CHAIN_LOGGING_DAG_ID }));
   }
   log(`Updraft chain at concurrency 8: ${RUNS_AT_CONCURRENCY_8.warmup} warm-up + ${RUNS_AT_CONCURRENCY_8.measured} runs`);
   const chain8 = await measureHandoff(db, cleanup, { cacheDir, concurrency: 8, ...RUNS_AT_CONCURRENCY_8 });
@@ -72,7 +74,9 @@ async function main(cleanup: Cleanup): Promise<void> {
     { name: 'raw graphile-worker: add_job commit → handler start (concurrency 1)', summary: raw },
     { name: 'Updraft handoff: try ended_at → next try started_at (concurrency 1)', summary: handoff1 },
     { name: 'Updraft handoff, `isolation: none` (concurrency 1)', summary: handoff1InProcess },
+    { name: 'Updraft handoff, tasks that log one line each (concurrency 1)', summary: summarize(chain1Logging.handoffs) },
     { name: `Updraft run wall time, ${CHAIN_LENGTH}-task chain (concurrency 1)`, summary: summarize(chain1.runWallTimes) },
+    { name: `the same, tasks that log one line each`, summary: summarize(chain1Logging.runWallTimes) },
     { name: 'Updraft handoff: try ended_at → next try started_at (concurrency 8)', summary: summarize(chain8.handoffs) },
     { name: `Updraft run wall time, ${CHAIN_LENGTH}-task chain (concurrency 8)`, summary: summarize(chain8.runWallTimes) },
     { name: 'hello_world: trigger → run success (concurrency 8)', summary: summarize(helloWorld.runWallTimes) },
@@ -108,6 +112,7 @@ const METHOD = [
   `**Raw graphile-worker (the floor).** A bare graphile-worker 0.17 runner (\`run()\`, concurrency 1, the same pg pool and \`pollInterval\` as Updraft's worker) with one no-op task. Jobs are added one at a time with \`SELECT graphile_worker.add_job(...)\` in autocommit; the next job is added only after the previous handler ran and the worker then found the queue empty, so every sample takes the idle path (commit, NOTIFY, get_job, handler). Latency is wall clock in the bench process: \`performance.now()\` just before the add_job statement is sent, versus \`performance.now()\` at the top of the handler, so it includes add_job's own round trip. Per round ${RAW_PER_ROUND.warmup} warm-up jobs are discarded and ${RAW_PER_ROUND.samples} measured.`,
   `**Updraft handoff.** A generated DAG of ${CHAIN_LENGTH} no-op tasks in a chain (t000 → t001 → … → t${String(CHAIN_LENGTH - 1).padStart(3, '0')}) is deployed once and run on an Updraft worker (\`startWorker\`); one warm-up run precedes the first measured run. For each consecutive pair of tasks, handoff = the next task's \`task_try.started_at\` − the previous task's \`task_try.ended_at\`, both database clock (\`clock_timestamp()\` in the finish and claim statements). A handoff therefore spans the rest of the finishing transaction after its first statement (trigger rules of the downstream task, enqueueing its job, the run-end check, COMMIT), the handler returning, graphile-worker fetching the next job (at concurrency 1 the job is already committed when the worker loops, so no NOTIFY is waited for; at concurrency 8 an idle worker is woken by the NOTIFY), and the claim statement up to its timestamp. Run wall time is \`dag_run.ended_at − started_at\`, one value per measured run.`,
   `**hello_world.** \`examples/dags/hello_world.ts\` (three tasks in a line) is triggered ${HELLO_WORLD_RUNS.measured} times, one run after the other, after ${HELLO_WORLD_RUNS.warmup} warm-up run; the figure is \`dag_run.ended_at − started_at\`, where \`started_at\` is set in the trigger's own transaction: trigger to run success.`,
+  `**Logging.** The same chain, isolated, whose tasks each log one line (\`context().log.info\`), run after the in-process one in each round: a line logged by a short task goes with its finishing transaction, so a handoff should cost what a silent task's does (ARCHITECTURE.md, "Log lines while a try runs").`,
   `**Isolation.** Every Updraft figure is measured twice where it says so: with the default \`isolation: 'process'\` (task code in the worker's pool of warm task processes, arguments and results over IPC) and with \`isolation: 'none'\` (task code in the worker's own process), the in-process run right after the isolated one.`,
   `**Mapped.** One run of a DAG whose first task returns ${MAPPED_COUNT.toLocaleString('en')} numbers, a no-op task mapped over them (\`noop.map(list())\`, expanded into ${MAPPED_COUNT.toLocaleString('en')} instances when \`list\` ends) and a task that sums the mapped outputs, at concurrency 8, isolated and in-process; its baseline is the same raw burn-down as the fan-out's. Expansion is measured from the \`list\` try's \`ended_at\` to the first mapped try's \`started_at\` (database clock), which spans the finishing transaction that expands and enqueues every instance.`,
   `**API reads.** What a dashboard asks of a 10,000-task DAG, through the GraphQL handler in process (\`createApi(...).fetch\`: parse, validate, cost, authorize, resolve, serialize; no socket), each sample followed by its baseline, a plain SELECT of the same rows on the same pg pool, so both see the same load; ${API_READS.warmup} warm-up samples, then ${API_READS.samples}. Two DAGs: the isolated fan-out (10,002 tasks) and the isolated mapped DAG (10,000 instances of one task); after its real run each gets a history of ${API_READS.runs} runs (copies of the real run's task instances, about 1% of them failed, written in one statement and analyzed). *First page*: \`dagRun(id) { taskInstances(first: ${API_READS.pageSize}) { … } }\` of the real run (7 fields per instance and the page info) next to \`SELECT … FROM task_instance WHERE dag_run_id = $1 ORDER BY task_id, map_index LIMIT ${API_READS.pageSize + 1}\`. *Grid*: \`dagGrid(dagId, runs: ${API_READS.runs}) { runs { … } rows(first: ${API_READS.pageSize}) { … cells { dagRunId state instances counts { state count } } } }\` next to the runs' SELECT and the cells' statement the API sends (for the fan-out, one probe of the unique key per cell of the first ${API_READS.pageSize} tasks × ${API_READS.runs} runs; for the mapped DAG, whose 3 tasks fit one page, a GROUP BY over the ${API_READS.runs} runs' 250,000 instances). The budget for each is p95 ≤ 200 ms.`,

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastLine, type RunningUpdraft, spawnUntilUp, updraft } from './support/cli.js';
+import { subscribe, type SseSubscription } from './support/sse.js';
 
 /** `updraft start` as `npm start` runs it, on its own embedded PostgreSQL under a fresh home. */
 function start(home: string, args: string[] = []): Promise<RunningUpdraft> {
@@ -76,7 +77,11 @@ describe('updraft start', () => {
     expect(list.code).toBe(0);
 
     const second = await start(home, ['--allowed-host', 'updraft.internal']);
+    let live: SseSubscription | undefined;
     try {
+      // Live updates over SSE; an open stream does not hold up the stop, which completes it.
+      live = await subscribe(second.url, `subscription ($id: ID!) { dagRunUpdated(id: $id) { resync dagRun { state } } }`, { id });
+      expect((await live.next())!.data).toEqual({ dagRunUpdated: { resync: true, dagRun: { state: 'success' } } });
       const data = await graphql(second.url, `{ dags(first: 10) { edges { node { id } } } dagRun(id: "${id}") { state dagId } }`);
       expect(data.dags.edges.map((e: any) => e.node.id)).toEqual(['branching', 'daily_report', 'hello_world', 'mapping_fanout', 'sensor_file', 'trigger_rules', 'tutorial_taskflow']);
       expect(data.dagRun).toEqual({ state: 'success', dagId: 'hello_world' });
@@ -86,5 +91,6 @@ describe('updraft start', () => {
     } finally {
       expect(await second.stop()).toBe(0);
     }
+    await live.completed;
   });
 });

@@ -92,6 +92,7 @@ export class UpdraftError extends GraphQLError {
  * UNAUTHENTICATED: no token where one is required, or a token that is unknown, expired or revoked.
  * FORBIDDEN: the token's role or DAG grants do not allow what was asked.
  * RATE_LIMITED: too many failed authentications from this client; retry after `Retry-After` seconds.
+ * SUBSCRIPTION_LIMIT: the server already serves as many live subscriptions as it allows.
  */
 export type UpdraftErrorCode =
   | 'NOT_FOUND'
@@ -100,7 +101,8 @@ export type UpdraftErrorCode =
   | 'SERVICE_UNAVAILABLE'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
-  | 'RATE_LIMITED';
+  | 'RATE_LIMITED'
+  | 'SUBSCRIPTION_LIMIT';
 
 export const notFound = (message: string) => new UpdraftError('NOT_FOUND', message);
 export const badInput = (message: string) => new UpdraftError('BAD_USER_INPUT', message);

@@ -5,6 +5,7 @@ export { ROLES, type Caller, type DagGrants, type Role } from './auth.js';
 export { createApiToken, revokeApiToken, type ApiTokenInfo, type ApiTokenInput } from './tokens.js';
 export { resolveConfig, type UpdraftConfig } from './config.js';
 export { deployDags, type DeployResult } from './deploy.js';
+export { LiveUpdates, type LiveUpdatesOptions } from './live/live-updates.js';
 export { startWorker, type Worker, type WorkerOptions } from './executor/worker.js';
 export { openDatabase, startPlatform, type Database, type Platform, type PlatformOptions } from './platform.js';
 export { createDagRun, triggerDagRun, type TriggerInput } from './runs.js';

@@ -9,6 +9,7 @@ import { migrate } from './db/migrate.js';
 import { connectionLossReporter, createPool } from './db/pool.js';
 import { createPrisma, type Db } from './db/prisma.js';
 import { deployDags, type DeployResult } from './deploy.js';
+import { LiveUpdates } from './live/live-updates.js';
 import { startWorker, workerSettings, type Worker, type WorkerOptions } from './executor/worker.js';
 import { startScheduler, type Scheduler } from './scheduler.js';
 
@@ -92,6 +93,7 @@ export async function startPlatform(config: UpdraftConfig, opts: PlatformOptions
   let worker: Worker | null | undefined;
   let scheduler: Scheduler | undefined;
   let server: Server | undefined;
+  const live = new LiveUpdates({ databaseUrl: database.url, onWarning: opts.onWarning });
   try {
     const deploy = opts.dagsDir ? await deployDags(database.prisma, opts.dagsDir, { cacheDir: bundleCacheDir(config) }) : null;
     worker =
@@ -100,7 +102,7 @@ export async function startPlatform(config: UpdraftConfig, opts: PlatformOptions
         : await startWorker({ pool: database.pool, databaseUrl: database.url, ...workerSettings(config), onEvent: opts.onEvent, onWarning: opts.onWarning });
     scheduler = startScheduler({ pool: database.pool, lostWorkerTimeoutMs: config.lostWorkerTimeoutMs, onWarning: opts.onWarning });
     server = await serveApi(
-      { prisma: database.prisma, pool: database.pool },
+      { prisma: database.prisma, pool: database.pool, live },
       {
         host: config.host,
         port: config.port,
@@ -122,6 +124,8 @@ export async function startPlatform(config: UpdraftConfig, opts: PlatformOptions
         const worker = started.worker?.stop(stopOpts);
         await (stopping ??= (async () => {
           const closed = new Promise<void>((resolve) => started.server.close(() => resolve()));
+          // Subscriptions end (their SSE responses complete), then their connections are idle.
+          await live.close();
           started.server.closeIdleConnections();
           await started.scheduler.stop();
           await worker;
@@ -132,6 +136,7 @@ export async function startPlatform(config: UpdraftConfig, opts: PlatformOptions
     };
   } catch (e) {
     server?.close();
+    await live.close();
     await scheduler?.stop();
     await worker?.stop();
     await database.close();

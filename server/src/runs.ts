@@ -3,6 +3,7 @@ import { resolveParams } from './dags/params.js';
 import { loadStructure } from './dags/versions.js';
 import { inTransaction } from './db/transaction.js';
 import { badInput, notFound } from './errors.js';
+import { RunChanges } from './live/notifications.js';
 import { sql } from './executor/sql.js';
 import { startTaskInstances } from './executor/mapping.js';
 import { finishRunIfDone, scheduleDownstream } from './executor/transitions.js';
@@ -125,6 +126,7 @@ export async function createDagRun(
 ): Promise<number | null> {
   const conf = input.conf ?? {};
   checkConf(conf);
+  const changes = new RunChanges();
   return inTransaction(pool, async (client) => {
     const [dag] = await sql<{ paused: boolean; is_active: boolean; dag_version_id: number | null }>(client, 'select_dag_state', [input.dagId]);
     if (!dag || dag.dag_version_id === null) throw notFound(`DAG "${input.dagId}" does not exist; deploy it first (\`updraft deploy <dir>\`)`);
@@ -142,6 +144,7 @@ export async function createDagRun(
       params === null ? null : JSON.stringify(params),
     ]);
     if (!run) return null;
+    changes.run(run.id, 'running');
     const created = await sql<{ id: string; task_id: string; map_index: number }>(client, 'create_task_instances', [
       run.id,
       structure.tasks.map((t) => t.id),
@@ -150,9 +153,9 @@ export async function createDagRun(
     // `always` tasks do not wait for their upstreams (Airflow's rule).
     const roots = new Set(structure.tasks.filter((t) => t.upstreamIds.length === 0 || t.triggerRule === 'always').map((t) => t.id));
     // A root mapped over an empty literal list ends at once, and what follows it may too.
-    const { started, ended } = await startTaskInstances(client, run.id, structure, created.filter((ti) => roots.has(ti.task_id)));
-    const pending = started + (await scheduleDownstream(client, run.id, structure, ended));
-    if (pending === 0) await finishRunIfDone(client, run.id, structure);
+    const { started, ended } = await startTaskInstances(client, run.id, structure, created.filter((ti) => roots.has(ti.task_id)), changes);
+    const pending = started + (await scheduleDownstream(client, run.id, structure, ended, changes));
+    if (pending === 0) await finishRunIfDone(client, run.id, structure, changes);
     return run.id;
-  });
+  }, () => changes.notifications());
 }

@@ -8,17 +8,20 @@ import { type Caller, describeCaller, hasRole, mayAccessDag, mayAccessDagRun, ty
 import { recordAudit } from '../audit.js';
 import type { Db } from '../db/prisma.js';
 import { UpdraftError } from '../errors.js';
+import type { LiveUpdates } from '../live/live-updates.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 import AuditPlugin from './audit-plugin.js';
 import type { RequestAuth } from './authentication.js';
 import { LIMITS, limitExceeded, pageSize } from './limits.js';
 
-/** The database handles of the API, shared by all requests. */
+/** The database handles of the API (and its live updates), shared by all requests. */
 export interface ApiDatabase {
   prisma: Db;
   /** For the hot-path SQL (triggering runs enqueues jobs in the same transaction). */
   pool: Pool;
+  /** Live updates (the subscriptions); without them, subscribing fails with SERVICE_UNAVAILABLE. */
+  live?: LiveUpdates;
 }
 
 /** Per-request context of the GraphQL API: the database, who is asking (api/authentication.ts), and the settings. */

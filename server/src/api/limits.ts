@@ -9,6 +9,7 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { complexityFromQuery } from '@pothos/plugin-complexity';
 import type { GraphQLError, ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { badInput, UpdraftError } from '../errors.js';
@@ -34,6 +35,12 @@ export const LIMITS = {
    * million rows) cost 3 million.
    */
   maxComplexity: 2_000_000,
+  /**
+   * A subscription's cost: its selection is read again for every event (up to 10 a second),
+   * so it may cost a tenth of a query. Following a run with its changed task instances
+   * costs ~5,000; their tries' logs too (`taskInstances { tries { logs … } }`) are refused.
+   */
+  maxSubscriptionComplexity: 200_000,
   /** Largest `first`/`last` of a connection; more is refused (BAD_USER_INPUT), not clamped. */
   maxPageSize: 1_000,
   /** A connection's page size when neither `first` nor `last` is given. */
@@ -115,6 +122,19 @@ export function limitPlugins(): Plugin[] {
             const http = error.extensions?.['http'] as { spec?: boolean } | undefined;
             if (error.extensions?.['code'] === 'QUERY_LIMIT_EXCEEDED' && http) http.spec = false;
           }
+        }
+      },
+    },
+    {
+      // plugin-complexity checks a query's cost as its first root field resolves; a
+      // subscription's root field resolves once per event, after the stream has started.
+      // Its cost is checked here instead, before it subscribes to anything, against a
+      // lower limit.
+      onSubscribe({ args, setResultAndStopExecution }) {
+        const { complexity } = complexityFromQuery(args.document, { schema: args.schema, variables: args.variableValues ?? {}, ctx: args.contextValue as object });
+        if (complexity > LIMITS.maxSubscriptionComplexity) {
+          const message = `Subscription cost ${complexity} exceeds the limit of ${LIMITS.maxSubscriptionComplexity} (its selection is read again for every event; a list costs its selection times its length)`;
+          setResultAndStopExecution({ errors: [limitExceeded(message)] });
         }
       },
     },

@@ -65,7 +65,7 @@ export function createApi(db: ApiDatabase, opts: ApiOptions = {}) {
   const lostWorkerTimeoutMs = opts.lostWorkerTimeoutMs ?? HEARTBEAT_TIMEOUT_MS;
   return createYoga({
     schema,
-    context: ({ request }) => ({ prisma: db.prisma, pool: db.pool, lostWorkerTimeoutMs, ...auth.requestAuth(request) }),
+    context: ({ request }) => ({ prisma: db.prisma, pool: db.pool, live: db.live, lostWorkerTimeoutMs, ...auth.requestAuth(request) }),
     graphqlEndpoint: '/graphql',
     landingPage: false,
     logging: 'warn',

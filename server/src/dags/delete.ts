@@ -11,6 +11,9 @@ export async function deleteDag(prisma: Db, dagId: string): Promise<number> {
   return prisma.$transaction(async (tx) => {
     const dag = await tx.dag.findUnique({ where: { id: dagId }, select: { id: true } });
     if (!dag) throw notFound(`DAG "${dagId}" does not exist`);
+    // Live subscribers of its runs read them anew, find them gone, and end (live/streams.ts);
+    // the DAG list's subscribers hear of it from the dag table's trigger.
+    await tx.$executeRaw`SELECT pg_notify('updraft_run', json_build_object('run', id, 'tis', '[]'::json, 'more', true)::text) FROM dag_run WHERE dag_id = ${dagId}`;
     const { count } = await tx.dagRun.deleteMany({ where: { dagId } });
     await tx.dag.delete({ where: { id: dagId } });
     return count;

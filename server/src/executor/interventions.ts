@@ -1,17 +1,18 @@
 import type { Pool, PoolClient } from 'pg';
 import type { DagStructure } from '../dags/structure.js';
 import { loadStructure, taskOf } from '../dags/versions.js';
-import { inTransactionRetryingConflicts } from '../db/transaction.js';
 import { badInput, notFound } from '../errors.js';
+import type { RunChanges } from '../live/notifications.js';
 import { sql } from './sql.js';
 import { isWaiting } from './states.js';
-import { decide, finishRunIfDone, scheduleDownstream, type CountedInstance } from './transitions.js';
+import { decide, finishRunIfDone, inRunTransaction, scheduleDownstream, type CountedInstance } from './transitions.js';
 
 /**
  * What an operator does to a run by hand (Airflow's clear, mark and "mark run as"), in one
  * transaction each, under the executor's locking rules: task instances locked in id order
  * first, the run last. Each leaves the counts of waiting instances true (recounted from their
- * upstream instances' states), starts what may now run, and ends the run when nothing can.
+ * upstream instances' states), starts what may now run, and ends the run when nothing can;
+ * what changed is announced to live subscribers with the COMMIT (inRunTransaction).
  */
 
 /** Task instances of one run an operator acts on. */
@@ -26,11 +27,20 @@ export interface TaskSelection {
   upstream?: boolean;
 }
 
+/** An instance an operator's statement changed, as it returns them. */
+interface Changed {
+  id: string;
+  task_id: string;
+  map_index: number;
+  try_number: number;
+}
+
 interface Locked {
   id: string;
   task_id: string;
   map_index: number;
   state: string;
+  try_number: number;
 }
 
 /**
@@ -41,14 +51,15 @@ interface Locked {
  * not expanded anew). Returns how many instances were cleared.
  */
 export async function clearTaskInstances(pool: Pool, input: TaskSelection & { onlyFailed?: boolean }): Promise<number> {
-  return inTransactionRetryingConflicts(pool, async (client) => {
+  return inRunTransaction(pool, async (client, changes) => {
     const { structure, targets } = await selectInstances(client, input);
     const chosen = input.onlyFailed ? targets.filter((ti) => ti.state === 'failed' || ti.state === 'upstream_failed') : targets;
-    const cleared = await sql<{ id: string; task_id: string }>(client, 'clear_task_instances', [
+    const cleared = await sql<Changed>(client, 'clear_task_instances', [
       chosen.map((ti) => ti.id),
       chosen.map((ti) => taskOf(structure, ti.task_id).retries + 1),
     ]);
-    if (cleared.length > 0) await reconsider(client, input.dagRunId, structure, cleared);
+    changes.instances(input.dagRunId, cleared, 'none');
+    if (cleared.length > 0) await reconsider(client, input.dagRunId, structure, cleared, changes);
     return cleared.length;
   });
 }
@@ -60,10 +71,11 @@ export async function clearTaskInstances(pool: Pool, input: TaskSelection & { on
  * decided again. Returns how many instances changed.
  */
 export async function markTaskInstances(pool: Pool, input: TaskSelection & { state: 'success' | 'failed' }): Promise<number> {
-  return inTransactionRetryingConflicts(pool, async (client) => {
+  return inRunTransaction(pool, async (client, changes) => {
     const { structure, targets } = await selectInstances(client, input);
-    const marked = await sql<{ id: string; task_id: string }>(client, 'mark_task_instances', [targets.map((ti) => ti.id), input.state]);
-    if (marked.length > 0) await reconsider(client, input.dagRunId, structure, marked);
+    const marked = await sql<Changed>(client, 'mark_task_instances', [targets.map((ti) => ti.id), input.state]);
+    changes.instances(input.dagRunId, marked, input.state);
+    if (marked.length > 0) await reconsider(client, input.dagRunId, structure, marked, changes);
     return marked.length;
   });
 }
@@ -74,10 +86,12 @@ export async function markTaskInstances(pool: Pool, input: TaskSelection & { sta
  * (their signal is aborted) and end `failed` with `RunCancelled`.
  */
 export async function cancelDagRun(pool: Pool, dagRunId: number): Promise<void> {
-  await inTransactionRetryingConflicts(pool, async (client) => {
+  await inRunTransaction(pool, async (client, changes) => {
     const run = await selectRun(client, dagRunId);
     if (run.state !== 'running' && run.state !== 'queued') throw badInput(`DagRun ${dagRunId} has already ended (${run.state}); only a running run can be cancelled`);
     await sql(client, 'cancel_dag_run', [dagRunId]);
+    changes.run(dagRunId, 'failed');
+    changes.more(dagRunId); // its waiting instances were skipped: subscribers read them anew
   });
 }
 
@@ -87,9 +101,11 @@ export async function cancelDagRun(pool: Pool, dagRunId: number): Promise<void> 
  * are stopped by their workers at the next heartbeat.
  */
 export async function markDagRun(pool: Pool, dagRunId: number, state: 'success' | 'failed'): Promise<void> {
-  await inTransactionRetryingConflicts(pool, async (client) => {
+  await inRunTransaction(pool, async (client, changes) => {
     await selectRun(client, dagRunId);
     await sql(client, 'mark_dag_run', [dagRunId, state]);
+    changes.run(dagRunId, state);
+    changes.more(dagRunId);
   });
 }
 
@@ -137,7 +153,7 @@ function reachable(structure: DagStructure, taskId: string, direction: 'downstre
  * those whose trigger rules now decide, reopens the run if it had ended, and ends it again
  * when nothing is left to run.
  */
-async function reconsider(client: PoolClient, dagRunId: number, structure: DagStructure, changed: Array<{ task_id: string }>): Promise<void> {
+async function reconsider(client: PoolClient, dagRunId: number, structure: DagStructure, changed: Array<{ task_id: string }>, changes: RunChanges): Promise<void> {
   const taskIds = new Set(changed.map((ti) => ti.task_id));
   for (const id of [...taskIds]) for (const d of taskOf(structure, id).downstreamIds) taskIds.add(d);
   const waiting = (await sql<Locked>(client, 'lock_run_task_instances', [dagRunId, [...taskIds], null])).filter((ti) => isWaiting(ti.state));
@@ -147,8 +163,9 @@ async function reconsider(client: PoolClient, dagRunId: number, structure: DagSt
   const roots = waiting
     .filter((ti) => taskOf(structure, ti.task_id).upstreamIds.length === 0)
     .map((ti) => ({ ...ti, upstream_success_count: 0, upstream_skipped_count: 0, upstream_failed_count: 0, upstream_upstream_failed_count: 0, upstream_extra_count: 0 }));
-  await sql(client, 'reopen_dag_run', [dagRunId]);
-  const decided = await decide(client, dagRunId, structure, [...recounted, ...roots]);
-  const pending = decided.pending + (await scheduleDownstream(client, dagRunId, structure, decided.ended));
-  if (pending === 0) await finishRunIfDone(client, dagRunId, structure);
+  const reopened = await sql(client, 'reopen_dag_run', [dagRunId]);
+  if (reopened.length > 0) changes.run(dagRunId, 'running');
+  const decided = await decide(client, dagRunId, structure, [...recounted, ...roots], changes);
+  const pending = decided.pending + (await scheduleDownstream(client, dagRunId, structure, decided.ended, changes));
+  if (pending === 0) await finishRunIfDone(client, dagRunId, structure, changes);
 }

@@ -1,14 +1,17 @@
 import type { PoolClient } from 'pg';
 import type { DagStructure, TaskStructure } from '../dags/structure.js';
 import { taskOf } from '../dags/versions.js';
+import type { RunChanges } from '../live/notifications.js';
 import { sql } from './sql.js';
-import type { Finished } from './transitions.js';
+import { setTaskStates, type Finished } from './transitions.js';
 
 /** A task instance by row id, task id and map index, as the SQL statements return them. */
 interface InstanceRow {
   id: string;
   task_id: string;
   map_index: number;
+  /** Known when the statement returned it (live notifications show it). */
+  try_number?: number;
 }
 
 /**
@@ -17,15 +20,24 @@ interface InstanceRow {
  * expanded), and the mapped ones that ended at once: skipped for an empty list, failed
  * for a list that cannot be mapped.
  */
-export async function startTaskInstances(client: PoolClient, dagRunId: number, structure: DagStructure, instances: InstanceRow[]): Promise<{ started: number; ended: Finished[] }> {
+export async function startTaskInstances(
+  client: PoolClient,
+  dagRunId: number,
+  structure: DagStructure,
+  instances: InstanceRow[],
+  changes: RunChanges,
+): Promise<{ started: number; ended: Finished[] }> {
   const unexpanded = (ti: InstanceRow) => ti.map_index === -1 && taskOf(structure, ti.task_id).map !== undefined;
   const plain = instances.filter((ti) => !unexpanded(ti));
-  if (plain.length > 0) await sql(client, 'enqueue_task_instances', [plain.map((ti) => ti.id)]);
+  if (plain.length > 0) {
+    await sql(client, 'enqueue_task_instances', [plain.map((ti) => ti.id)]);
+    changes.instances(dagRunId, plain, 'queued');
+  }
   let started = plain.length;
   const ended: Finished[] = [];
   for (const ti of instances.filter(unexpanded)) {
     const task = taskOf(structure, ti.task_id);
-    const outcome = await expand(client, dagRunId, structure, task, ti.id);
+    const outcome = await expand(client, dagRunId, structure, task, ti.id, changes);
     if (outcome === 'expanded') started++;
     else ended.push({ taskId: task.id, outcome });
   }
@@ -41,7 +53,14 @@ export async function startTaskInstances(client: PoolClient, dagRunId: number, s
  * `scheduled` until an instance ends (releaseMappedSlot). An empty list skips the task; a
  * list that cannot be mapped fails it with `MappingFailed`.
  */
-async function expand(client: PoolClient, dagRunId: number, structure: DagStructure, task: TaskStructure, instanceId: string): Promise<'expanded' | 'skipped' | 'failed'> {
+async function expand(
+  client: PoolClient,
+  dagRunId: number,
+  structure: DagStructure,
+  task: TaskStructure,
+  instanceId: string,
+  changes: RunChanges,
+): Promise<'expanded' | 'skipped' | 'failed'> {
   const sources = task.map!.sources;
   const lengths = await listLengths(client, dagRunId, structure, task);
   const problem = lengths.find((l): l is { problem: string } => 'problem' in l)?.problem;
@@ -49,11 +68,12 @@ async function expand(client: PoolClient, dagRunId: number, structure: DagStruct
   const error = problem ?? (n > task.maxMapLength ? `maps over ${n.toLocaleString('en')} items; its maxMapLength is ${task.maxMapLength.toLocaleString('en')}` : undefined);
   if (error !== undefined) {
     const message = `Task "${task.id}" cannot be mapped: ${error}.`;
-    await sql(client, 'fail_task_instance', [instanceId, JSON.stringify({ name: 'MappingFailed', message })]);
+    const failed = await sql<{ task_instance_id: string; try_number: number }>(client, 'fail_task_instance', [instanceId, JSON.stringify({ name: 'MappingFailed', message })]);
+    changes.instances(dagRunId, failed.map((ti) => ({ id: ti.task_instance_id, task_id: task.id, try_number: ti.try_number })), 'failed');
     return 'failed';
   }
   if (n === 0) {
-    await sql(client, 'set_task_states', [[instanceId], 'skipped']);
+    await setTaskStates(client, dagRunId, [instanceId], 'skipped', changes);
     return 'skipped';
   }
   if (n > 1 && task.downstreamIds.length > 0) {
@@ -71,6 +91,7 @@ async function expand(client: PoolClient, dagRunId: number, structure: DagStruct
     task.map!.zip,
   ]);
   await sql(client, 'enqueue_task_instances', [toEnqueue.map((ti) => ti.id)]);
+  changes.more(dagRunId); // n instances now exist: subscribers read them anew
   return 'expanded';
 }
 
@@ -102,10 +123,12 @@ async function listLengths(client: PoolClient, dagRunId: number, structure: DagS
  * An instance of a mapped task with `maxActiveTisPerTask` ended for good: the next one
  * waiting for a slot is enqueued, in the same transaction.
  */
-export async function releaseMappedSlot(client: PoolClient, dagRunId: number, task: TaskStructure, mapIndex: number): Promise<void> {
+export async function releaseMappedSlot(client: PoolClient, dagRunId: number, task: TaskStructure, mapIndex: number, changes: RunChanges): Promise<void> {
   if (!task.map || task.maxActiveTisPerTask === null) return;
-  const next = await sql<{ id: string }>(client, 'select_scheduled_instances', [dagRunId, task.id, mapIndex]);
-  if (next.length > 0) await sql(client, 'enqueue_task_instances', [next.map((ti) => ti.id)]);
+  const next = await sql<Required<InstanceRow>>(client, 'select_scheduled_instances', [dagRunId, task.id, mapIndex]);
+  if (next.length === 0) return;
+  await sql(client, 'enqueue_task_instances', [next.map((ti) => ti.id)]);
+  changes.instances(dagRunId, next, 'queued');
 }
 
 /**

@@ -10,15 +10,13 @@ import { upstreamValues } from './mapping.js';
 import { sense } from './sensor.js';
 import { sql } from './sql.js';
 import type { TaskProcessPool } from './task-processes.js';
-import { abandonTry, finishTry, logColumns, type FinishedTry, type LogLine, type TryOutcome } from './transitions.js';
+import { abandonTry, finishTry, type FinishedTry, type LogLine, type TryOutcome } from './transitions.js';
+import { TryLog, type LoggedLine } from './try-log.js';
 
 /** Payload of a `run_task` job: one job per runnable task instance. */
 export interface RunTaskPayload {
   taskInstanceId: string;
 }
-
-/** Lines a try may log; past them one line says how many more were dropped. */
-export const MAX_LOG_LINES = 10_000;
 
 /** What the claim statement returns: the try and everything needed to run it. */
 export interface Claim {
@@ -90,17 +88,8 @@ export async function runTaskInstance(deps: RunTaskDeps, payload: RunTaskPayload
 
 async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
   const claimedAt = Date.now();
-  const logs: LogLine[] = [];
-  let dropped = 0;
-  const log = (line: Pick<LogLine, 'level' | 'message' | 'fields'>) => {
-    if (logs.length >= MAX_LOG_LINES) {
-      dropped++;
-      return;
-    }
-    const stored: LogLine = { seq: logs.length, level: line.level, message: withoutNul(String(line.message)), fields: storableFields(line.fields), loggedAt: new Date() };
-    logs.push(stored);
-    deps.onEvent?.({ kind: 'log', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, line: stored });
-  };
+  const tryLog = new TryLog(deps.pool, claim.try_id, (line) => deps.onEvent?.({ kind: 'log', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, line }));
+  const log = (line: LoggedLine) => tryLog.add(line);
 
   let structure: DagStructure | undefined;
   let known: TaskStructure | undefined;
@@ -134,20 +123,16 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
   }
   const callback = known && taskCallbackFor(known, outcome, claim);
   if (structure && known && callback) await runCallback(deps, claim, structure, known, callback, log);
-  if (dropped > 0) logs.push({ seq: logs.length, level: 'warn', message: `[log truncated: ${dropped} more line(s) past the limit of ${MAX_LOG_LINES}]`, fields: undefined, loggedAt: new Date() });
 
-  const result = await record(deps, claim, structure, outcome, logs);
+  // Lines not yet written go with the finishing transaction.
+  const result = await record(deps, claim, structure, outcome, await tryLog.settle(), tryLog.seq);
   const runCallbacks = structure?.runCallbacks;
   if (result?.runState && structure && known && runCallbacks?.includes(result.runState === 'success' ? 'onSuccess' : 'onFailure')) {
     // The try is recorded: what the DAG's callback logs is added to its lines afterwards.
-    const before = logs.length;
     await runCallback(deps, claim, structure, known, { runState: result.runState }, log);
-    const added = logs.slice(before);
-    if (added.length > 0) {
-      await retryWhileDatabaseFails(() => sql(deps.pool, 'append_try_logs', [claim.try_id, ...logColumns(added)]), deps.forced).catch((e: unknown) =>
-        deps.onEvent?.({ kind: 'log', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, line: { seq: -1, level: 'error', message: `could not store the DAG callback's log lines: ${coerceError(e).message}`, fields: undefined, loggedAt: new Date() } }),
-      );
-    }
+    await tryLog.writeRest(deps.forced).catch((e: unknown) =>
+      deps.onEvent?.({ kind: 'log', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, line: { seq: -1, level: 'error', message: `could not store the DAG callback's log lines: ${coerceError(e).message}`, fields: undefined, loggedAt: new Date() } }),
+    );
   }
   if (result) {
     const durationMs = Date.now() - claimedAt;
@@ -163,7 +148,7 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
  * records a bare failure, and failing that, abandons the try (abandon_try.sql). A try
  * left `running` by a forced stop is ended by the sweep (recovery.ts).
  */
-async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure | undefined, outcome: TryOutcome, logs: LogLine[]): Promise<FinishedTry | null> {
+async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure | undefined, outcome: TryOutcome, logs: LogLine[], nextSeq: number): Promise<FinishedTry | null> {
   const finish = async (outcome: TryOutcome, logs: LogLine[]) => {
     const loaded = structure ?? (structure = await loadStructure(deps.pool, claim.dag_version_id));
     return finishTry(deps.pool, {
@@ -182,11 +167,12 @@ async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure |
     return await retryWhileDatabaseFails(() => finish(outcome, logs), deps.forced);
   } catch (e) {
     // Log lines are storable by construction, so they are kept when the values were refused.
+    // (Lines written while the try ran stay in any case.)
     const refused = isDataError(e);
     const reason = refused ? `could not store the try's result: ${coerceError(e).message}` : `could not record the try: ${coerceError(e).message}`;
     const failed: TryOutcome = { kind: 'failed', error: { name: refused ? 'ResultNotStorable' : 'RecordFailed', message: reason }, retryable: true };
     const kept = refused ? logs : [];
-    const note: LogLine = { seq: kept.length, level: 'error', message: reason, fields: undefined, loggedAt: new Date() };
+    const note: LogLine = { seq: refused ? nextSeq : (logs[0]?.seq ?? nextSeq), level: 'error', message: reason, fields: undefined, loggedAt: new Date() };
     try {
       return await retryWhileDatabaseFails(() => finish(failed, [...kept, note]), deps.forced);
     } catch (again) {
@@ -194,21 +180,6 @@ async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure |
       await retryWhileDatabaseFails(() => abandonTry(deps.pool, claim.try_id, { name: 'RecordFailed', message: `${reason}; then: ${coerceError(again).message}` }), deps.forced);
       return { taskState: 'failed', runState: 'failed' };
     }
-  }
-}
-
-/** PostgreSQL text cannot hold NUL characters. */
-function withoutNul(text: string): string {
-  return text.replaceAll('\0', '\uFFFD');
-}
-
-/** Log fields as plain JSON data, decided when the line is logged (not when it is stored). */
-function storableFields(fields: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  if (fields === undefined) return undefined;
-  try {
-    return JSON.parse(JSON.stringify(fields, (_key, value: unknown) => (typeof value === 'string' ? withoutNul(value) : value))) as Record<string, unknown>;
-  } catch (e) {
-    return { unserializableFields: coerceError(e).message };
   }
 }
 

@@ -2,6 +2,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { DagStructure, TaskStructure } from '../dags/structure.js';
 import { leafTaskIds, taskOf } from '../dags/versions.js';
 import { inTransactionRetryingConflicts } from '../db/transaction.js';
+import { RunChanges } from '../live/notifications.js';
 import { releaseMappedSlot, startTaskInstances } from './mapping.js';
 import { retryDelayMs } from './retry.js';
 import { sql } from './sql.js';
@@ -66,10 +67,24 @@ export async function finishTry(
   pool: Pool,
   args: { dagRunId: number; taskInstanceId: string; tryId: string; tryNumber: number; maxTries: number; structure: DagStructure; task: TaskStructure; outcome: TryOutcome; logs: LogLine[] },
 ): Promise<FinishedTry | null> {
-  return inTransactionRetryingConflicts(pool, (client) => finishInTransaction(client, args));
+  return inRunTransaction(pool, (client, changes) => finishInTransaction(client, args, changes));
 }
 
-async function finishInTransaction(client: PoolClient, args: Parameters<typeof finishTry>[1]): Promise<FinishedTry | null> {
+/**
+ * A transaction that moves runs and task instances on (inTransactionRetryingConflicts): `fn`
+ * records what it changed in `changes` (a new one each attempt), and the COMMIT announces it
+ * to live subscribers, one notification per run.
+ */
+export function inRunTransaction<T>(pool: Pool, fn: (client: PoolClient, changes: RunChanges) => Promise<T>): Promise<T> {
+  let changes = new RunChanges();
+  return inTransactionRetryingConflicts(
+    pool,
+    (client) => fn(client, (changes = new RunChanges())),
+    () => changes.notifications(),
+  );
+}
+
+async function finishInTransaction(client: PoolClient, args: Parameters<typeof finishTry>[1], changes: RunChanges): Promise<FinishedTry | null> {
   const { outcome, task } = args;
   let taskState: FinishedTry['taskState'];
   let nextTryAt: Date | null = null;
@@ -103,17 +118,18 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
     extraTry ? 1 : 0,
   ]);
   if (updated.length === 0) return null;
+  changes.instances(args.dagRunId, updated.map((ti) => ({ ...ti, task_id: task.id, try_number: args.tryNumber })), taskState);
 
   if (taskState === 'up_for_retry' || taskState === 'up_for_reschedule') {
     await sql(client, 'enqueue_task_instances', [[args.taskInstanceId]]);
     return { taskState, runState: null };
   }
-  await releaseMappedSlot(client, args.dagRunId, task, updated[0]!.map_index);
+  await releaseMappedSlot(client, args.dagRunId, task, updated[0]!.map_index, changes);
   const skip = outcome.kind === 'success' ? outcome.skip : undefined;
   const finished: Finished[] = skip
     ? [
         { taskId: task.id, outcome: taskState, onlyTo: 'all' in skip ? [] : task.downstreamIds.filter((id) => !skip.direct.includes(id)) },
-        ...(await skipTasks(client, args.dagRunId, 'all' in skip ? descendantIds(args.structure, task.id) : skip.direct)).map((taskId) => ({
+        ...(await skipTasks(client, args.dagRunId, 'all' in skip ? descendantIds(args.structure, task.id) : skip.direct, changes)).map((taskId) => ({
           taskId,
           outcome: 'skipped' as const,
           // Skipping everything downstream leaves nothing to tell.
@@ -121,10 +137,10 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
         })),
       ]
     : [{ taskId: task.id, outcome: taskState }];
-  const pending = await scheduleDownstream(client, args.dagRunId, args.structure, finished);
+  const pending = await scheduleDownstream(client, args.dagRunId, args.structure, finished, changes);
   // A run with a downstream instance just enqueued or still waiting cannot be over: only
   // finishers that leave none take the run-row lock, so wide runs do not queue on it.
-  return { taskState, runState: pending > 0 ? null : await finishRunIfDone(client, args.dagRunId, args.structure) };
+  return { taskState, runState: pending > 0 ? null : await finishRunIfDone(client, args.dagRunId, args.structure, changes) };
 }
 
 /**
@@ -147,10 +163,10 @@ export interface Finished {
  * Skips the task instances of `taskIds` that have not started (whatever their trigger
  * rules), locking them in id order first; returns the task ids it skipped.
  */
-async function skipTasks(client: PoolClient, dagRunId: number, taskIds: string[]): Promise<string[]> {
+async function skipTasks(client: PoolClient, dagRunId: number, taskIds: string[], changes: RunChanges): Promise<string[]> {
   if (taskIds.length === 0) return [];
   const locked = await sql<{ id: string; task_id: string }>(client, 'lock_task_instances', [dagRunId, taskIds]);
-  const skipped = await sql<{ task_id: string }>(client, 'set_task_states', [locked.map((ti) => ti.id), 'skipped']);
+  const skipped = await setTaskStates(client, dagRunId, locked.map((ti) => ti.id), 'skipped', changes);
   return skipped.map((ti) => ti.task_id);
 }
 
@@ -172,7 +188,7 @@ function descendantIds(structure: DagStructure, taskId: string): string[] {
  * the ones that never will, then follows the ones it ended. Returns how many downstream
  * instances it left pending (started, or still waiting for other upstreams).
  */
-export async function scheduleDownstream(client: PoolClient, dagRunId: number, structure: DagStructure, finished: Finished[]): Promise<number> {
+export async function scheduleDownstream(client: PoolClient, dagRunId: number, structure: DagStructure, finished: Finished[], changes: RunChanges): Promise<number> {
   let pending = 0;
   while (finished.length > 0) {
     const tally = new Map<string, Record<UpstreamOutcome, number>>();
@@ -189,7 +205,7 @@ export async function scheduleDownstream(client: PoolClient, dagRunId: number, s
       locked.map((ti) => ti.id),
       ...(['success', 'skipped', 'failed', 'upstream_failed'] as const).map((k) => locked.map((ti) => tally.get(ti.task_id)![k])),
     ]);
-    const decided = await decide(client, dagRunId, structure, counted);
+    const decided = await decide(client, dagRunId, structure, counted, changes);
     pending += decided.pending;
     finished = decided.ended;
   }
@@ -207,6 +223,7 @@ export interface CountedInstance {
   upstream_failed_count: number;
   upstream_upstream_failed_count: number;
   upstream_extra_count: number;
+  try_number: number;
 }
 
 /**
@@ -214,7 +231,13 @@ export interface CountedInstance {
  * waiting ones that may run, ends the ones that never will. Returns how many it left
  * pending and the ones it ended, whose downstream instances must hear of it.
  */
-export async function decide(client: PoolClient, dagRunId: number, structure: DagStructure, counted: CountedInstance[]): Promise<{ pending: number; ended: Finished[] }> {
+export async function decide(
+  client: PoolClient,
+  dagRunId: number,
+  structure: DagStructure,
+  counted: CountedInstance[],
+  changes: RunChanges,
+): Promise<{ pending: number; ended: Finished[] }> {
   let pending = 0;
   const next = { run: [] as CountedInstance[], upstream_failed: [] as CountedInstance[], skipped: [] as CountedInstance[] };
   for (const ti of counted) {
@@ -234,10 +257,10 @@ export async function decide(client: PoolClient, dagRunId: number, structure: Da
     if (outcome === 'wait') pending++;
     else next[outcome].push(ti);
   }
-  const { started, ended } = await startTaskInstances(client, dagRunId, structure, next.run);
+  const { started, ended } = await startTaskInstances(client, dagRunId, structure, next.run, changes);
   pending += started;
   for (const state of ['upstream_failed', 'skipped'] as const) {
-    if (next[state].length > 0) await sql(client, 'set_task_states', [next[state].map((ti) => ti.id), state]);
+    if (next[state].length > 0) await setTaskStates(client, dagRunId, next[state].map((ti) => ti.id), state, changes);
   }
   return {
     pending,
@@ -250,8 +273,16 @@ export async function decide(client: PoolClient, dagRunId: number, structure: Da
 }
 
 /** Ends the run when nothing in it can still run; returns its final state, if it ended. */
-export async function finishRunIfDone(client: PoolClient, dagRunId: number, structure: DagStructure): Promise<'success' | 'failed' | null> {
+export async function finishRunIfDone(client: PoolClient, dagRunId: number, structure: DagStructure, changes: RunChanges): Promise<'success' | 'failed' | null> {
   await sql(client, 'lock_dag_run', [dagRunId]);
   const [ended] = await sql<{ state: 'success' | 'failed' }>(client, 'finish_dag_run', [dagRunId, leafTaskIds(structure), structure.failRunOnAnyFailure]);
+  if (ended) changes.run(dagRunId, ended.state);
   return ended?.state ?? null;
+}
+
+/** Ends task instances that will not run (`upstream_failed`, `skipped`); returns those it ended. */
+export async function setTaskStates(client: PoolClient, dagRunId: number, ids: string[], state: 'upstream_failed' | 'skipped', changes: RunChanges) {
+  const ended = await sql<{ id: string; task_id: string; map_index: number; try_number: number }>(client, 'set_task_states', [ids, state]);
+  changes.instances(dagRunId, ended, state);
+  return ended;
 }

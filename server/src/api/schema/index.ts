@@ -11,9 +11,14 @@ import './worker.js';
 import './health.js';
 import './api-token.js';
 import './audit-log.js';
+import './live.js';
 
 // Every field needs a token (or an open API) unless it sets `skipTypeScopes` (public fields).
 builder.queryType({ description: 'What the API answers: DAGs and their runs, task instances, workers, tokens, the audit log and the platform’s health.', authScopes: { authenticated: true } });
 builder.mutationType({ description: 'What the API does: triggers, pauses, operator actions on runs, tokens. Every attempt is audited.', authScopes: { authenticated: true } });
+builder.subscriptionType({
+  description: 'Live changes, served over SSE: POST the subscription with `Accept: text/event-stream`.',
+  authScopes: { authenticated: true },
+});
 
 export const schema = builder.toSchema();

@@ -9,8 +9,8 @@ WITH cleared AS (
       upstream_success_count = 0, upstream_skipped_count = 0, upstream_failed_count = 0, upstream_upstream_failed_count = 0
   FROM unnest($1::bigint[], $2::int[]) AS c(id, tries)
   WHERE ti.id = c.id AND ti.state IN ('success', 'failed', 'upstream_failed', 'skipped')
-  RETURNING ti.id, ti.task_id, ti.state
+  RETURNING ti.id, ti.task_id, ti.map_index, ti.try_number, ti.state
 ), dropped AS (
   DELETE FROM xcom WHERE task_instance_id IN (SELECT id FROM cleared)
 )
-SELECT id::text, task_id FROM cleared
+SELECT id::text, task_id, map_index, try_number FROM cleared

@@ -11,4 +11,4 @@ SET upstream_success_count = ti.upstream_success_count + d.succeeded,
 FROM unnest($1::bigint[], $2::int[], $3::int[], $4::int[], $5::int[]) AS d(id, succeeded, skipped, failed, upstream_failed)
 WHERE ti.id = d.id
 RETURNING ti.id::text, ti.task_id, ti.map_index, ti.state, ti.upstream_success_count, ti.upstream_skipped_count, ti.upstream_failed_count,
-          ti.upstream_upstream_failed_count, ti.upstream_extra_count
+          ti.upstream_upstream_failed_count, ti.upstream_extra_count, ti.try_number

@@ -9,4 +9,4 @@ WITH ti AS (
 )
 INSERT INTO task_try (task_instance_id, try_number, state, started_at, ended_at, error)
 SELECT id, try_number, 'failed', started_at, started_at, $2::jsonb FROM ti
-RETURNING task_instance_id::text
+RETURNING task_instance_id::text, try_number

@@ -1,6 +1,7 @@
 -- Ends a running try: its state and error, its task instance's next state, its return
--- value (XCom) and its log lines, in one statement. No row: the try was no longer running
--- (ended elsewhere), and nothing was written.
+-- value (XCom) and the log lines not yet written while it ran, in one statement. No row:
+-- the try was no longer running (ended elsewhere), and nothing was written. A line already
+-- stored (a batch written while the try ran, whose acknowledgement was lost) is left as it is.
 -- $1 try id, $2 try state, $3 error json, $4 task instance state, $5 next try at,
 -- $6 return value json (null: none), $7 its size in bytes,
 -- $8 log seq[], $9 level[], $10 message[], $11 fields json[], $12 logged at[],
@@ -28,5 +29,6 @@ WITH try AS (
   SELECT try.id, l.seq, l.level, l.message, l.fields::jsonb, l.logged_at
   FROM try, unnest($8::int[], $9::text[], $10::text[], $11::text[], $12::timestamptz[]) AS l(seq, level, message, fields, logged_at)
   WHERE EXISTS (SELECT 1 FROM ti)
+  ON CONFLICT (task_try_id, seq) DO NOTHING
 )
 SELECT id::text, map_index FROM ti

@@ -4,4 +4,4 @@
 -- $1 task instance ids, $2 state
 UPDATE task_instance SET state = $2::"TaskInstanceState", ended_at = clock_timestamp(), next_try_at = NULL
 WHERE id = ANY($1::bigint[]) AND state <> $2::"TaskInstanceState"
-RETURNING id::text, task_id
+RETURNING id::text, task_id, map_index, try_number

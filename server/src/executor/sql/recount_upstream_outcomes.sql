@@ -21,4 +21,4 @@ SET upstream_success_count = c.succeeded, upstream_skipped_count = c.skipped, up
 FROM counts c
 WHERE ti.id = c.id
 RETURNING ti.id::text, ti.task_id, ti.map_index, ti.state, ti.upstream_success_count, ti.upstream_skipped_count, ti.upstream_failed_count,
-          ti.upstream_upstream_failed_count, ti.upstream_extra_count
+          ti.upstream_upstream_failed_count, ti.upstream_extra_count, ti.try_number

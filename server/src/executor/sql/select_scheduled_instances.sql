@@ -3,7 +3,7 @@
 -- so every waiting one comes after the instance that just ended: the scan starts there, on
 -- the (dag_run_id, task_id, map_index) key, instead of at the task's first instance.
 -- $1 dag run id, $2 task id, $3 map index of the instance that ended
-SELECT id::text
+SELECT id::text, task_id, map_index, try_number
 FROM task_instance
 WHERE dag_run_id = $1 AND task_id = $2 AND map_index > $3 AND state = 'scheduled'
 ORDER BY map_index

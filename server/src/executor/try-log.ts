@@ -1,0 +1,146 @@
+import type { Pool } from 'pg';
+import { retryWhileDatabaseFails } from '../db/retry.js';
+import { coerceError, isConnectionError } from '../errors.js';
+import { sql } from './sql.js';
+import { logColumns, type LogLine } from './transitions.js';
+
+/** Lines a try may log; past them one line says how many more were dropped. */
+export const MAX_LOG_LINES = 10_000;
+/** A line waits at most this long in the worker before it is written (while the try runs). */
+export const LOG_FLUSH_INTERVAL_MS = 200;
+/** This many lines waiting are written at once, without waiting for the interval. */
+export const LOG_FLUSH_LINES = 500;
+/** After a failed write, the next one waits this long, doubling up to LOG_RETRY_MAX_MS. */
+const LOG_RETRY_MS = 500;
+const LOG_RETRY_MAX_MS = 10_000;
+
+/** A line as task code logs it; TryLog numbers it and makes it storable. */
+export type LoggedLine = Pick<LogLine, 'level' | 'message' | 'fields'>;
+
+/**
+ * The log lines of one try, numbered (`seq`) and capped at MAX_LOG_LINES (then one marker
+ * line says how many were dropped), and written while the try runs: in batches of one
+ * INSERT each (append_try_logs.sql, which also notifies live subscribers), at most
+ * LOG_FLUSH_INTERVAL_MS after a line was logged or as soon as LOG_FLUSH_LINES wait. Nothing
+ * is written for a try that logs nothing, and what is still waiting when the try ends goes
+ * with the finishing transaction (`settle`), so a short try pays no extra round trip.
+ *
+ * A write that fails (the database is away) keeps its lines for the next write or for the
+ * finish, which retries until the database answers: losing the database never loses the
+ * try's outcome, and a worker that dies loses only the lines since its last write.
+ */
+export class TryLog {
+  private pending: LogLine[] = [];
+  private nextSeq = 0;
+  private dropped = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> | undefined;
+  private failures = 0;
+  /** Settled: the finish takes what waits; lines logged after it wait for `writeRest`. */
+  private settled = false;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly tryId: string,
+    /** Hears each line as it is logged (worker events). */
+    private readonly onLine?: (line: LogLine) => void,
+  ) {}
+
+  /** Adds a line: numbered, NUL-free, its fields plain JSON; past the cap it is only counted. */
+  add(line: LoggedLine): void {
+    if (this.nextSeq >= MAX_LOG_LINES) {
+      this.dropped++;
+      return;
+    }
+    const stored: LogLine = { seq: this.nextSeq++, level: line.level, message: withoutNul(String(line.message)), fields: storableFields(line.fields), loggedAt: new Date() };
+    this.pending.push(stored);
+    this.onLine?.(stored);
+    if (this.settled) return;
+    if (this.pending.length >= LOG_FLUSH_LINES) this.writeSoon(0);
+    else this.writeSoon(LOG_FLUSH_INTERVAL_MS);
+  }
+
+  /** The seq the next line would get (after the truncation marker, if any). */
+  get seq(): number {
+    return this.nextSeq;
+  }
+
+  /**
+   * The try is about to be recorded: stops writing in the background, waits for a write
+   * under way, adds the truncation marker when lines were dropped, and returns the lines
+   * that still wait (the finishing transaction stores them).
+   */
+  async settle(): Promise<LogLine[]> {
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.writing;
+    if (this.dropped > 0) {
+      this.pending.push({ seq: this.nextSeq++, level: 'warn', message: `[log truncated: ${this.dropped} more line(s) past the limit of ${MAX_LOG_LINES}]`, fields: undefined, loggedAt: new Date() });
+      this.dropped = 0;
+    }
+    return this.take();
+  }
+
+  /** Lines logged after `settle` (a DAG callback's, once the try is recorded): written now, retried while the database is away. */
+  async writeRest(forced: AbortSignal): Promise<void> {
+    const lines = this.take();
+    if (lines.length > 0) await retryWhileDatabaseFails(() => this.insert(lines), forced);
+  }
+
+  private take(): LogLine[] {
+    const lines = this.pending;
+    this.pending = [];
+    return lines;
+  }
+
+  private writeSoon(delayMs: number): void {
+    if (this.writing) return; // the write under way schedules the next one
+    if (this.timer && delayMs > 0) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.writing = this.write().finally(() => {
+        this.writing = undefined;
+        if (this.settled || this.pending.length === 0) return;
+        const backoff = this.failures === 0 ? 0 : Math.min(LOG_RETRY_MS * 2 ** (this.failures - 1), LOG_RETRY_MAX_MS);
+        this.writeSoon(Math.max(backoff, this.pending.length >= LOG_FLUSH_LINES ? 0 : LOG_FLUSH_INTERVAL_MS));
+      });
+    }, delayMs);
+  }
+
+  private async write(): Promise<void> {
+    const lines = this.take();
+    if (lines.length === 0) return;
+    try {
+      await this.insert(lines);
+      this.failures = 0;
+    } catch (e) {
+      // Kept, in order, for the next write or the finish. Anything but a lost connection
+      // will fail the same way again: leave the lines to the finish, which handles it.
+      this.pending = [...lines, ...this.pending];
+      this.failures++;
+      if (!isConnectionError(e)) this.settled = true;
+    }
+  }
+
+  private insert(lines: LogLine[]): Promise<unknown> {
+    const notice = JSON.stringify({ try: this.tryId, from: lines[0]!.seq, to: lines.at(-1)!.seq });
+    return sql(this.pool, 'append_try_logs', [this.tryId, ...logColumns(lines), notice]);
+  }
+}
+
+/** PostgreSQL text cannot hold NUL characters. */
+function withoutNul(text: string): string {
+  return text.replaceAll('\0', '\uFFFD');
+}
+
+/** Log fields as plain JSON data, decided when the line is logged (not when it is stored). */
+function storableFields(fields: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (fields === undefined) return undefined;
+  try {
+    return JSON.parse(JSON.stringify(fields, (_key, value: unknown) => (typeof value === 'string' ? withoutNul(value) : value))) as Record<string, unknown>;
+  } catch (e) {
+    return { unserializableFields: coerceError(e).message };
+  }
+}
