@@ -92,6 +92,8 @@ export class UpdraftError extends GraphQLError {
  * UNAUTHENTICATED: no token where one is required, or a token that is unknown, expired or revoked.
  * FORBIDDEN: the token's role or DAG grants do not allow what was asked.
  * RATE_LIMITED: too many failed authentications from this client; retry after `Retry-After` seconds.
+ * SECRETS_UNAVAILABLE: the server cannot encrypt or decrypt secrets: it has no secret key
+ * (UPDRAFT_SECRET_KEY), or a stored value was encrypted with another key.
  */
 export type UpdraftErrorCode =
   | 'NOT_FOUND'
@@ -100,7 +102,8 @@ export type UpdraftErrorCode =
   | 'SERVICE_UNAVAILABLE'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
-  | 'RATE_LIMITED';
+  | 'RATE_LIMITED'
+  | 'SECRETS_UNAVAILABLE';
 
 export const notFound = (message: string) => new UpdraftError('NOT_FOUND', message);
 export const badInput = (message: string) => new UpdraftError('BAD_USER_INPUT', message);
