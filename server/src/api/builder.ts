@@ -7,6 +7,7 @@ import type { Pool } from 'pg';
 import { type Caller, describeCaller, hasRole, mayAccessDag, mayAccessDagRun, type Role } from '../auth.js';
 import { recordAudit } from '../audit.js';
 import type { Db } from '../db/prisma.js';
+import type { SecretKeySource } from '../secrets/key.js';
 import { UpdraftError } from '../errors.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
@@ -21,8 +22,10 @@ export interface ApiDatabase {
   pool: Pool;
 }
 
-/** Per-request context of the GraphQL API: the database, and who is asking (api/authentication.ts). */
-export interface ApiContext extends ApiDatabase, RequestAuth {}
+/** Per-request context of the GraphQL API: the database, who is asking (api/authentication.ts), and the key that seals secrets. */
+export interface ApiContext extends ApiDatabase, RequestAuth {
+  secretKey: SecretKeySource;
+}
 
 /**
  * The scopes fields require (`authScopes`), all of which must hold (`defaultStrategy: 'all'`).

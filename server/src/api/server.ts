@@ -5,6 +5,7 @@ import os from 'node:os';
 import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type Plugin } from 'graphql-yoga';
 import { isConnectionError, UpdraftError } from '../errors.js';
+import { noSecretKey, SECRET_KEY_VARIABLE, type SecretKeySource } from '../secrets/key.js';
 import { authentication, type AuthOptions } from './authentication.js';
 import { errorResponse } from './http.js';
 import type { ApiDatabase } from './builder.js';
@@ -23,6 +24,11 @@ export interface ApiOptions {
    * response ever carries CORS headers for them.
    */
   corsOrigins?: string[];
+  /**
+   * The key that seals secret variables and connection passwords (and opens connection
+   * extras to show them). Default: none; such mutations then fail with SECRETS_UNAVAILABLE.
+   */
+  secretKey?: SecretKeySource;
 }
 
 export interface ServeOptions extends ApiOptions {
@@ -55,9 +61,10 @@ export const DB_UNAVAILABLE_MESSAGE = 'The metadata database is unreachable; ret
 export function createApi(db: ApiDatabase, opts: ApiOptions = {}) {
   const corsOrigins = new Set(opts.corsOrigins ?? []);
   const auth = authentication(db.prisma, opts.auth);
+  const secretKey = opts.secretKey ?? noSecretKey(`this API was started without a secret key (${SECRET_KEY_VARIABLE})`);
   return createYoga({
     schema,
-    context: ({ request }) => ({ prisma: db.prisma, pool: db.pool, ...auth.requestAuth(request) }),
+    context: ({ request }) => ({ prisma: db.prisma, pool: db.pool, secretKey, ...auth.requestAuth(request) }),
     graphqlEndpoint: '/graphql',
     landingPage: false,
     logging: 'warn',

@@ -6,6 +6,8 @@ import './run-actions.js';
 import './worker.js';
 import './api-token.js';
 import './audit-log.js';
+import './variable.js';
+import './connection.js';
 
 // Every field needs a token (or an open API) unless it sets `skipTypeScopes` (public fields).
 builder.queryType({ authScopes: { authenticated: true } });
