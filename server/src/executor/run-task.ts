@@ -4,12 +4,15 @@ import type { DagStructure, TaskStructure } from '../dags/structure.js';
 import { loadStructure, taskOf } from '../dags/versions.js';
 import { retryWhileDatabaseFails } from '../db/retry.js';
 import { coerceError, isConnectionError, isDataError } from '../errors.js';
-import { execute, runCallback, taskCallbackFor } from './execute.js';
+import type { SecretKeySource } from '../secrets/key.js';
+import type { SecretMasker } from '../secrets/masking.js';
+import { execute, runCallback, taskCallbackFor, type TryIo } from './execute.js';
 import { flowOf, latestOnlyOutcome } from './flow.js';
 import { upstreamValues } from './mapping.js';
 import { sense } from './sensor.js';
 import { sql } from './sql.js';
 import type { TaskProcessPool } from './task-processes.js';
+import { TrySecrets } from './task-secrets.js';
 import { abandonTry, finishTry, logColumns, type FinishedTry, type LogLine, type TryOutcome } from './transitions.js';
 
 /** Payload of a `run_task` job: one job per runnable task instance. */
@@ -64,6 +67,10 @@ export interface RunTaskDeps {
   interrupt: AbortSignal;
   /** Aborted when the worker is forced to stop: recording stops waiting for the database. */
   forced: AbortSignal;
+  /** The key that decrypts secret variables and stored connections for tasks. */
+  secretKey: SecretKeySource;
+  /** Where `UPDRAFT_CONN_<ID>` connections are read: the worker's environment. */
+  connectionEnv: NodeJS.ProcessEnv;
   onEvent?: (event: TryEvent) => void;
 }
 
@@ -92,15 +99,27 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
   const claimedAt = Date.now();
   const logs: LogLine[] = [];
   let dropped = 0;
+  // What the try reads of variables and connections, and the masker that hides it: every
+  // line the try logs (its own, console.*, raw output, the worker's) passes through here.
+  const secrets = new TrySecrets({ pool: deps.pool, secretKey: deps.secretKey, env: deps.connectionEnv, forced: deps.forced });
+  const { masker } = secrets;
   const log = (line: Pick<LogLine, 'level' | 'message' | 'fields'>) => {
     if (logs.length >= MAX_LOG_LINES) {
       dropped++;
       return;
     }
-    const stored: LogLine = { seq: logs.length, level: line.level, message: withoutNul(String(line.message)), fields: storableFields(line.fields), loggedAt: new Date() };
+    const fields = storableFields(line.fields);
+    const stored: LogLine = {
+      seq: logs.length,
+      level: line.level,
+      message: masker.mask(withoutNul(String(line.message))),
+      fields: fields === undefined ? undefined : masker.maskFields(fields),
+      loggedAt: new Date(),
+    };
     logs.push(stored);
     deps.onEvent?.({ kind: 'log', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, line: stored });
   };
+  const io: TryIo = { log, secrets };
 
   let structure: DagStructure | undefined;
   let known: TaskStructure | undefined;
@@ -114,7 +133,7 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
       outcome = latestOnlyOutcome(loaded, task, { runType: claim.run_type, logicalDate: claim.logical_date });
     } else {
       const args = await retryWhileDatabaseFails(() => resolveArgs(deps.pool, claim, loaded, task), deps.forced);
-      const check = () => execute(deps, claim, loaded, task, args, log);
+      const check = () => execute(deps, claim, loaded, task, args, io);
       if (task.kind?.type === 'sensor') {
         const [first] = await retryWhileDatabaseFails(() => sql<{ started_at: Date }>(deps.pool, 'select_first_try_start', [claim.task_instance_id]), deps.forced);
         const run = { firstCheckAt: first!.started_at, tryNumber: claim.try_number, interrupt: deps.interrupt, log: (message: string) => log({ level: 'info', message, fields: undefined }) };
@@ -133,19 +152,20 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
     log({ level: 'info', message: `Skipping ${what}`, fields: undefined });
   }
   const callback = known && taskCallbackFor(known, outcome, claim);
-  if (structure && known && callback) await runCallback(deps, claim, structure, known, callback, log);
+  if (structure && known && callback) await runCallback(deps, claim, structure, known, callback, io);
   if (dropped > 0) logs.push({ seq: logs.length, level: 'warn', message: `[log truncated: ${dropped} more line(s) past the limit of ${MAX_LOG_LINES}]`, fields: undefined, loggedAt: new Date() });
 
-  const result = await record(deps, claim, structure, outcome, logs);
+  // Masked last: a callback may have read a secret that the try's error quotes.
+  const result = await record(deps, claim, structure, maskOutcome(outcome, masker), logs, masker);
   const runCallbacks = structure?.runCallbacks;
   if (result?.runState && structure && known && runCallbacks?.includes(result.runState === 'success' ? 'onSuccess' : 'onFailure')) {
     // The try is recorded: what the DAG's callback logs is added to its lines afterwards.
     const before = logs.length;
-    await runCallback(deps, claim, structure, known, { runState: result.runState }, log);
+    await runCallback(deps, claim, structure, known, { runState: result.runState }, io);
     const added = logs.slice(before);
     if (added.length > 0) {
       await retryWhileDatabaseFails(() => sql(deps.pool, 'append_try_logs', [claim.try_id, ...logColumns(added)]), deps.forced).catch((e: unknown) =>
-        deps.onEvent?.({ kind: 'log', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, line: { seq: -1, level: 'error', message: `could not store the DAG callback's log lines: ${coerceError(e).message}`, fields: undefined, loggedAt: new Date() } }),
+        deps.onEvent?.({ kind: 'log', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, line: { seq: -1, level: 'error', message: masker.mask(`could not store the DAG callback's log lines: ${coerceError(e).message}`), fields: undefined, loggedAt: new Date() } }),
       );
     }
   }
@@ -163,7 +183,7 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
  * records a bare failure, and failing that, abandons the try (abandon_try.sql). A try
  * left `running` by a forced stop is ended by the sweep (recovery.ts).
  */
-async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure | undefined, outcome: TryOutcome, logs: LogLine[]): Promise<FinishedTry | null> {
+async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure | undefined, outcome: TryOutcome, logs: LogLine[], masker: SecretMasker): Promise<FinishedTry | null> {
   const finish = async (outcome: TryOutcome, logs: LogLine[]) => {
     const loaded = structure ?? (structure = await loadStructure(deps.pool, claim.dag_version_id));
     return finishTry(deps.pool, {
@@ -183,7 +203,8 @@ async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure |
   } catch (e) {
     // Log lines are storable by construction, so they are kept when the values were refused.
     const refused = isDataError(e);
-    const reason = refused ? `could not store the try's result: ${coerceError(e).message}` : `could not record the try: ${coerceError(e).message}`;
+    // A refusal's message may quote the refused value.
+    const reason = masker.mask(refused ? `could not store the try's result: ${coerceError(e).message}` : `could not record the try: ${coerceError(e).message}`);
     const failed: TryOutcome = { kind: 'failed', error: { name: refused ? 'ResultNotStorable' : 'RecordFailed', message: reason }, retryable: true };
     const kept = refused ? logs : [];
     const note: LogLine = { seq: kept.length, level: 'error', message: reason, fields: undefined, loggedAt: new Date() };
@@ -191,10 +212,17 @@ async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure |
       return await retryWhileDatabaseFails(() => finish(failed, [...kept, note]), deps.forced);
     } catch (again) {
       if (isConnectionError(again)) throw again; // forced to stop while the database is away: the sweep ends it later
-      await retryWhileDatabaseFails(() => abandonTry(deps.pool, claim.try_id, { name: 'RecordFailed', message: `${reason}; then: ${coerceError(again).message}` }), deps.forced);
+      await retryWhileDatabaseFails(() => abandonTry(deps.pool, claim.try_id, { name: 'RecordFailed', message: masker.mask(`${reason}; then: ${coerceError(again).message}`) }), deps.forced);
       return { taskState: 'failed', runState: 'failed' };
     }
   }
+}
+
+/** The text an outcome stores (a failure's message and stack, a skip's reason), masked. */
+function maskOutcome(outcome: TryOutcome, masker: SecretMasker): TryOutcome {
+  if (outcome.kind === 'failed') return { ...outcome, error: { ...masker.maskError(outcome.error), name: masker.mask(outcome.error.name) } };
+  if (outcome.kind === 'skipped') return { ...outcome, reason: masker.mask(outcome.reason) };
+  return outcome;
 }
 
 /** PostgreSQL text cannot hold NUL characters. */

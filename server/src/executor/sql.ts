@@ -46,6 +46,8 @@ const NAMES = [
   'cancel_dag_run',
   'mark_dag_run',
   'select_dag_run',
+  'select_variable',
+  'select_connection',
 ] as const;
 
 export type StatementName = (typeof NAMES)[number];
