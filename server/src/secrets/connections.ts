@@ -93,7 +93,7 @@ export function openPassword(key: SecretKey, id: string, sealed: Uint8Array | nu
 
 /** A connection's stored extra fields, decrypted ({} when none). Throws SecretUnreadable naming the connection. */
 export function openExtra(key: SecretKey, id: string, sealed: Uint8Array | null): Record<string, unknown> {
-  return sealed === null ? {} : (JSON.parse(key.open(sealed, extraContext(id), `extra fields of connection "${id}"`)) as Record<string, unknown>);
+  return sealed === null ? {} : (JSON.parse(key.open(sealed, extraContext(id), `extra of connection "${id}"`)) as Record<string, unknown>);
 }
 
 function seal(key: SecretKey, plaintext: string, context: string): Uint8Array<ArrayBuffer> {
