@@ -2,7 +2,7 @@
 // worker (over IPC for isolated tasks, directly for `isolation: 'none'`), secrets masked as
 // `***` in everything a try stores (log lines of every kind, its error), connections from
 // `UPDRAFT_CONN_<ID>`, missing names, the wrong key, and the cost of asking in a loop.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fixedSecretKey, SecretKey } from '../server/src/secrets/key.js';
 import { MAX_LOOKUPS_PER_TRY } from '../server/src/executor/task-secrets.js';
 import { createTestPlatform, dagFolder, graphql, platformRunning, TEST_SECRET_KEY, type TestPlatform } from './support/platform.js';
@@ -234,6 +234,36 @@ describe('a worker with another secret key', () => {
       expect(errors.variable).toMatchObject({ name: 'SecretUnreadable', message: mismatch('value of variable "api_token"') });
       expect(errors.connection).toMatchObject({ name: 'SecretUnreadable', message: mismatch('password of connection "warehouse"') });
     } finally {
+      await p.close();
+    }
+  });
+});
+
+describe('console.* of an in-process task', () => {
+  it('goes with its try (masked), while a listener that prints the try’s lines prints them to the worker’s console', async () => {
+    const p = await createTestPlatform();
+    // Calls through to whatever console.log is (the worker's patch, once an in-process task ran).
+    const spy = vi.spyOn(console, 'log');
+    try {
+      const dagFile = `
+import { context, dag, task, variable } from '@updraft/sdk';
+const talk = task({ id: 'talk', isolation: 'none' }, async () => {
+  context().log.info('via the logger');
+  console.log('via console', await variable('api_token'));
+});
+export default dag({ id: 'talk' }, () => { talk(); });
+`;
+      expect((await p.deploy(await dagFolder({ 'talk.ts': dagFile }))).importErrors).toEqual([]);
+      await graphql(p, `mutation { setVariable(input: { key: "api_token", value: "${TOKEN}" }) { variable { key } } }`);
+      await p.startWorker(1, { onEvent: (event) => event.kind === 'log' && console.log(`printed: ${event.line.message}`) });
+      const runId = await p.trigger('talk');
+      expect(await p.waitForRun(runId)).toBe('success');
+      const tries = await p.db.prisma.taskTry.findMany({ where: { taskInstance: { dagRunId: runId } }, include: { logs: { orderBy: { seq: 'asc' } } } });
+      expect(tries[0]!.logs.map((l) => l.message)).toEqual(['via the logger', 'via console ***']);
+      const printed = spy.mock.calls.map((args) => args.join(' ')).filter((line) => line.startsWith('printed:'));
+      expect(printed).toEqual(['printed: via the logger', 'printed: via console ***']);
+    } finally {
+      spy.mockRestore();
       await p.close();
     }
   });

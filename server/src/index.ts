@@ -10,3 +10,15 @@ export { openDatabase, startPlatform, type Database, type Platform, type Platfor
 export { createDagRun, triggerDagRun, type TriggerInput } from './runs.js';
 export { startScheduler, type Scheduler } from './scheduler.js';
 export { UpdraftError } from './errors.js';
+export {
+  fixedSecretKey,
+  localSecretKey,
+  processSecretKey,
+  SecretKey,
+  secretKeyFromEnv,
+  SecretUnreadable,
+  NoSecretKey,
+  type SecretKeySource,
+} from './secrets/key.js';
+export { setVariable, deleteVariable, type VariableInput } from './secrets/variables.js';
+export { upsertConnection, deleteConnection, type ConnectionInput } from './secrets/connections.js';

@@ -12,6 +12,7 @@ import { upstreamValues } from './mapping.js';
 import { sense } from './sensor.js';
 import { sql } from './sql.js';
 import type { TaskProcessPool } from './task-processes.js';
+import { outsideTaskConsole } from './task-console.js';
 import { TrySecrets } from './task-secrets.js';
 import { abandonTry, finishTry, logColumns, type FinishedTry, type LogLine, type TryOutcome } from './transitions.js';
 
@@ -117,7 +118,8 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
       loggedAt: new Date(),
     };
     logs.push(stored);
-    deps.onEvent?.({ kind: 'log', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, line: stored });
+    // A listener that prints the line (updraft start) must print it, not log it to the try again.
+    if (deps.onEvent) outsideTaskConsole(() => deps.onEvent!({ kind: 'log', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, line: stored }));
   };
   const io: TryIo = { log, secrets };
 

@@ -21,6 +21,15 @@ const METHODS = [
   ['trace', 'debug'],
 ] as const;
 
+/**
+ * Runs `fn` (the worker's own work done on behalf of a task: reporting a line, reading a
+ * variable) outside the task's console, so that its console output, and that of whatever it
+ * starts (a database connection's later errors), is the worker's again.
+ */
+export function outsideTaskConsole<T>(fn: () => T): T {
+  return current.exit(fn);
+}
+
 /** Runs `fn` so that what it (and whatever it starts) writes with console.* becomes lines of `log`. */
 export function withTaskConsole<T>(log: (line: Line) => void, fn: () => T): T {
   if (!installed) {

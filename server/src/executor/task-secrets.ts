@@ -15,6 +15,7 @@ import { NoSecretKey, SecretUnreadable, type SecretKeySource } from '../secrets/
 import { SecretMasker } from '../secrets/masking.js';
 import { variableContext } from '../secrets/variables.js';
 import { sql } from './sql.js';
+import { outsideTaskConsole } from './task-console.js';
 
 /** Different variables and connections one try may ask for; past it, lookups fail (a task asking in a loop costs one query per name). */
 export const MAX_LOOKUPS_PER_TRY = 1_000;
@@ -95,7 +96,8 @@ export class TrySecrets {
  */
 export function directAccess(secrets: TrySecrets): { variable(key: string): Promise<string | undefined>; connection(id: string): Promise<TaskConnection | undefined> } {
   const call = async (kind: SecretRequest['kind'], name: string) => {
-    const reply = await secrets.ask({ kind, name });
+    // The worker's reading (its connections, their errors) is not the task's console.
+    const reply = await outsideTaskConsole(() => secrets.ask({ kind, name }));
     if (!reply.ok) throw Object.assign(new Error(reply.error.message), { name: reply.error.name });
     return reply.found ? structuredClone(reply.value) : undefined;
   };
