@@ -69,6 +69,14 @@ const many = task({ id: 'many', isolation: 'none' }, async () => {
 });
 export default dag({ id: 'loop' }, () => { loop(); many(); });
 `,
+  'early.ts': `
+import { context, dag, task, variable } from '@updraft/sdk';
+const early = task('early', async () => {
+  context().log.info('known before it was read: ' + ${JSON.stringify(TOKEN)});
+  await variable('api_token');
+});
+export default dag({ id: 'early' }, () => { early(); });
+`,
   'short.ts': `
 import { context, dag, task, variable } from '@updraft/sdk';
 const short = task('short', async () => { context().log.info('pin ' + (await variable('pin')) + ', in a field:', { pin_secret: 'x' }); });
@@ -205,6 +213,12 @@ describe('variable() and connection() in tasks', () => {
     } finally {
       platform.pool.query = query;
     }
+  });
+
+  it('mask a secret in lines logged before the try read it', async () => {
+    const runId = await platform.trigger('early');
+    expect(await platform.waitForRun(runId)).toBe('success');
+    expect((await stored(runId)).logs.map((l) => l.message)).toEqual(['known before it was read: ***']);
   });
 
   it('leave secrets shorter than 4 characters unmasked in text (fields with sensitive names are masked whatever their value)', async () => {

@@ -157,7 +157,9 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
   if (structure && known && callback) await runCallback(deps, claim, structure, known, callback, io);
   if (dropped > 0) logs.push({ seq: logs.length, level: 'warn', message: `[log truncated: ${dropped} more line(s) past the limit of ${MAX_LOG_LINES}]`, fields: undefined, loggedAt: new Date() });
 
-  // Masked last: a callback may have read a secret that the try's error quotes.
+  // Masked again at the end, with every secret the try read: a line may quote a secret that
+  // the try read only later (it had it from elsewhere), an error one that a callback read.
+  if (!masker.empty) for (const line of logs) Object.assign(line, { message: masker.mask(line.message), fields: line.fields && masker.maskFields(line.fields) });
   const result = await record(deps, claim, structure, maskOutcome(outcome, masker), logs, masker);
   const runCallbacks = structure?.runCallbacks;
   if (result?.runState && structure && known && runCallbacks?.includes(result.runState === 'success' ? 'onSuccess' : 'onFailure')) {
