@@ -253,6 +253,30 @@ describe('a worker with another secret key', () => {
   });
 });
 
+describe('a worker without a secret key', () => {
+  it('runs tasks, reads plain variables, and fails a try that reads a secret saying it has no key', async () => {
+    const p = await createTestPlatform();
+    try {
+      expect((await p.deploy(await dagFolder({ 'wrong_key.ts': WRONG_KEY_DAG }))).importErrors).toEqual([]);
+      await graphql(p, `mutation { setVariable(input: { key: "api_token", value: "${TOKEN}" }) { variable { key } } }`);
+      await graphql(p, `mutation { upsertConnection(input: { id: "warehouse", type: "postgres", host: "h" }) { created } }`);
+      await p.startWorker(2, { secretKey: undefined });
+      const runId = await p.trigger('wrong_key');
+      expect(await p.waitForRun(runId)).toBe('failed');
+      const tries = await p.db.prisma.taskTry.findMany({ where: { taskInstance: { dagRunId: runId } }, include: { taskInstance: true } });
+      const byTask = Object.fromEntries(tries.map((t) => [t.taskInstance.taskId, t]));
+      expect(byTask.variable!.error).toMatchObject({
+        name: 'NoSecretKey',
+        message: 'Could not read variable "api_token": it is stored encrypted, and this worker was started without a secret key (UPDRAFT_SECRET_KEY)',
+      });
+      // A connection without a password or extra needs no key.
+      expect(byTask.connection!.state).toBe('success');
+    } finally {
+      await p.close();
+    }
+  });
+});
+
 describe('console.* of an in-process task', () => {
   it('goes with its try (masked), while a listener that prints the try’s lines prints them to the worker’s console', async () => {
     const p = await createTestPlatform();
