@@ -9,8 +9,9 @@ import type { AuthOptions } from '../server/src/api/authentication.js';
 import { schema } from '../server/src/api/schema/index.js';
 import { createApi } from '../server/src/api/server.js';
 import { hasRole, type Role, ROLES } from '../server/src/auth.js';
+import { fixedSecretKey } from '../server/src/secrets/key.js';
 import { createApiToken, revokeApiToken, type ApiTokenInput } from '../server/src/tokens.js';
-import { createTestPlatform, dagFolder, type TestPlatform, writeDagFiles } from './support/platform.js';
+import { createTestPlatform, dagFolder, TEST_SECRET_KEY, type TestPlatform, writeDagFiles } from './support/platform.js';
 
 type Api = ReturnType<typeof createApi>;
 interface Reply {
@@ -38,7 +39,10 @@ async function makeToken(input: ApiTokenInput): Promise<{ token: string; prefix:
 
 function closedApi(auth: AuthOptions = {}): Api {
   // A generous failure limit: the matrix below sends many calls without a token.
-  return createApi({ prisma: platform.db.prisma, pool: platform.pool }, { auth: { open: false, introspection: false, failedAuth: { maxFailures: 10_000 }, ...auth } });
+  return createApi(
+    { prisma: platform.db.prisma, pool: platform.pool },
+    { auth: { open: false, introspection: false, failedAuth: { maxFailures: 10_000 }, ...auth }, secretKey: fixedSecretKey(TEST_SECRET_KEY) },
+  );
 }
 
 async function call(api: Api, query: string, variables?: Record<string, unknown>, opts: { token?: string; authorization?: string; client?: string } = {}): Promise<Reply> {
@@ -69,6 +73,8 @@ beforeAll(async () => {
   tokens.userAlpha = (await makeToken({ role: 'user', name: 'user-alpha', dagIds: ['alpha'] })).token;
   tokens.opAlpha = (await makeToken({ role: 'op', name: 'op-alpha', dagIds: ['alpha'] })).token;
   tokens.viewerTeamB = (await makeToken({ role: 'viewer', name: 'viewer-team-b', tags: ['team-b'] })).token;
+  await platform.db.prisma.variable.create({ data: { key: 'matrix_sample', value: 'v' } });
+  await platform.db.prisma.connection.create({ data: { id: 'matrix_sample', type: 'http' } });
 });
 afterAll(() => platform?.close());
 
@@ -91,6 +97,18 @@ let doomed = 0;
 async function doomedDag(): Promise<string> {
   const id = `doomed_${++doomed}`;
   await platform.db.prisma.dag.create({ data: { id, source: 'doomed', fileName: 'doomed.ts', tags: ['team-a'], isActive: false } });
+  return id;
+}
+let doomedNames = 0;
+/** A variable and a connection for deleteVariable / deleteConnection to delete. */
+async function doomedVariable(): Promise<string> {
+  const key = `doomed_${++doomedNames}`;
+  await platform.db.prisma.variable.create({ data: { key, value: 'v' } });
+  return key;
+}
+async function doomedConnection(): Promise<string> {
+  const id = `doomed_${++doomedNames}`;
+  await platform.db.prisma.connection.create({ data: { id, type: 'http' } });
   return id;
 }
 const NO_GRANT_ON_ALPHA = /has no grant on DAG "alpha"/;
@@ -162,6 +180,38 @@ const MUTATIONS: Record<string, MutationCase> = {
     target: /^api_token:[0-9a-f]{12}$/,
     noGrant: NOT_EVERY_DAG,
   },
+  setVariable: {
+    role: 'op',
+    dagId: null,
+    query: `mutation ($input: SetVariableInput!) { setVariable(input: $input) { variable { key value isSecret } } }`,
+    variables: async () => ({ input: { key: 'set_by_the_matrix', value: 'a secret value', isSecret: true } }),
+    target: /^variable:set_by_the_matrix$/,
+    noGrant: NOT_EVERY_DAG,
+  },
+  deleteVariable: {
+    role: 'op',
+    dagId: null,
+    query: `mutation ($input: DeleteVariableInput!) { deleteVariable(input: $input) { key } }`,
+    variables: async () => ({ input: { key: await doomedVariable() } }),
+    target: /^variable:doomed_\d+$/,
+    noGrant: NOT_EVERY_DAG,
+  },
+  upsertConnection: {
+    role: 'op',
+    dagId: null,
+    query: `mutation ($input: UpsertConnectionInput!) { upsertConnection(input: $input) { created connection { id hasPassword } } }`,
+    variables: async () => ({ input: { id: 'made_by_the_matrix', type: 'postgres', host: 'db.example', password: 'a password' } }),
+    target: /^connection:made_by_the_matrix$/,
+    noGrant: NOT_EVERY_DAG,
+  },
+  deleteConnection: {
+    role: 'op',
+    dagId: null,
+    query: `mutation ($input: DeleteConnectionInput!) { deleteConnection(input: $input) { id } }`,
+    variables: async () => ({ input: { id: await doomedConnection() } }),
+    target: /^connection:doomed_\d+$/,
+    noGrant: NOT_EVERY_DAG,
+  },
   revokeApiToken: {
     role: 'admin',
     dagId: null,
@@ -183,6 +233,10 @@ const QUERIES: Record<string, { role: Role; query: string; variables?: () => Rec
   workers: { role: 'viewer', query: `{ workers(first: 10) { edges { node { id } } } }` },
   apiTokens: { role: 'admin', query: `{ apiTokens(first: 10) { edges { node { prefix } } } }` },
   auditLog: { role: 'op', query: `{ auditLog(first: 10) { edges { node { id } } } }` },
+  variables: { role: 'viewer', query: `{ variables(first: 10) { edges { node { key value } } } }` },
+  variable: { role: 'viewer', query: `{ variable(key: "matrix_sample") { key value } }` },
+  connections: { role: 'viewer', query: `{ connections(first: 10) { edges { node { id hasPassword extra } } } }` },
+  connection: { role: 'viewer', query: `{ connection(id: "matrix_sample") { id hasPassword extra } }` },
 };
 
 /** Root fields anyone may use without a token, with a sample call. */

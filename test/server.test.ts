@@ -22,6 +22,8 @@ async function post(url: string, query: string, token?: string, variables?: Reco
   return { status: response.status, body: (await response.json()) as any };
 }
 
+const SERVER_KEY = 'server-test-secret-key-0123456789-abcdefghij';
+
 describe('updraft server and updraft tokens', () => {
   let platform: TestPlatform;
   let env: Record<string, string>;
@@ -29,7 +31,7 @@ describe('updraft server and updraft tokens', () => {
     platform = await createTestPlatform();
     const { importErrors } = await platform.deploy(await dagFolder({ 'alpha.ts': dagFile('alpha', 'team-a'), 'beta.ts': dagFile('beta', 'team-b') }));
     expect(importErrors).toEqual([]);
-    env = { DATABASE_URL: platform.db.url, UPDRAFT_HOME: path.join(TEST_SCRATCH, 'server-home'), UPDRAFT_TOKEN: '' };
+    env = { DATABASE_URL: platform.db.url, UPDRAFT_HOME: path.join(TEST_SCRATCH, 'server-home'), UPDRAFT_TOKEN: '', UPDRAFT_SECRET_KEY: SERVER_KEY };
   });
   afterAll(() => platform?.close());
 
@@ -40,6 +42,17 @@ describe('updraft server and updraft tokens', () => {
         'Require tokens instead (`updraft server` without --open; create them with `updraft tokens create`), or listen on 127.0.0.1',
     );
     expect(refused.code).toBe(1);
+  });
+
+  it('refuses to start without UPDRAFT_SECRET_KEY, or with one too short to be a key', async () => {
+    const missing = await updraft(['server', '--port', '0'], { ...env, UPDRAFT_SECRET_KEY: undefined });
+    expect(missing.stderr).toContain(
+      'updraft: updraft server needs UPDRAFT_SECRET_KEY: the key that encrypts secret variables and connection passwords, at least 32 characters of random text (e.g. `openssl rand -base64 32`). Give every worker the same key.',
+    );
+    expect(missing.code).toBe(1);
+    const short = await updraft(['server', '--port', '0'], { ...env, UPDRAFT_SECRET_KEY: 'too-short' });
+    expect(short.stderr).toContain('updraft: UPDRAFT_SECRET_KEY must hold at least 32 characters of random text (e.g. the output of `openssl rand -base64 32`); it has 9');
+    expect(short.code).toBe(1);
   });
 
   it('requires a token on every request, and answers only what its role and grants allow', async () => {
@@ -68,6 +81,10 @@ describe('updraft server and updraft tokens', () => {
       expect((await post(server.url, trigger, viewer, { input: { dagId: 'alpha' } })).body.errors[0].extensions.code).toBe('FORBIDDEN');
       expect((await post(server.url, `{ dag(id: "beta") { id } }`, viewer)).body.errors[0].extensions.code).toBe('FORBIDDEN');
       expect((await post(server.url, `{ __schema { queryType { name } } }`, admin)).body.errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      // Secrets are sealed with the server's key and never come back.
+      const setSecret = `mutation { setVariable(input: { key: "server_token", value: "${SERVER_KEY}-value" }) { variable { key value isSecret } } }`;
+      expect((await post(server.url, setSecret, admin)).body.data.setVariable.variable).toEqual({ key: 'server_token', value: null, isSecret: true });
+      expect((await platform.db.prisma.variable.findUniqueOrThrow({ where: { key: 'server_token' } })).encryptedValue).not.toBeNull();
       // No worker runs in the server.
       expect((await post(server.url, `{ workers(first: 10) { edges { node { id } } } }`, admin)).body.data.workers.edges).toEqual([]);
 

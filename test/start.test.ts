@@ -8,7 +8,7 @@ import { subscribe, type SseSubscription } from './support/sse.js';
 
 /** `updraft start` as `npm start` runs it, on its own embedded PostgreSQL under a fresh home. */
 function start(home: string, args: string[] = []): Promise<RunningUpdraft> {
-  const { DATABASE_URL: _ignored, ...inherited } = process.env;
+  const { DATABASE_URL: _ignored, UPDRAFT_SECRET_KEY: _none, ...inherited } = process.env;
   // Up once the open-API banner is out.
   return spawnUntilUp(['start', '--dags', 'examples/dags', '--port', '0', ...args], { ...inherited, UPDRAFT_HOME: home }, /GraphQL at (\S+)[^]*└─*┘\n/);
 }
@@ -45,6 +45,11 @@ describe('updraft start', () => {
   it('serves the example DAGs, runs hello_world, and keeps DAGs and runs across a restart', async () => {
     const first = await start(home);
     expect(first.output()).toContain('The API is OPEN: anyone on this machine can use it as an admin, without a token.');
+    // Without UPDRAFT_SECRET_KEY, the home gets a key of its own, readable by its owner only.
+    const keyFile = path.join(home, 'secret.key');
+    expect(first.output()).toContain(`Generated the secret key that encrypts secret variables and connection passwords: ${keyFile}`);
+    expect((await fs.stat(keyFile)).mode & 0o777).toBe(0o600);
+    await graphql(first.url, `mutation { upsertConnection(input: { id: "kept", type: "http", password: "p4ssw0rd", extra: { region: "eu" } }) { created } }`);
     const triggeredAt = Date.now();
     const { triggerDagRun } = await graphql(first.url, `mutation { triggerDagRun(input: { dagId: "hello_world", conf: {} }) { dagRun { id state } } }`);
     const id = triggerDagRun.dagRun.id;
@@ -82,6 +87,9 @@ describe('updraft start', () => {
       // Live updates over SSE; an open stream does not hold up the stop, which completes it.
       live = await subscribe(second.url, `subscription ($id: ID!) { dagRunUpdated(id: $id) { resync dagRun { state } } }`, { id });
       expect((await live.next())!.data).toEqual({ dagRunUpdated: { resync: true, dagRun: { state: 'success' } } });
+      // The same key, found again: what the first start encrypted opens.
+      expect(second.output()).not.toContain('Generated the secret key');
+      expect((await graphql(second.url, `{ connection(id: "kept") { hasPassword extra } }`)).connection).toEqual({ hasPassword: true, extra: { region: 'eu' } });
       const data = await graphql(second.url, `{ dags(first: 10) { edges { node { id } } } dagRun(id: "${id}") { state dagId } }`);
       expect(data.dags.edges.map((e: any) => e.node.id)).toEqual(['branching', 'daily_report', 'hello_world', 'mapping_fanout', 'sensor_file', 'trigger_rules', 'tutorial_taskflow']);
       expect(data.dagRun).toEqual({ state: 'success', dagId: 'hello_world' });
@@ -92,5 +100,5 @@ describe('updraft start', () => {
       expect(await second.stop()).toBe(0);
     }
     await live.completed;
-  });
+  }, 180_000); // two starts and four CLI processes: slow on a loaded machine
 });

@@ -5,9 +5,14 @@ const storage = new AsyncLocalStorage<TaskContext>();
 
 /** The context of the task that is running; throws outside a running task. */
 export function context(): TaskContext {
+  return currentContext('context()');
+}
+
+/** @internal The running task's context; `what` (the caller, e.g. `variable()`) is named when there is none. */
+export function currentContext(what: string): TaskContext {
   const current = storage.getStore();
   if (!current) {
-    throw new Error('context() was called outside a running task: call it inside a task function.');
+    throw new Error(`${what} was called outside a running task: call it inside a task function.`);
   }
   return current;
 }

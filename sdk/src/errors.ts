@@ -18,6 +18,16 @@ export class SkipError extends Error {
   override name = 'SkipError';
 }
 
+/** `variable(key)` found no variable `key` (and no default was given). */
+export class VariableNotFound extends Error {
+  override name = 'VariableNotFound';
+}
+
+/** `connection(id)` found no connection `id`, stored or in the workers' environment. */
+export class ConnectionNotFound extends Error {
+  override name = 'ConnectionNotFound';
+}
+
 /**
  * Why the platform ended a try when the task's own code did not: the `name` of the error
  * recorded with the try (GraphQL `tries { error }`), stable across versions. Each is retried

@@ -2,6 +2,7 @@ export { context, params } from './context.js';
 export { branch, dag, group, isDag, isTaskGroup, latestOnly, sensor, shortCircuit, task, Dag, TaskGroup } from './dag.js';
 export type { BranchChoice, Found, GroupOptions, SensorOptions, ShortCircuitOptions, Task, TaskArgs } from './dag.js';
 export {
+  ConnectionNotFound,
   MappingFailed,
   MemoryLimit,
   NonRetryableError,
@@ -14,6 +15,7 @@ export {
   TaskSetupFailed,
   TaskTimeout,
   TryAbandoned,
+  VariableNotFound,
   WorkerLost,
   WorkerShutdown,
 } from './errors.js';
@@ -34,6 +36,8 @@ export type {
   TriggerRule,
 } from './interfaces.js';
 export { zip, Zipped } from './mapping.js';
+export { connection, SECRETS_ACCESS, variable } from './secrets.js';
+export type { SecretsAccess, TaskConnection } from './secrets.js';
 export type { MapItems } from './mapping.js';
 export type { ArgSpec, MapSpec, RawDagStructure, RawTaskStructure, TaskKind } from './structure.js';
 export { XComArg, chain, isXComArg } from './xcom-arg.js';

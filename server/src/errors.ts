@@ -93,6 +93,8 @@ export class UpdraftError extends GraphQLError {
  * FORBIDDEN: the token's role or DAG grants do not allow what was asked.
  * RATE_LIMITED: too many failed authentications from this client; retry after `Retry-After` seconds.
  * SUBSCRIPTION_LIMIT: the server already serves as many live subscriptions as it allows.
+ * SECRETS_UNAVAILABLE: the server cannot encrypt or decrypt secrets: it has no secret key
+ * (UPDRAFT_SECRET_KEY), or a stored value was encrypted with another key.
  */
 export type UpdraftErrorCode =
   | 'NOT_FOUND'
@@ -102,7 +104,8 @@ export type UpdraftErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'RATE_LIMITED'
-  | 'SUBSCRIPTION_LIMIT';
+  | 'SUBSCRIPTION_LIMIT'
+  | 'SECRETS_UNAVAILABLE';
 
 export const notFound = (message: string) => new UpdraftError('NOT_FOUND', message);
 export const badInput = (message: string) => new UpdraftError('BAD_USER_INPUT', message);

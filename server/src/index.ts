@@ -13,3 +13,15 @@ export { startScheduler, type Scheduler } from './scheduler.js';
 export { checkHealth, type Health, type HealthStatus, type ProcessHealth } from './health.js';
 export { printApiSchema } from './api/print-schema.js';
 export { UpdraftError } from './errors.js';
+export {
+  fixedSecretKey,
+  localSecretKey,
+  processSecretKey,
+  SecretKey,
+  secretKeyFromEnv,
+  SecretUnreadable,
+  NoSecretKey,
+  type SecretKeySource,
+} from './secrets/key.js';
+export { setVariable, deleteVariable, type VariableInput } from './secrets/variables.js';
+export { upsertConnection, deleteConnection, type ConnectionInput } from './secrets/connections.js';

@@ -12,6 +12,7 @@ import { deployDags, type DeployResult } from './deploy.js';
 import { LiveUpdates } from './live/live-updates.js';
 import { startWorker, workerSettings, type Worker, type WorkerOptions } from './executor/worker.js';
 import { startScheduler, type Scheduler } from './scheduler.js';
+import type { SecretKeySource } from './secrets/key.js';
 
 /** A connection to the metadata database: Prisma for CRUD, a pg pool for the hot path. */
 export interface Database {
@@ -79,6 +80,8 @@ export interface PlatformOptions {
   worker?: boolean;
   /** How the API authenticates (default: open, which is refused unless `config.host` is loopback). */
   auth?: AuthOptions;
+  /** The key that encrypts secrets (the API seals with it, the worker opens with it). Default: none (secrets cannot be set or read). */
+  secretKey?: SecretKeySource;
   onEvent?: WorkerOptions['onEvent'];
   onWarning?: (message: string) => void;
 }
@@ -99,7 +102,7 @@ export async function startPlatform(config: UpdraftConfig, opts: PlatformOptions
     worker =
       opts.worker === false
         ? null
-        : await startWorker({ pool: database.pool, databaseUrl: database.url, ...workerSettings(config), onEvent: opts.onEvent, onWarning: opts.onWarning });
+        : await startWorker({ pool: database.pool, databaseUrl: database.url, ...workerSettings(config), secretKey: opts.secretKey, onEvent: opts.onEvent, onWarning: opts.onWarning });
     scheduler = startScheduler({ pool: database.pool, lostWorkerTimeoutMs: config.lostWorkerTimeoutMs, onWarning: opts.onWarning });
     server = await serveApi(
       { prisma: database.prisma, pool: database.pool, live },
@@ -110,6 +113,7 @@ export async function startPlatform(config: UpdraftConfig, opts: PlatformOptions
         allowedHosts: config.allowedHosts,
         lostWorkerTimeoutMs: config.lostWorkerTimeoutMs,
         auth: { onWarning: opts.onWarning, ...opts.auth },
+        secretKey: opts.secretKey,
       },
     );
     const { port } = server.address() as AddressInfo;

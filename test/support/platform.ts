@@ -10,6 +10,7 @@ import { deployDags, type DeployResult } from '../../server/src/deploy.js';
 import type { TryEvent } from '../../server/src/executor/run-task.js';
 import { startWorker, type Worker, type WorkerOptions } from '../../server/src/executor/worker.js';
 import { triggerDagRun } from '../../server/src/runs.js';
+import { fixedSecretKey, SecretKey } from '../../server/src/secrets/key.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { TEST_SCRATCH } from './paths.js';
 
@@ -31,6 +32,9 @@ export async function writeDagFiles(dir: string, files: Record<string, string>):
     await fs.writeFile(path.join(dir, name), source);
   }
 }
+
+/** The secret key of test platforms: their workers and `graphql()` seal and open secrets with it. */
+export const TEST_SECRET_KEY = new SecretKey('test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz', 'the test key');
 
 export interface TestPlatform {
   db: TestDatabase;
@@ -59,7 +63,17 @@ export async function createTestPlatform(): Promise<TestPlatform> {
     events,
     deploy: (dir) => deployDags(db.prisma, dir, { cacheDir }),
     async startWorker(concurrency = 4, options = {}) {
-      const worker = await startWorker({ pool, databaseUrl: db.url, cacheDir, concurrency, killGraceMs: 1_000, shutdownGraceMs: 2_000, onEvent: (e) => events.push(e), ...options });
+      const worker = await startWorker({
+        pool,
+        databaseUrl: db.url,
+        cacheDir,
+        concurrency,
+        killGraceMs: 1_000,
+        shutdownGraceMs: 2_000,
+        secretKey: fixedSecretKey(TEST_SECRET_KEY),
+        onEvent: (e) => events.push(e),
+        ...options,
+      });
       workers.push(worker);
       return worker;
     },
@@ -100,7 +114,7 @@ export async function platformRunning(dags: Record<string, string>, concurrency 
 
 /** Runs a GraphQL operation through the API's handler (no server) and returns its `data`. */
 export async function graphql<T>(platform: TestPlatform, query: string, variables?: Record<string, unknown>): Promise<T> {
-  const api = createApi({ prisma: platform.db.prisma, pool: platform.pool });
+  const api = createApi({ prisma: platform.db.prisma, pool: platform.pool }, { secretKey: fixedSecretKey(TEST_SECRET_KEY) });
   const response = await api.fetch('http://localhost/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -66,3 +66,12 @@ describe('dag() and task()', () => {
     expect(() => zip([1], 'x' as never)).toThrow("zip(): argument 2 is not an array or a task's output.");
   });
 });
+
+describe('variable() and connection()', () => {
+  it('throw a clear error outside a running task', async () => {
+    const { connection, variable } = await import('../index.js');
+    await expect(variable('region')).rejects.toThrow('variable() was called outside a running task: call it inside a task function.');
+    await expect(connection('db')).rejects.toThrow('connection() was called outside a running task: call it inside a task function.');
+    await expect(variable(1 as never)).rejects.toThrow(new TypeError('variable(key): key must be a string, got number'));
+  });
+});

@@ -104,3 +104,16 @@ describe('TaskFlow types', () => {
     });
   });
 });
+
+describe('variables and connections', () => {
+  it('types a variable as a string, or its default, and a connection with its fields', async () => {
+    const { connection, variable } = await import('../index.js');
+    expectTypeOf(variable('region')).toEqualTypeOf<Promise<string>>();
+    expectTypeOf(variable('region', { default: null })).toEqualTypeOf<Promise<string | null>>();
+    expectTypeOf(variable('region', { default: 'eu' })).toEqualTypeOf<Promise<string>>();
+    expectTypeOf(connection('db')).resolves.toHaveProperty('password').toEqualTypeOf<string | null>();
+    expectTypeOf(connection('db')).resolves.toHaveProperty('extra').toEqualTypeOf<Record<string, unknown>>();
+    // @ts-expect-error a key is a string
+    void variable(42);
+  });
+});

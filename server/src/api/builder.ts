@@ -7,6 +7,7 @@ import type { Pool } from 'pg';
 import { type Caller, describeCaller, hasRole, mayAccessDag, mayAccessDagRun, type Role } from '../auth.js';
 import { recordAudit } from '../audit.js';
 import type { Db } from '../db/prisma.js';
+import type { SecretKeySource } from '../secrets/key.js';
 import { UpdraftError } from '../errors.js';
 import type { LiveUpdates } from '../live/live-updates.js';
 import type PrismaTypes from '../generated/pothos-types.js';
@@ -24,10 +25,11 @@ export interface ApiDatabase {
   live?: LiveUpdates;
 }
 
-/** Per-request context of the GraphQL API: the database, who is asking (api/authentication.ts), and the settings. */
+/** Per-request context of the GraphQL API: the database, who is asking (api/authentication.ts), the key that seals secrets, and the settings. */
 export interface ApiContext extends ApiDatabase, RequestAuth {
   /** A worker or scheduler silent this long is taken for dead (`alive`, `health`): the platform's lost-worker timeout. */
   lostWorkerTimeoutMs: number;
+  secretKey: SecretKeySource;
 }
 
 /**

@@ -6,6 +6,7 @@ import { GraphQLError } from 'graphql';
 import { createYoga, maskError, type Plugin } from 'graphql-yoga';
 import { isConnectionError, UpdraftError } from '../errors.js';
 import { HEARTBEAT_TIMEOUT_MS } from '../executor/recovery.js';
+import { noSecretKey, SECRET_KEY_VARIABLE, type SecretKeySource } from '../secrets/key.js';
 import { authentication, type AuthOptions } from './authentication.js';
 import { errorResponse } from './http.js';
 import { inputErrorCodes, markInputError } from './input-errors.js';
@@ -30,6 +31,11 @@ export interface ApiOptions {
    * `health`): the platform's lost-worker timeout. Default 30 s.
    */
   lostWorkerTimeoutMs?: number;
+  /**
+   * The key that seals secret variables and connection passwords (and opens connection
+   * extras to show them). Default: none; such mutations then fail with SECRETS_UNAVAILABLE.
+   */
+  secretKey?: SecretKeySource;
 }
 
 export interface ServeOptions extends ApiOptions {
@@ -63,9 +69,10 @@ export function createApi(db: ApiDatabase, opts: ApiOptions = {}) {
   const corsOrigins = new Set(opts.corsOrigins ?? []);
   const auth = authentication(db.prisma, opts.auth);
   const lostWorkerTimeoutMs = opts.lostWorkerTimeoutMs ?? HEARTBEAT_TIMEOUT_MS;
+  const secretKey = opts.secretKey ?? noSecretKey(`this API was started without a secret key (${SECRET_KEY_VARIABLE})`);
   return createYoga({
     schema,
-    context: ({ request }) => ({ prisma: db.prisma, pool: db.pool, live: db.live, lostWorkerTimeoutMs, ...auth.requestAuth(request) }),
+    context: ({ request }) => ({ prisma: db.prisma, pool: db.pool, live: db.live, lostWorkerTimeoutMs, secretKey, ...auth.requestAuth(request) }),
     graphqlEndpoint: '/graphql',
     landingPage: false,
     logging: 'warn',

@@ -1,6 +1,7 @@
 import { createApi } from '../api/server.js';
 import type { UpdraftConfig } from '../config.js';
 import { openDatabase, type Database } from '../platform.js';
+import { processSecretKey } from '../secrets/key.js';
 
 /** Speaks GraphQL to a remote API (`--url`) or, in-process, to the local database. */
 export interface ApiClient {
@@ -25,8 +26,9 @@ export async function connectClient(config: UpdraftConfig, url: string | undefin
     return { request: (query, variables) => post(fetch, url, query, variables, headers), database: null, close: async () => {} };
   }
   if (token) throw new ApiError('--token is for an API given with --url; on the local database the CLI needs no token');
+  const secretKey = processSecretKey(config.home);
   const database = await openDatabase(config);
-  const api = createApi({ prisma: database.prisma, pool: database.pool }, { lostWorkerTimeoutMs: config.lostWorkerTimeoutMs });
+  const api = createApi({ prisma: database.prisma, pool: database.pool }, { lostWorkerTimeoutMs: config.lostWorkerTimeoutMs, secretKey });
   const handle = api.fetch as (url: string, init?: RequestInit) => Response | Promise<Response>;
   const local: typeof fetch = async (input, init) => handle(String(input), init);
   return { request: (query, variables) => post(local, 'http://local/graphql', query, variables), database, close: () => database.close() };

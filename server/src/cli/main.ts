@@ -11,6 +11,7 @@ import { isRole, type Role, ROLES } from '../auth.js';
 import { openDatabase, startPlatform } from '../platform.js';
 import { triggerDagRun } from '../runs.js';
 import { startScheduler } from '../scheduler.js';
+import { fixedSecretKey, localSecretKey, processSecretKey, SECRET_KEY_VARIABLE, secretKeyFromEnv } from '../secrets/key.js';
 import { connectClient, type ApiClient } from './client.js';
 
 const program = new Command('updraft').description('Updraft: workflow orchestration on PostgreSQL').showHelpAfterError();
@@ -47,8 +48,13 @@ program
     const config = resolveConfig({ ...overrides, memoryLimitMb: memoryLimit, shutdownGraceMs: grace, corsOrigins: corsOrigin, allowedHosts: allowedHost });
     // Open for local use; an address other machines can reach gets what `updraft server` has.
     const open = isLoopback(config.host);
-    const platform = await startPlatform(config, { dagsDir, auth: { open }, onEvent: printEvent, onWarning: warn });
+    // Local use just works: without UPDRAFT_SECRET_KEY, the home's own key (made on first start).
+    const { key, generated } = await localSecretKey(config.home);
+    const platform = await startPlatform(config, { dagsDir, auth: { open }, secretKey: fixedSecretKey(key), onEvent: printEvent, onWarning: warn });
     if (platform.deploy) printDeploy(platform.deploy);
+    if (generated) {
+      console.log(`Generated the secret key that encrypts secret variables and connection passwords: ${key.source} (keep it; set ${SECRET_KEY_VARIABLE} instead on servers)`);
+    }
     const signalled = untilSignal(); // before saying it is up: whoever reads that may signal at once
     console.log(`Updraft is up: GraphQL at ${platform.url} (Ctrl-C to stop)`);
     console.log(open ? OPEN_BANNER : TOKENS_BANNER);
@@ -76,7 +82,19 @@ program
   .action(async (opts: { dags?: string; port?: number; host?: string; open?: boolean; introspection?: boolean; corsOrigin?: string[]; allowedHost?: string[] }) => {
     const config = resolveConfig({ port: opts.port, host: opts.host, corsOrigins: opts.corsOrigin, allowedHosts: opts.allowedHost });
     const open = opts.open ?? false;
-    const platform = await startPlatform(config, { dagsDir: opts.dags, worker: false, auth: { open, introspection: opts.introspection ?? false }, onWarning: warn });
+    const key = secretKeyFromEnv();
+    if (!key) {
+      throw new Error(
+        `updraft server needs ${SECRET_KEY_VARIABLE}: the key that encrypts secret variables and connection passwords, at least 32 characters of random text (e.g. \`openssl rand -base64 32\`). Give every worker the same key.`,
+      );
+    }
+    const platform = await startPlatform(config, {
+      dagsDir: opts.dags,
+      worker: false,
+      auth: { open, introspection: opts.introspection ?? false },
+      secretKey: fixedSecretKey(key),
+      onWarning: warn,
+    });
     if (platform.deploy) printDeploy(platform.deploy);
     const signalled = untilSignal(); // before saying it is up: whoever reads that may signal at once
     console.log(`Updraft server is up: GraphQL at ${platform.url}, with the scheduler; run workers with \`updraft worker\` (Ctrl-C to stop)`);
@@ -95,8 +113,9 @@ program
   .action(async (opts: { concurrency?: number; memoryLimit?: number; grace?: number }) => {
     survivePromiseLeaks();
     const config = resolveConfig({ concurrency: opts.concurrency, memoryLimitMb: opts.memoryLimit, shutdownGraceMs: opts.grace });
+    const secretKey = processSecretKey(config.home); // checks UPDRAFT_SECRET_KEY before anything starts
     const database = await openDatabase(config);
-    const worker = await startWorker({ pool: database.pool, databaseUrl: database.url, ...workerSettings(config), onEvent: printEvent, onWarning: warn });
+    const worker = await startWorker({ pool: database.pool, databaseUrl: database.url, ...workerSettings(config), secretKey, onEvent: printEvent, onWarning: warn });
     console.log(`Worker ${worker.id} is running (Ctrl-C to stop)`);
     await stopOnSignals(config.shutdownGraceMs, async (force) => {
       await worker.stop({ force });
@@ -201,6 +220,7 @@ dags
       pool: database.pool,
       databaseUrl: database.url,
       ...workerSettings(config),
+      secretKey: processSecretKey(config.home),
       onWarning: warn,
       onEvent: (event) => {
         if (event.dagId !== dagId) return;
@@ -384,7 +404,7 @@ async function ensureWorker(client: ApiClient): Promise<() => Promise<void>> {
   if (workers!.live > 0) return async () => {};
   console.error('No worker is running; running one in this process until the run ends.');
   survivePromiseLeaks();
-  const worker = await startWorker({ pool: database.pool, databaseUrl: database.url, ...workerSettings(config), onEvent: printEvent, onWarning: warn });
+  const worker = await startWorker({ pool: database.pool, databaseUrl: database.url, ...workerSettings(config), secretKey: processSecretKey(config.home), onEvent: printEvent, onWarning: warn });
   return () => worker.stop();
 }
 

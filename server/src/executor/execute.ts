@@ -1,9 +1,11 @@
-import { TaskTimeout, WorkerShutdown, type Logger as TaskLogger, type TaskContext } from '@updraft/sdk';
+import { SECRETS_ACCESS, TaskTimeout, WorkerShutdown, type Logger as TaskLogger, type TaskContext } from '@updraft/sdk';
 import type { DagStructure, TaskCallbackName, TaskStructure } from '../dags/structure.js';
 import { retryWhileDatabaseFails } from '../db/retry.js';
 import { coerceError } from '../errors.js';
 import type { Claim, RunTaskDeps } from './run-task.js';
 import { operatorStop } from './stop.js';
+import { withTaskConsole } from './task-console.js';
+import { directAccess, type TrySecrets } from './task-secrets.js';
 import { thrownOutcome, type LogLine, type TryOutcome } from './transitions.js';
 
 // Running user code for a claimed try: the task's function (once per call), or one of its
@@ -12,6 +14,12 @@ import { thrownOutcome, type LogLine, type TryOutcome } from './transitions.js';
 /** Largest return value (JSON) a try may store, until large XCom goes to an object store. */
 export const MAX_RESULT_BYTES = 32 * 1024 * 1024;
 
+/** What user code of a try talks to: its log, and its variables and connections (which also mask the log). */
+export interface TryIo {
+  log(line: Pick<LogLine, 'level' | 'message' | 'fields'>): void;
+  secrets: TrySecrets;
+}
+
 /** Runs the task's function once (or, with `callback`, one of its callbacks instead) and returns how that ended. */
 export async function execute(
   deps: RunTaskDeps,
@@ -19,9 +27,10 @@ export async function execute(
   structure: DagStructure,
   task: TaskStructure,
   args: unknown[],
-  log: (line: Pick<LogLine, 'level' | 'message' | 'fields'>) => void,
+  io: TryIo,
   callback?: Callback,
 ): Promise<TryOutcome> {
+  const { log, secrets } = io;
   const context = {
     dagId: claim.dag_id,
     runId: claim.run_id,
@@ -51,6 +60,8 @@ export async function execute(
       maxResultBytes: MAX_RESULT_BYTES,
       interrupt: deps.interrupt,
       onLog: log,
+      lookup: (request) => secrets.ask(request),
+      mask: (text) => secrets.masker.mask(text),
     });
   }
 
@@ -59,12 +70,14 @@ export async function execute(
     (['debug', 'info', 'warn', 'error'] as const).map((level) => [level, (message: string, fields?: Record<string, unknown>) => log({ level, message, fields })]),
   ) as unknown as TaskLogger;
   try {
-    const value = await inProcess(callback ? (task.timeoutMs ?? CALLBACK_TIMEOUT_MS) : task.timeoutMs, deps, (signal) => {
-      const ctx = { ...context, log: logger, signal } satisfies TaskContext;
-      if (!callback) return dag.runTask(task.id, args, ctx);
-      if ('runState' in callback) return dag.runDagCallback({ ...ctx, state: callback.runState });
-      return dag.runCallback(task.id, callback.name, { ...ctx, error: callback.error });
-    });
+    const value = await inProcess(callback ? (task.timeoutMs ?? CALLBACK_TIMEOUT_MS) : task.timeoutMs, deps, (signal) =>
+      withTaskConsole(log, () => {
+        const ctx = { ...context, log: logger, signal, [SECRETS_ACCESS]: directAccess(secrets) } satisfies TaskContext;
+        if (!callback) return dag.runTask(task.id, args, ctx);
+        if ('runState' in callback) return dag.runDagCallback({ ...ctx, state: callback.runState });
+        return dag.runCallback(task.id, callback.name, { ...ctx, error: callback.error });
+      }),
+    );
     return { kind: 'success', valueJson: callback ? undefined : serializeReturnValue(task.id, value) };
   } catch (e) {
     const error = coerceError(e);
@@ -103,11 +116,12 @@ export async function runCallback(
   structure: DagStructure,
   task: TaskStructure,
   callback: Callback,
-  log: (line: Pick<LogLine, 'level' | 'message' | 'fields'>) => void,
+  io: TryIo,
 ): Promise<void> {
+  const { log } = io;
   const what = 'runState' in callback ? `the DAG's ${callback.runState === 'success' ? 'onSuccess' : 'onFailure'} callback` : `the ${callback.name} callback`;
   try {
-    const ended = await execute(deps, claim, structure, task, [], log, callback);
+    const ended = await execute(deps, claim, structure, task, [], io, callback);
     if (ended.kind === 'failed') log({ level: 'error', message: `${what} failed: ${ended.error.name}: ${ended.error.message}`, fields: undefined });
   } catch (e) {
     log({ level: 'error', message: `${what} failed: ${coerceError(e).message}`, fields: undefined });

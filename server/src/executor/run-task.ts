@@ -4,12 +4,16 @@ import type { DagStructure, TaskStructure } from '../dags/structure.js';
 import { loadStructure, taskOf } from '../dags/versions.js';
 import { retryWhileDatabaseFails } from '../db/retry.js';
 import { coerceError, isConnectionError, isDataError } from '../errors.js';
-import { execute, runCallback, taskCallbackFor } from './execute.js';
+import type { SecretKeySource } from '../secrets/key.js';
+import type { SecretMasker } from '../secrets/masking.js';
+import { execute, runCallback, taskCallbackFor, type TryIo } from './execute.js';
 import { flowOf, latestOnlyOutcome } from './flow.js';
 import { upstreamValues } from './mapping.js';
 import { sense } from './sensor.js';
 import { sql } from './sql.js';
 import type { TaskProcessPool } from './task-processes.js';
+import { outsideTaskConsole } from './task-console.js';
+import { TrySecrets } from './task-secrets.js';
 import { abandonTry, finishTry, type FinishedTry, type LogLine, type TryOutcome } from './transitions.js';
 import { TryLog, type LoggedLine } from './try-log.js';
 
@@ -62,6 +66,10 @@ export interface RunTaskDeps {
   interrupt: AbortSignal;
   /** Aborted when the worker is forced to stop: recording stops waiting for the database. */
   forced: AbortSignal;
+  /** The key that decrypts secret variables and stored connections for tasks. */
+  secretKey: SecretKeySource;
+  /** Where `UPDRAFT_CONN_<ID>` connections are read: the worker's environment. */
+  connectionEnv: NodeJS.ProcessEnv;
   onEvent?: (event: TryEvent) => void;
 }
 
@@ -88,8 +96,16 @@ export async function runTaskInstance(deps: RunTaskDeps, payload: RunTaskPayload
 
 async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
   const claimedAt = Date.now();
-  const tryLog = new TryLog(deps.pool, claim.try_id, (line) => deps.onEvent?.({ kind: 'log', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, line }));
+  // What the try reads of variables and connections, and the masker that hides it: every
+  // line the try logs (its own, console.*, raw output, the worker's) passes through TryLog, which masks it.
+  const secrets = new TrySecrets({ pool: deps.pool, secretKey: deps.secretKey, env: deps.connectionEnv, forced: deps.forced });
+  const { masker } = secrets;
+  // A listener that prints the line (updraft start) must print it, not log it to the try again.
+  const tryLog = new TryLog(deps.pool, claim.try_id, masker, (line) => {
+    if (deps.onEvent) outsideTaskConsole(() => deps.onEvent!({ kind: 'log', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, line }));
+  });
   const log = (line: LoggedLine) => tryLog.add(line);
+  const io: TryIo = { log, secrets };
 
   let structure: DagStructure | undefined;
   let known: TaskStructure | undefined;
@@ -103,7 +119,7 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
       outcome = latestOnlyOutcome(loaded, task, { runType: claim.run_type, logicalDate: claim.logical_date });
     } else {
       const args = await retryWhileDatabaseFails(() => resolveArgs(deps.pool, claim, loaded, task), deps.forced);
-      const check = () => execute(deps, claim, loaded, task, args, log);
+      const check = () => execute(deps, claim, loaded, task, args, io);
       if (task.kind?.type === 'sensor') {
         const [first] = await retryWhileDatabaseFails(() => sql<{ started_at: Date }>(deps.pool, 'select_first_try_start', [claim.task_instance_id]), deps.forced);
         const run = { firstCheckAt: first!.started_at, tryNumber: claim.try_number, interrupt: deps.interrupt, log: (message: string) => log({ level: 'info', message, fields: undefined }) };
@@ -122,16 +138,16 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
     log({ level: 'info', message: `Skipping ${what}`, fields: undefined });
   }
   const callback = known && taskCallbackFor(known, outcome, claim);
-  if (structure && known && callback) await runCallback(deps, claim, structure, known, callback, log);
+  if (structure && known && callback) await runCallback(deps, claim, structure, known, callback, io);
 
   // Lines not yet written go with the finishing transaction.
-  const result = await record(deps, claim, structure, outcome, await tryLog.settle(), tryLog.seq);
+  const result = await record(deps, claim, structure, maskOutcome(outcome, masker), await tryLog.settle(deps.forced), tryLog.seq, masker);
   const runCallbacks = structure?.runCallbacks;
   if (result?.runState && structure && known && runCallbacks?.includes(result.runState === 'success' ? 'onSuccess' : 'onFailure')) {
     // The try is recorded: what the DAG's callback logs is added to its lines afterwards.
-    await runCallback(deps, claim, structure, known, { runState: result.runState }, log);
+    await runCallback(deps, claim, structure, known, { runState: result.runState }, io);
     await tryLog.writeRest(deps.forced).catch((e: unknown) =>
-      deps.onEvent?.({ kind: 'log', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, line: { seq: -1, level: 'error', message: `could not store the DAG callback's log lines: ${coerceError(e).message}`, fields: undefined, loggedAt: new Date() } }),
+      deps.onEvent?.({ kind: 'log', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, line: { seq: -1, level: 'error', message: masker.mask(`could not store the DAG callback's log lines: ${coerceError(e).message}`), fields: undefined, loggedAt: new Date() } }),
     );
   }
   if (result) {
@@ -148,7 +164,7 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
  * records a bare failure, and failing that, abandons the try (abandon_try.sql). A try
  * left `running` by a forced stop is ended by the sweep (recovery.ts).
  */
-async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure | undefined, outcome: TryOutcome, logs: LogLine[], nextSeq: number): Promise<FinishedTry | null> {
+async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure | undefined, outcome: TryOutcome, logs: LogLine[], nextSeq: number, masker: SecretMasker): Promise<FinishedTry | null> {
   const finish = async (outcome: TryOutcome, logs: LogLine[]) => {
     const loaded = structure ?? (structure = await loadStructure(deps.pool, claim.dag_version_id));
     return finishTry(deps.pool, {
@@ -169,7 +185,8 @@ async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure |
     // Log lines are storable by construction, so they are kept when the values were refused.
     // (Lines written while the try ran stay in any case.)
     const refused = isDataError(e);
-    const reason = refused ? `could not store the try's result: ${coerceError(e).message}` : `could not record the try: ${coerceError(e).message}`;
+    // A refusal's message may quote the refused value.
+    const reason = masker.mask(refused ? `could not store the try's result: ${coerceError(e).message}` : `could not record the try: ${coerceError(e).message}`);
     const failed: TryOutcome = { kind: 'failed', error: { name: refused ? 'ResultNotStorable' : 'RecordFailed', message: reason }, retryable: true };
     const kept = refused ? logs : [];
     const note: LogLine = { seq: refused ? nextSeq : (logs[0]?.seq ?? nextSeq), level: 'error', message: reason, fields: undefined, loggedAt: new Date() };
@@ -177,10 +194,17 @@ async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure |
       return await retryWhileDatabaseFails(() => finish(failed, [...kept, note]), deps.forced);
     } catch (again) {
       if (isConnectionError(again)) throw again; // forced to stop while the database is away: the sweep ends it later
-      await retryWhileDatabaseFails(() => abandonTry(deps.pool, claim.try_id, { name: 'RecordFailed', message: `${reason}; then: ${coerceError(again).message}` }), deps.forced);
+      await retryWhileDatabaseFails(() => abandonTry(deps.pool, claim.try_id, { name: 'RecordFailed', message: masker.mask(`${reason}; then: ${coerceError(again).message}`) }), deps.forced);
       return { taskState: 'failed', runState: 'failed' };
     }
   }
+}
+
+/** The text an outcome stores (a failure's message and stack, a skip's reason), masked. */
+function maskOutcome(outcome: TryOutcome, masker: SecretMasker): TryOutcome {
+  if (outcome.kind === 'failed') return { ...outcome, error: { ...masker.maskError(outcome.error), name: masker.mask(outcome.error.name) } };
+  if (outcome.kind === 'skipped') return { ...outcome, reason: masker.mask(outcome.reason) };
+  return outcome;
 }
 
 /** The task's arguments: a mapped instance's item first, then upstream values and literals. */

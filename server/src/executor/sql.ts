@@ -16,6 +16,8 @@ const NAMES = [
   'finish_try',
   'abandon_try',
   'append_try_logs',
+  'select_try_log_text',
+  'mask_try_logs',
   'lock_task_instances',
   'count_upstream_outcomes',
   'set_task_states',
@@ -49,6 +51,8 @@ const NAMES = [
   'cancel_dag_run',
   'mark_dag_run',
   'select_dag_run',
+  'select_variable',
+  'select_connection',
 ] as const;
 
 export type StatementName = (typeof NAMES)[number];

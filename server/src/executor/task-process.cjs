@@ -8,11 +8,16 @@ const util = require('node:util');
 const { Worker } = require('node:worker_threads');
 
 const DAG = Symbol.for('@updraft/sdk/Dag');
+// The SDK's SECRETS_ACCESS (sdk/src/secrets.ts): where variable() and connection() find the worker.
+const SECRETS_ACCESS = Symbol.for('@updraft/sdk/secrets');
 const MAX_LOG_MESSAGE = 64 * 1024;
 
 /** The try being run: { id, controller }. */
 let current = null;
 const bundles = new Map();
+/** Lookups (variables, connections) sent to the worker and not answered yet, by request id. */
+const lookups = new Map();
+let lastLookup = 0;
 
 function send(message) {
   if (process.connected) process.send(message);
@@ -57,8 +62,31 @@ process.on('message', (message) => {
     const error = new Error(message.reason);
     error.name = message.reasonName;
     current.controller.abort(error);
+  } else if (message.type === 'lookup_reply') {
+    const waiting = lookups.get(message.requestId);
+    lookups.delete(message.requestId);
+    waiting?.(message.reply);
   }
 });
+
+/**
+ * Asks the worker for a variable or a connection (it holds the database and the key; this
+ * process holds neither). Resolves to the value, or undefined when there is none.
+ */
+function lookup(tryId, kind, name) {
+  return new Promise((resolve) => {
+    const requestId = ++lastLookup;
+    lookups.set(requestId, resolve);
+    send({ type: 'lookup', tryId, requestId, kind, name });
+  }).then((reply) => {
+    if (!reply.ok) {
+      const error = new Error(reply.error.message);
+      error.name = reply.error.name;
+      throw error;
+    }
+    return reply.found ? reply.value : undefined;
+  });
+}
 
 async function run({ tryId, bundleFile, fileName, dagId, taskId, args, context, maxResultBytes, callback }) {
   const controller = new AbortController();
@@ -67,7 +95,8 @@ async function run({ tryId, bundleFile, fileName, dagId, taskId, args, context, 
   try {
     const dag = findDag(bundleFile, fileName, dagId);
     const logger = Object.fromEntries(['debug', 'info', 'warn', 'error'].map((level) => [level, (message, fields) => log(level, message, fields)]));
-    const ctx = { ...context, logicalDate: new Date(context.logicalDate), log: logger, signal: controller.signal };
+    const secrets = { variable: (key) => lookup(tryId, 'variable', key), connection: (id) => lookup(tryId, 'connection', id) };
+    const ctx = { ...context, logicalDate: new Date(context.logicalDate), log: logger, signal: controller.signal, [SECRETS_ACCESS]: secrets };
     if (callback && callback.runState) {
       const { dagId: d, runId, dagRunId, logicalDate, conf, params } = ctx;
       await dag.runDagCallback({ dagId: d, runId, dagRunId, logicalDate, conf, params, log: logger, state: callback.runState });

@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { operatorStop } from './stop.js';
+import type { SecretReply, SecretRequest } from './task-secrets.js';
 import { thrownOutcome, type LogLine, type TryOutcome } from './transitions.js';
 
 const CHILD = fileURLToPath(new URL('./task-process.cjs', import.meta.url));
@@ -30,6 +31,13 @@ export interface IsolatedTry {
    */
   interrupt: AbortSignal;
   onLog(line: Pick<LogLine, 'level' | 'message' | 'fields'>): void;
+  /** Answers the task's `variable()` / `connection()` (task-secrets.ts); never rejects. */
+  lookup(request: SecretRequest): Promise<SecretReply>;
+  /**
+   * Masks what this try's process prints once the try is over (a leaked promise), which goes
+   * to the worker's warnings, not to the try: with the secrets this try read.
+   */
+  mask(text: string): string;
 }
 
 export interface TaskProcessOptions {
@@ -54,6 +62,8 @@ interface TaskProcess {
   /** Set when the process was killed for its memory use. */
   overMemory: boolean;
   exited: Promise<Exit>;
+  /** The masker of the last try it ran, for what it prints between tries. */
+  mask: (text: string) => string;
 }
 
 interface RunningTry {
@@ -99,13 +109,16 @@ export class TaskProcessPool {
     if (t.interrupt.aborted) onInterrupt();
     else t.interrupt.addEventListener('abort', onInterrupt, { once: true });
     proc.stderr.length = 0;
+    proc.mask = t.mask;
     try {
       const result = await new Promise<ChildResult | Exit>((resolve) => {
         proc.running = {
           tryId: t.tryId,
           onMessage: (message) => {
             if (message.type === 'log') t.onLog({ level: message.level, message: message.message, fields: message.fields });
-            else resolve(message);
+            else if (message.type === 'lookup') {
+              void t.lookup({ kind: message.kind, name: message.name }).then((reply) => proc.child.send({ type: 'lookup_reply', requestId: message.requestId, reply }, () => undefined));
+            } else resolve(message);
           },
           onOutput: (level, line) => t.onLog({ level, message: line, fields: undefined }),
           onExit: resolve,
@@ -223,7 +236,7 @@ export class TaskProcessPool {
       child.once('close', (code, signal) => resolve({ type: 'exit', code, signal }));
       child.once('error', () => resolve({ type: 'exit', code: null, signal: null }));
     });
-    const proc: TaskProcess = { child, key, memoryLimitMb, lastUsed: Date.now(), stderr: [], running: null, overMemory: false, exited };
+    const proc: TaskProcess = { child, key, memoryLimitMb, lastUsed: Date.now(), stderr: [], running: null, overMemory: false, exited, mask: (text) => text };
     this.#processes.add(proc);
     void exited.then((exit) => {
       this.#processes.delete(proc);
@@ -233,7 +246,12 @@ export class TaskProcessPool {
       if (proc.running && message.tryId === proc.running.tryId) proc.running.onMessage(message);
       // Lines logged between tries (a leaked promise rejecting after its try returned), which
       // may arrive before this side has seen the try end.
-      else if (message.type === 'log') this.opts.onWarning?.(`task process ${child.pid}: ${message.message}`);
+      else if (message.type === 'log') this.opts.onWarning?.(`task process ${child.pid}: ${proc.mask(message.message)}`);
+      // Code left over from a try that has ended asks for a secret: refused, so that it does not wait forever.
+      else if (message.type === 'lookup') {
+        const reply: SecretReply = { ok: false, error: { name: 'Error', message: `${message.kind}() was called after its try had ended` } };
+        child.send({ type: 'lookup_reply', requestId: message.requestId, reply }, () => undefined);
+      }
     });
     // Output that bypasses console.* (process.stdout.write, native code, V8's fatal errors):
     // kept for a crash report, and logged with the try that is running.
@@ -251,7 +269,7 @@ export class TaskProcessPool {
             if (proc.stderr.length > STDERR_LINES_KEPT) proc.stderr.shift();
           }
           if (proc.running) proc.running.onOutput(level, line);
-          else this.opts.onWarning?.(`task process ${child.pid}: ${line}`);
+          else this.opts.onWarning?.(`task process ${child.pid}: ${proc.mask(line)}`);
         }
       });
     }
@@ -269,7 +287,10 @@ type ChildResult =
   | { type: 'result'; tryId: string; ok: true; valueJson: string | undefined }
   | { type: 'result'; tryId: string; ok: false; error: { name: string; message: string; stack?: string; retryable: boolean } };
 
-type ChildMessage = ChildResult | { type: 'log'; tryId: string | null; level: LogLine['level']; message: string; fields?: Record<string, unknown> };
+type ChildMessage =
+  | ChildResult
+  | { type: 'log'; tryId: string | null; level: LogLine['level']; message: string; fields?: Record<string, unknown> }
+  | { type: 'lookup'; tryId: string; requestId: number; kind: SecretRequest['kind']; name: string };
 
 function failure(name: string, message: string): Extract<TryOutcome, { kind: 'failed' }> {
   return { kind: 'failed', error: { name, message }, retryable: true };

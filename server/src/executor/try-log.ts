@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { retryWhileDatabaseFails } from '../db/retry.js';
 import { coerceError, isConnectionError } from '../errors.js';
+import { SecretMasker } from '../secrets/masking.js';
 import { sql } from './sql.js';
 import { logColumns, type LogLine } from './transitions.js';
 
@@ -28,6 +29,11 @@ export type LoggedLine = Pick<LogLine, 'level' | 'message' | 'fields'>;
  * A write that fails (the database is away) keeps its lines for the next write or for the
  * finish, which retries until the database answers: losing the database never loses the
  * try's outcome, and a worker that dies loses only the lines since its last write.
+ *
+ * Every line is masked with the try's SecretMasker when it is logged. A line may quote a
+ * secret the try reads only later (it had the value from elsewhere): when the masker learned
+ * secrets after lines were written, `settle` masks the stored lines again (one read, one
+ * update of the lines that change), so the finished try shows `***` wherever it may.
  */
 export class TryLog {
   private pending: LogLine[] = [];
@@ -38,11 +44,15 @@ export class TryLog {
   private failures = 0;
   /** Settled: the finish takes what waits; lines logged after it wait for `writeRest`. */
   private settled = false;
+  /** The masker's size when the first line was written, and the seq of the next unwritten line. */
+  private maskedWith: number | undefined;
+  private writtenUpTo = 0;
 
   constructor(
     private readonly pool: Pool,
     private readonly tryId: string,
-    /** Hears each line as it is logged (worker events). */
+    private readonly masker: SecretMasker = new SecretMasker(),
+    /** Hears each line as it is logged, masked (worker events). */
     private readonly onLine?: (line: LogLine) => void,
   ) {}
 
@@ -52,7 +62,14 @@ export class TryLog {
       this.dropped++;
       return;
     }
-    const stored: LogLine = { seq: this.nextSeq++, level: line.level, message: withoutNul(String(line.message)), fields: storableFields(line.fields), loggedAt: new Date() };
+    const fields = storableFields(line.fields);
+    const stored: LogLine = {
+      seq: this.nextSeq++,
+      level: line.level,
+      message: this.masker.mask(withoutNul(String(line.message))),
+      fields: fields === undefined ? undefined : this.masker.maskFields(fields),
+      loggedAt: new Date(),
+    };
     this.pending.push(stored);
     this.onLine?.(stored);
     if (this.settled) return;
@@ -67,25 +84,45 @@ export class TryLog {
 
   /**
    * The try is about to be recorded: stops writing in the background, waits for a write
-   * under way, adds the truncation marker when lines were dropped, and returns the lines
-   * that still wait (the finishing transaction stores them).
+   * under way, masks written lines again if the masker learned secrets since, adds the
+   * truncation marker when lines were dropped, and returns the lines that still wait (the
+   * finishing transaction stores them), masked with every secret the try read.
    */
-  async settle(): Promise<LogLine[]> {
+  async settle(forced: AbortSignal): Promise<LogLine[]> {
     this.settled = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.writing;
+    if (this.maskedWith !== undefined && this.masker.size > this.maskedWith) {
+      await retryWhileDatabaseFails(() => this.maskWritten(), forced);
+    }
     if (this.dropped > 0) {
       this.pending.push({ seq: this.nextSeq++, level: 'warn', message: `[log truncated: ${this.dropped} more line(s) past the limit of ${MAX_LOG_LINES}]`, fields: undefined, loggedAt: new Date() });
       this.dropped = 0;
     }
-    return this.take();
+    return this.take().map((line) => this.masked(line));
   }
 
   /** Lines logged after `settle` (a DAG callback's, once the try is recorded): written now, retried while the database is away. */
   async writeRest(forced: AbortSignal): Promise<void> {
     const lines = this.take();
     if (lines.length > 0) await retryWhileDatabaseFails(() => this.insert(lines), forced);
+  }
+
+  private masked(line: LogLine): LogLine {
+    return { ...line, message: this.masker.mask(line.message), fields: line.fields && this.masker.maskFields(line.fields) };
+  }
+
+  /** Masks the lines written so far with what the masker knows now (see the class comment). */
+  private async maskWritten(): Promise<void> {
+    const rows = await sql<Pick<LogLine, 'seq' | 'message' | 'fields'>>(this.pool, 'select_try_log_text', [this.tryId, this.writtenUpTo]);
+    const changed = rows.flatMap((line) => {
+      const message = this.masker.mask(line.message);
+      const fields = line.fields == null ? null : JSON.stringify(this.masker.maskFields(line.fields));
+      return message === line.message && fields === (line.fields == null ? null : JSON.stringify(line.fields)) ? [] : [{ seq: line.seq, message, fields }];
+    });
+    if (changed.length > 0) await sql(this.pool, 'mask_try_logs', [this.tryId, changed.map((l) => l.seq), changed.map((l) => l.message), changed.map((l) => l.fields)]);
+    this.maskedWith = this.masker.size;
   }
 
   private take(): LogLine[] {
@@ -124,9 +161,11 @@ export class TryLog {
     }
   }
 
-  private insert(lines: LogLine[]): Promise<unknown> {
+  private async insert(lines: LogLine[]): Promise<void> {
     const notice = JSON.stringify({ try: this.tryId, from: lines[0]!.seq, to: lines.at(-1)!.seq });
-    return sql(this.pool, 'append_try_logs', [this.tryId, ...logColumns(lines), notice]);
+    this.maskedWith ??= this.masker.size;
+    await sql(this.pool, 'append_try_logs', [this.tryId, ...logColumns(lines), notice]);
+    this.writtenUpTo = Math.max(this.writtenUpTo, lines.at(-1)!.seq + 1);
   }
 }
 

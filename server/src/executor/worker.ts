@@ -5,6 +5,7 @@ import type { Pool } from 'pg';
 import { BundleLoader } from '../bundle/loader.js';
 import { bundleCacheDir, type UpdraftConfig } from '../config.js';
 import { coerceError } from '../errors.js';
+import { noSecretKey, SECRET_KEY_VARIABLE, type SecretKeySource } from '../secrets/key.js';
 import { HEARTBEAT_TIMEOUT_MS, heartbeatIntervalMs, recoverLostTries } from './recovery.js';
 import { stopReason } from './stop.js';
 import { runTaskInstance, type RunTaskDeps, type RunTaskPayload, type TryEvent } from './run-task.js';
@@ -28,6 +29,14 @@ export interface WorkerOptions {
   shutdownGraceMs?: number;
   /** After a timeout or a shutdown aborts a task's signal, how long it may take to return before it is killed. Default 5 s. */
   killGraceMs?: number;
+  /**
+   * The key that decrypts secret variables and stored connections for tasks (the one the API
+   * encrypts with). Default: none; tasks can then read plain variables and `UPDRAFT_CONN_<ID>`
+   * connections only, and a secret fails the task saying so.
+   */
+  secretKey?: SecretKeySource;
+  /** Where tasks' `UPDRAFT_CONN_<ID>` connections are read. Default `process.env`. */
+  connectionEnv?: NodeJS.ProcessEnv;
   onEvent?: (event: TryEvent) => void;
   /** graphile-worker's own log lines at warning level and above, and the worker's own troubles. */
   onWarning?: (message: string) => void;
@@ -81,6 +90,8 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     holding,
     interrupt: interrupt.signal,
     forced: forced.signal,
+    secretKey: opts.secretKey ?? noSecretKey(`this worker was started without a secret key (${SECRET_KEY_VARIABLE})`),
+    connectionEnv: opts.connectionEnv ?? process.env,
     onEvent: opts.onEvent,
   };
   process.setSourceMapsEnabled(true);
