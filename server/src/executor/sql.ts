@@ -53,6 +53,15 @@ const NAMES = [
   'select_dag_run',
   'select_variable',
   'select_connection',
+  'count_running_runs',
+  'has_queued_runs',
+  'start_queued_runs',
+  'select_root_instances',
+  'requeue_dag_run',
+  'lock_scheduled_dag',
+  'select_last_scheduled_run',
+  'set_next_dagrun',
+  'select_dags_with_queued_runs',
 ] as const;
 
 export type StatementName = (typeof NAMES)[number];
