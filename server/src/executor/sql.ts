@@ -62,6 +62,11 @@ const NAMES = [
   'select_last_scheduled_run',
   'set_next_dagrun',
   'select_dags_with_queued_runs',
+  'create_backfill',
+  'set_backfill_runs_created',
+  'select_runs_at',
+  'cancel_backfill',
+  'select_run_instances',
 ] as const;
 
 export type StatementName = (typeof NAMES)[number];
