@@ -115,7 +115,12 @@ function intervalTimetable(ms: number, anchor: number): Timetable {
  */
 function cronTimetable(expression: string, timezone: string): Timetable {
   const everyHour = CronExpressionParser.parse(expression, { tz: 'UTC' }).fields.hour.values.length === 24;
-  const cron = (wall: number) => CronExpressionParser.parse(expression, { tz: 'UTC', currentDate: new Date(wall) });
+  // Parsed once; reset() moves it (parsing costs far more than stepping).
+  const parsed = CronExpressionParser.parse(expression, { tz: 'UTC' });
+  const cron = (wall: number) => {
+    parsed.reset(new Date(wall));
+    return parsed;
+  };
   const next = (t: Date): Date => {
     const wall = wallClock(t, timezone);
     if (everyHour) return new Date(t.getTime() + (cron(wall).next().getTime() - wall));
