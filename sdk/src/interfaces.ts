@@ -11,6 +11,7 @@
  *   **Try**: one attempt at a task instance (`tryNumber` starts at 1).
  */
 import type { Jsonify } from 'type-fest';
+import type { Asset, AssetSchedule } from './assets.js';
 
 /** Milliseconds, or a string such as `"500ms"`, `"30s"`, `"5m"`, `"2h"`, `"1d"`. */
 export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
@@ -121,6 +122,11 @@ export interface RunCallbackContext {
 export interface TaskOptions extends TaskPolicy, TaskCallbacks {
   /** Task id, unique within its DAG: letters, digits, `_`, `-` and `.`. */
   id: string;
+  /**
+   * The assets the task updates (Airflow's outlets): each successful try records an event
+   * for each of them, which runs the DAGs scheduled on them. A failed or skipped try records none.
+   */
+  outlets?: Asset[];
 }
 
 /** Options of a DAG. */
@@ -128,8 +134,19 @@ export interface DagOptions {
   /** DAG id, unique across the deployment: letters, digits, `_`, `-` and `.`. */
   id: string;
   description?: string;
-  /** A cron expression or preset (`@daily`); `null` (the default) runs only when triggered. */
-  schedule?: string | null;
+  /**
+   * A cron expression or preset (`@daily`); `null` (the default) runs only when triggered.
+   * Or assets: `[asset(a), asset(b)]` runs once each of them has been updated since the DAG's
+   * last asset-triggered run; `anyOf(a, b)` once any of them has (see `asset()`).
+   */
+  schedule?: string | null | AssetSchedule;
+  /**
+   * Signed calls of `POST /api/dags/<id>/trigger`: when set, every call must carry
+   * `X-Updraft-Timestamp` and `X-Updraft-Signature: sha256=<hex>`, the HMAC-SHA256 of
+   * `<timestamp>.<raw body>` keyed with the secret, which is read from a variable or from a
+   * connection's password. A valid signature authenticates the call (for this DAG only).
+   */
+  webhook?: WebhookOptions;
   /** Defaults for every task of this DAG (callbacks included); a task's own options win. */
   defaultArgs?: TaskPolicy & TaskCallbacks;
   /**
@@ -157,6 +174,14 @@ export interface DagOptions {
    * ```
    */
   params?: ParamsSchema;
+}
+
+/** How a DAG's webhook checks signatures (`DagOptions.webhook`). */
+export interface WebhookOptions {
+  /** Where the shared secret is kept: a variable (best a secret one) or a connection's password. */
+  secret: { variable: string } | { connection: string };
+  /** How far `X-Updraft-Timestamp` may be from the server's clock, in seconds. Default 300 (5 minutes). */
+  toleranceSeconds?: number;
 }
 
 /** What `DagOptions.params` takes: a zod schema (zod 4), or anything that describes itself as JSON Schema. */

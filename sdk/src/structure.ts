@@ -1,4 +1,5 @@
-import type { Duration, TaskPolicy } from './interfaces.js';
+import type { AssetConditionSpec } from './assets.js';
+import type { Duration, TaskPolicy, WebhookOptions } from './interfaces.js';
 
 /**
  * The contract between a DAG bundle and the platform: what `Dag.toStructure()` emits
@@ -18,6 +19,10 @@ export interface RawDagStructure {
   params?: unknown;
   /** The run callbacks the DAG has. */
   callbacks?: Array<'onSuccess' | 'onFailure'>;
+  /** An asset schedule (`schedule` is then null). Absent: none. */
+  assetSchedule?: AssetConditionSpec;
+  /** Signature checks of the DAG's webhook. Absent: none. */
+  webhook?: WebhookOptions;
   tasks: RawTaskStructure[];
 }
 
@@ -44,6 +49,8 @@ export interface RawTaskStructure {
    * item as its first argument; `args` are the remaining ones.
    */
   map?: MapSpec;
+  /** URIs of the assets the task updates. Absent: none. */
+  outlets?: string[];
 }
 
 /**

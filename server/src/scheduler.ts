@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Pool } from 'pg';
+import { startAssetTriggers, type AssetTriggeredRun } from './assets/triggers.js';
 import { latestTick, nextTick } from './dags/schedule.js';
 import { coerceError } from './errors.js';
 import { recoverLostTries } from './executor/recovery.js';
 import { sql } from './executor/sql.js';
+import type { LiveUpdates } from './live/live-updates.js';
 import { createDagRun } from './runs.js';
 
 export interface Scheduler {
@@ -32,8 +34,12 @@ export function startScheduler(opts: {
   /** A worker silent this long is taken for dead. Default 30 s. */
   lostWorkerTimeoutMs?: number;
   onRun?: (dagId: string, runId: number, logicalDate: Date) => void;
+  /** The process's LISTEN connection: asset events wake the asset loop (assets/triggers.ts). Without it, that loop polls. */
+  live?: LiveUpdates;
+  onAssetRun?: (run: AssetTriggeredRun) => void;
   onWarning?: (message: string) => void;
 }): Scheduler {
+  const assets = startAssetTriggers({ pool: opts.pool, live: opts.live, onRun: opts.onAssetRun, onWarning: opts.onWarning });
   const id = `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const heartbeat = (stopping: boolean) => sql(opts.pool, 'heartbeat_scheduler', [id, os.hostname(), process.pid, stopping]);
   let lastHeartbeat = 0;
@@ -82,6 +88,7 @@ export function startScheduler(opts: {
       stopped = true;
       wake();
       await loop;
+      await assets.stop();
       if (lastHeartbeat > 0) await heartbeat(true).catch((e) => opts.onWarning?.(`scheduler: ${coerceError(e).message}`));
     },
   };

@@ -11,6 +11,7 @@ import { isRole, type Role, ROLES } from '../auth.js';
 import { openDatabase, startPlatform } from '../platform.js';
 import { triggerDagRun } from '../runs.js';
 import { startScheduler } from '../scheduler.js';
+import { LiveUpdates } from '../live/live-updates.js';
 import { fixedSecretKey, localSecretKey, processSecretKey, SECRET_KEY_VARIABLE, secretKeyFromEnv } from '../secrets/key.js';
 import { connectClient, type ApiClient } from './client.js';
 
@@ -129,10 +130,12 @@ program
   .action(async () => {
     const config = resolveConfig();
     const database = await openDatabase(config);
-    const scheduler = startScheduler({ pool: database.pool, lostWorkerTimeoutMs: config.lostWorkerTimeoutMs, onWarning: warn });
+    const live = new LiveUpdates({ databaseUrl: database.url, onWarning: warn });
+    const scheduler = startScheduler({ pool: database.pool, live, lostWorkerTimeoutMs: config.lostWorkerTimeoutMs, onWarning: warn });
     console.log('Scheduler is running (Ctrl-C to stop)');
     await untilSignal();
     await scheduler.stop();
+    await live.close();
     await database.close();
   });
 

@@ -1,5 +1,7 @@
 import type { MapSpec, RawDagStructure, TaskKind } from '@updraft/sdk';
 import { z } from 'zod';
+import { assetConditionProblem, assetConditionSchema, assetUriSchema, type AssetConditionSpec } from '../assets/condition.js';
+import { webhookOptionsSchema, type WebhookStructure } from '../api/webhook-signature.js';
 import { TRIGGER_RULES, type TriggerRule } from '../executor/trigger-rules.js';
 import { durationMs, memoryMb } from './duration.js';
 import { paramsSchemaProblem } from './params.js';
@@ -27,6 +29,10 @@ export interface DagStructure {
   paramsSchema: object | null;
   /** The DAG's run callbacks (absent: none). */
   runCallbacks?: Array<'onSuccess' | 'onFailure'>;
+  /** What an asset-scheduled DAG waits for (`schedule` is then null). Absent: not asset-scheduled. */
+  assetSchedule?: AssetConditionSpec;
+  /** Signature checks of `POST /api/dags/<id>/trigger`. Absent: none (bearer tokens only). */
+  webhook?: WebhookStructure;
   tasks: TaskStructure[];
 }
 
@@ -61,6 +67,8 @@ export interface TaskStructure {
    * defaultArgs). Absent: nobody said, and in structures stored before owners existed.
    */
   owner?: string;
+  /** URIs of the assets a successful try updates (an asset event each). Absent: none. */
+  outlets?: string[];
 }
 
 export type TaskCallbackName = 'onSuccess' | 'onFailure' | 'onRetry' | 'onSkip';
@@ -172,9 +180,12 @@ const rawSchema = z.strictObject({
         })
         .refine((map) => map.zip || map.sources.length === 1, 'maps over one list unless zipped')
         .optional(),
+      outlets: z.array(assetUriSchema).max(100, 'may list at most 100 assets').optional(),
     }),
   ),
   callbacks: z.array(z.enum(['onSuccess', 'onFailure'])).optional(),
+  assetSchedule: assetConditionSchema.optional(),
+  webhook: webhookOptionsSchema.optional(),
 });
 
 /** A DAG file's structure failed validation; `problems` each name the DAG and task. */
@@ -222,6 +233,10 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
     const problem = paramsSchemaProblem(dag.params);
     if (problem) problems.push(`DAG "${dag.id}": params ${problem}`);
   }
+  if (dag.assetSchedule) {
+    const problem = assetConditionProblem(dag.assetSchedule);
+    if (problem) problems.push(`DAG "${dag.id}": schedule ${problem}`);
+  }
   if (problems.length === 0) {
     const cycle = findCycle(dag.tasks);
     if (cycle) problems.push(`DAG "${dag.id}": cycle between tasks ${cycle.join(' -> ')}`);
@@ -241,6 +256,8 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
     failRunOnAnyFailure: dag.failRunOnAnyFailure ?? false,
     paramsSchema: (dag.params as object | null | undefined) ?? null,
     ...(dag.callbacks?.length ? { runCallbacks: dag.callbacks } : {}),
+    ...(dag.assetSchedule ? { assetSchedule: dag.assetSchedule } : {}),
+    ...(dag.webhook ? { webhook: dag.webhook } : {}),
     tasks: dag.tasks.map((t) => {
       const policy = { ...dag.defaultArgs, ...t.policy };
       return {
@@ -263,6 +280,7 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
         ...(t.callbacks?.length ? { callbacks: t.callbacks } : {}),
         ...(t.map ? { map: t.map } : {}),
         ...(policy.owner ? { owner: policy.owner } : {}),
+        ...(t.outlets?.length ? { outlets: [...new Set(t.outlets)] } : {}),
       };
     }),
   };

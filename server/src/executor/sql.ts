@@ -53,6 +53,10 @@ const NAMES = [
   'select_dag_run',
   'select_variable',
   'select_connection',
+  'record_asset_events',
+  'select_asset_queue',
+  'consume_asset_queue',
+  'record_webhook_delivery',
 ] as const;
 
 export type StatementName = (typeof NAMES)[number];
