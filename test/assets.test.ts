@@ -166,9 +166,9 @@ export default dag({ id: 'bad_assets', schedule: { any: [] } as never }, () => {
   });
 
   it('shows assets, their events and the runs they caused in GraphQL', async () => {
-    const data = await graphql<{ asset: { uri: string; consumingDags: Array<{ id: string }>; events: { totalCount: number; edges: Array<{ node: { sourceTaskId: string | null; triggeredRuns: Array<{ dagId: string; runType: string }> } }> } } }>(
+    const data = await graphql<{ asset: { uri: string; consumingDags: Array<{ id: string }>; events: { edges: Array<{ node: { sourceTaskId: string | null; triggeredRuns: Array<{ dagId: string; runType: string }> } }> } } }>(
       platform,
-      `{ asset(uri: "s3://bucket/stock") { uri consumingDags { id } events(first: 10) { totalCount edges { node { sourceTaskId triggeredRuns { dagId runType } } } } } }`,
+      `{ asset(uri: "s3://bucket/stock") { uri consumingDags { id } events(first: 10) { edges { node { sourceTaskId triggeredRuns { dagId runType } } } } } }`,
     );
     expect(data.asset.uri).toBe('s3://bucket/stock');
     expect(data.asset.consumingDags.map((d) => d.id).sort()).toEqual(['needs_both', 'needs_either', 'nested']);
