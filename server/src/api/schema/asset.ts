@@ -17,7 +17,7 @@ const AssetEvent = builder.prismaObject('AssetEvent', {
   description: 'One update of an asset: a successful try of a task that lists it in its outlets, or a post (`createAssetEvent`, `POST /api/assets/events`).',
   select: { id: true },
   fields: (t) => ({
-    id: t.exposeID('id', { description: 'The event’s id.' }),
+    id: t.id({ description: 'The event’s id.', resolve: (event) => String(event.id) }),
     asset: t.relation('asset', { description: 'The asset it updated.' }),
     extra: t.expose('extra', { type: 'JSON', complexity: JSON_FIELD_COST, description: 'What its emitter said about the update (a JSON object; `{}` for a task’s).' }),
     sourceDagId: t.exposeString('sourceDagId', { nullable: true, description: 'The DAG of the task that emitted it; null for a posted event.' }),
