@@ -46,10 +46,10 @@ export interface AllOf {
 export type AssetCondition = Asset | AnyOf | AllOf;
 
 /**
- * What `DagOptions.schedule` takes besides a cron expression: a list of assets (all of them
- * updated since the DAG's last asset-triggered run) or a condition made with `anyOf`/`allOf`.
+ * What `DagOptions.schedule` takes besides a cron expression: an asset, a list of assets (all
+ * of them updated since the DAG's last asset-triggered run) or a condition made with `anyOf`/`allOf`.
  */
-export type AssetSchedule = readonly Asset[] | AnyOf | AllOf;
+export type AssetSchedule = Asset | readonly Asset[] | AnyOf | AllOf;
 
 /** An asset condition as the DAG structure stores it. */
 export type AssetConditionSpec = { asset: string } | { any: AssetConditionSpec[] } | { all: AssetConditionSpec[] };
@@ -109,7 +109,7 @@ export function isAssetSchedule(schedule: unknown): schedule is AssetSchedule {
 }
 
 /** The structure's form of an asset schedule: a list becomes `all`. */
-export function assetConditionSpec(schedule: AssetSchedule | Asset): AssetConditionSpec {
+export function assetConditionSpec(schedule: AssetSchedule): AssetConditionSpec {
   const walk = (c: AssetCondition | readonly AssetCondition[], depth: number): AssetConditionSpec => {
     if (depth > MAX_ASSET_CONDITION_DEPTH) throw new TypeError(`An asset schedule nests anyOf/allOf more than ${MAX_ASSET_CONDITION_DEPTH} levels deep.`);
     if (Array.isArray(c)) {

@@ -12,28 +12,43 @@ export const assetUriSchema = z.string().superRefine((uri, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
-/**
- * An asset condition. Its depth and size are checked by `assetConditionProblem` on the value
- * zod accepted; zod's own recursion is bounded by the structure's JSON, whose nesting the
- * bundle's extraction already parsed.
- */
-export const assetConditionSchema: z.ZodType<AssetConditionSpec> = z.lazy(() =>
+const conditionShape: z.ZodType<AssetConditionSpec> = z.lazy(() =>
   z.union([
     z.strictObject({ asset: assetUriSchema }),
-    z.strictObject({ any: z.array(assetConditionSchema).min(1, 'anyOf needs at least one asset') }),
-    z.strictObject({ all: z.array(assetConditionSchema).min(1, 'a list of assets (allOf) needs at least one') }),
+    z.strictObject({ any: z.array(conditionShape).min(1, 'anyOf needs at least one asset') }),
+    z.strictObject({ all: z.array(conditionShape).min(1, 'a list of assets (allOf) needs at least one') }),
   ]),
 );
 
-/** Why `condition` is too deep or names too many assets, or null. Iterative: any nesting costs a bounded walk. */
-export function assetConditionProblem(condition: AssetConditionSpec): string | null {
+/**
+ * An asset condition, as a deploy accepts it. Its nesting and size are checked first, by an
+ * iterative walk, so that zod's recursive parse only ever sees a bounded condition: a bundle
+ * emitting a condition nested 100,000 deep gets an import error, not a stack overflow.
+ */
+export const assetConditionSchema: z.ZodType<AssetConditionSpec> = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    const problem = assetConditionProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, fatal: true });
+  })
+  .pipe(conditionShape) as unknown as z.ZodType<AssetConditionSpec>;
+
+/** Why a condition is too deep or names too many assets, or null. Iterative, over any JSON value. */
+export function assetConditionProblem(condition: unknown): string | null {
   let assets = 0;
-  const stack: Array<{ c: AssetConditionSpec; depth: number }> = [{ c: condition, depth: 1 }];
+  const stack: Array<{ c: unknown; depth: number }> = [{ c: condition, depth: 1 }];
   for (let item = stack.pop(); item; item = stack.pop()) {
     if (item.depth > MAX_ASSET_CONDITION_DEPTH + 1) return `nests anyOf/allOf more than ${MAX_ASSET_CONDITION_DEPTH} levels deep`;
-    if ('asset' in item.c) {
+    const c = item.c as { asset?: unknown; any?: unknown; all?: unknown } | null;
+    if (typeof c !== 'object' || c === null) continue; // the shape's own check says what is wrong
+    if ('asset' in c) {
       if (++assets > MAX_ASSET_CONDITION_ASSETS) return `names more than ${MAX_ASSET_CONDITION_ASSETS} assets`;
-    } else for (const c of 'any' in item.c ? item.c.any : item.c.all) stack.push({ c, depth: item.depth + 1 });
+    }
+    for (const operands of [c.any, c.all]) {
+      if (!Array.isArray(operands)) continue;
+      if (operands.length > MAX_ASSET_CONDITION_ASSETS) return `names more than ${MAX_ASSET_CONDITION_ASSETS} assets`;
+      for (const operand of operands) stack.push({ c: operand, depth: item.depth + 1 });
+    }
   }
   return null;
 }

@@ -5,7 +5,7 @@
 // the number of schedulers, and never lost: a scheduler that dies before COMMIT consumed nothing.
 import type { Pool } from 'pg';
 import { loadStructure } from '../dags/versions.js';
-import { coerceError } from '../errors.js';
+import { coerceError, UpdraftError } from '../errors.js';
 import { sql } from '../executor/sql.js';
 import type { LiveUpdates } from '../live/live-updates.js';
 import { createDagRun } from '../runs.js';
@@ -91,7 +91,10 @@ export function startAssetTriggers(opts: {
     while (!stopped) {
       if (opts.live && (!inbox || inbox.closed)) {
         inbox = await opts.live.open({ assets: true, dags: true }, 'scheduler').catch((e: unknown) => {
-          opts.onWarning?.(`asset triggers: cannot listen for asset events (${coerceError(e).message}); looking every ${FALLBACK_PASS_MS / 1000} s`);
+          // A server shutting down closes its live updates before its scheduler: nothing to report.
+          if (!(e instanceof UpdraftError && e.code === 'SERVICE_UNAVAILABLE')) {
+            opts.onWarning?.(`asset triggers: cannot listen for asset events (${coerceError(e).message}); looking every ${FALLBACK_PASS_MS / 1000} s`);
+          }
           return undefined;
         });
       }

@@ -1,6 +1,6 @@
 import type { MapSpec, RawDagStructure, TaskKind } from '@updraft/sdk';
 import { z } from 'zod';
-import { assetConditionProblem, assetConditionSchema, assetUriSchema, type AssetConditionSpec } from '../assets/condition.js';
+import { assetConditionSchema, assetUriSchema, type AssetConditionSpec } from '../assets/condition.js';
 import { webhookOptionsSchema, type WebhookStructure } from '../api/webhook-signature.js';
 import { TRIGGER_RULES, type TriggerRule } from '../executor/trigger-rules.js';
 import { durationMs, memoryMb } from './duration.js';
@@ -232,10 +232,6 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
   if (dag.params !== undefined && dag.params !== null) {
     const problem = paramsSchemaProblem(dag.params);
     if (problem) problems.push(`DAG "${dag.id}": params ${problem}`);
-  }
-  if (dag.assetSchedule) {
-    const problem = assetConditionProblem(dag.assetSchedule);
-    if (problem) problems.push(`DAG "${dag.id}": schedule ${problem}`);
   }
   if (problems.length === 0) {
     const cycle = findCycle(dag.tasks);
