@@ -1,5 +1,5 @@
 -- Records one event per asset (a successful try's outlets, or a post through the API) and
--- queues it for every DAG scheduled on the asset, in the caller's transaction; the
+-- queues it for every active DAG scheduled on the asset, in the caller's transaction; the
 -- scheduler is woken with the COMMIT (NOTIFY updraft_asset) when some DAG got a queued event.
 -- Unknown URIs are created when $8 (a task's outlets: a deploy normally created them already)
 -- and skipped otherwise (a post names an asset that must exist).
@@ -20,7 +20,9 @@ WITH missing AS (
   RETURNING id, asset_id
 ), queued AS (
   INSERT INTO asset_dag_run_queue (dag_id, asset_event_id, asset_id)
-  SELECT c.dag_id, e.id, e.asset_id FROM event e JOIN dag_schedule_asset c ON c.asset_id = e.asset_id
+  SELECT c.dag_id, e.id, e.asset_id
+  FROM event e JOIN dag_schedule_asset c ON c.asset_id = e.asset_id
+  JOIN dag d ON d.id = c.dag_id AND d.is_active -- a retired DAG would only pile them up; a paused one gets them
   RETURNING dag_id
 ), woken AS (
   SELECT pg_notify('updraft_asset', '') FROM (SELECT 1 FROM queued LIMIT 1) q
