@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conditionHolds, describeCondition } from '../server/src/assets/condition.js';
 import { postAssetEvent } from '../server/src/assets/events.js';
+import { createAssetTriggeredRuns } from '../server/src/assets/triggers.js';
 import { LiveUpdates } from '../server/src/live/live-updates.js';
 import { startScheduler, type Scheduler } from '../server/src/scheduler.js';
 import { dagFolder, graphql, platformRunning, type TestPlatform } from './support/platform.js';
@@ -17,6 +18,9 @@ export const produceSales = dag({ id: 'produce_sales' }, () => {
 });
 export const produceStock = dag({ id: 'produce_stock' }, () => {
   task({ id: 'load', outlets: [stock], isolation: 'none' }, () => 'loaded')();
+});
+export const mapped = dag({ id: 'produce_mapped' }, () => {
+  task({ id: 'part', outlets: [asset('s3://bucket/parts')], isolation: 'none' }, (n: number) => n).map([1, 2, 3]);
 });
 export const failing = dag({ id: 'produce_nothing' }, () => {
   task({ id: 'load', outlets: [sales, stock], isolation: 'none' }, () => { throw new Error('no data today'); })();
@@ -109,6 +113,13 @@ describe('asset-triggered runs', () => {
     expect((await runsOf('needs_either')).length).toBe(2);
   });
 
+  it('records one event per successful mapped instance, with its map index', async () => {
+    const run = await platform.trigger('produce_mapped');
+    expect(await platform.waitForRun(run)).toBe('success');
+    const events = await platform.db.prisma.assetEvent.findMany({ where: { sourceDagRunId: run }, include: { asset: true }, orderBy: { sourceMapIndex: 'asc' } });
+    expect(events.map((e) => [e.asset.uri, e.sourceTaskId, e.sourceMapIndex])).toEqual([0, 1, 2].map((i) => ['s3://bucket/parts', 'part', i]));
+  });
+
   it('records no event for a failed try', async () => {
     const before = await platform.db.prisma.assetEvent.count();
     const run = await platform.trigger('produce_nothing');
@@ -126,6 +137,12 @@ describe('asset-triggered runs', () => {
       const runs = await runsOf('needs_either');
       expect(runs.length).toBe(before + 1);
       expect(runs.at(-1)!.consumedAssetEvents.map((c) => [c.assetEvent.extra, c.assetEvent.createdBy])).toEqual([[{ rows: 12 }, 'local']]);
+      // Eight passes at once on the same queued event (besides the three schedulers): one run.
+      await postAssetEvent(platform.pool, { uri: 's3://bucket/stock' }, 'local');
+      await Promise.all(Array.from({ length: 8 }, () => createAssetTriggeredRuns(platform.pool)));
+      await until('needs_either to run', async () => (await runsOf('needs_either')).length === before + 2);
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await runsOf('needs_either')).length).toBe(before + 2);
     } finally {
       await Promise.all(more.map((s) => s.stop()));
     }
