@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conditionHolds, describeCondition } from '../server/src/assets/condition.js';
 import { postAssetEvent } from '../server/src/assets/events.js';
 import { createAssetTriggeredRuns } from '../server/src/assets/triggers.js';
+import { createApi } from '../server/src/api/server.js';
 import { LiveUpdates } from '../server/src/live/live-updates.js';
+import { createApiToken } from '../server/src/tokens.js';
 import { startScheduler, type Scheduler } from '../server/src/scheduler.js';
 import { dagFolder, graphql, platformRunning, type TestPlatform } from './support/platform.js';
 
@@ -201,5 +203,19 @@ export default dag({ id: 'bad_assets', schedule: { any: [] } as never }, () => {
     expect(posted.createAssetEvent.assetEvent).toEqual({ asset: { uri: 's3://bucket/prices' }, extra: { source: 'test' }, createdBy: 'local' });
     const nested = await graphql<{ dag: { assetSchedule: string | null } }>(platform, `{ dag(id: "nested") { assetSchedule } }`);
     expect(nested.dag.assetSchedule).toBe('(s3://bucket/prices | (s3://bucket/sales & s3://bucket/stock))');
+
+    // A token limited to needs_both sees its runs, but neither assets nor the events behind them.
+    const { token } = await createApiToken(platform.db.prisma, { role: 'op', name: 'both-only', dagIds: ['needs_both'] }, 'test');
+    const api = createApi({ prisma: platform.db.prisma, pool: platform.pool }, { auth: { open: false } });
+    const ask = async (query: string) => {
+      const response = await api.fetch('http://localhost/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query }) });
+      return (await response.json()) as { data?: any; errors?: Array<{ message: string }> };
+    };
+    const runs = await ask(`{ dagRuns(dagId: "needs_both", first: 5) { edges { node { runType } } } }`);
+    const types = runs.data.dagRuns.edges.map((e: any) => e.node.runType);
+    expect(types.length > 0 && types.every((t: string) => t === 'asset_triggered')).toBe(true);
+    expect((await ask(`{ dagRuns(dagId: "needs_both", first: 5) { edges { node { consumedAssetEvents(first: 5) { edges { node { id } } } } } } }`)).errors?.[0]?.message).toMatch(/needs a token that is not limited to some DAGs/);
+    expect((await ask(`{ assets(first: 5) { edges { node { uri } } } }`)).errors?.[0]?.message).toMatch(/needs a token that is not limited to some DAGs/);
+    expect((await ask(`mutation { createAssetEvent(input: { uri: "s3://bucket/sales" }) { assetEvent { id } } }`)).errors?.[0]?.message).toMatch(/needs a token that is not limited to some DAGs/);
   });
 });

@@ -71,7 +71,8 @@ builder.prismaObjectField('DagRun', 'consumedAssetEvents', (t) =>
     {
       type: 'AssetEvent',
       cursor: 'id',
-      description: 'The asset events that caused it, oldest first: empty unless its runType is `asset_triggered`.',
+      description: 'The asset events that caused it, oldest first: empty unless its runType is `asset_triggered`. Needs a token not limited to some DAGs (events name the DAGs that emitted them).',
+      authScopes: { everyDag: true },
       ...pageLimits,
       resolve: (query, run, _args, ctx) => ctx.prisma.assetEvent.findMany({ ...query, where: { consumedBy: { some: { dagRunId: run.id } } }, orderBy: { id: 'asc' } }),
     },
