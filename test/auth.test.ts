@@ -78,6 +78,7 @@ beforeAll(async () => {
   tokens.viewerTeamB = (await makeToken({ role: 'viewer', name: 'viewer-team-b', tags: ['team-b'] })).token;
   await platform.db.prisma.variable.create({ data: { key: 'matrix_sample', value: 'v' } });
   await platform.db.prisma.connection.create({ data: { id: 'matrix_sample', type: 'http' } });
+  await platform.db.prisma.asset.create({ data: { uri: 's3://matrix/sample' } });
 });
 afterAll(() => platform?.close());
 
@@ -124,6 +125,14 @@ const NO_GRANT_ON_RUN = /has no grant on the DAG of run \d+/;
 const NOT_EVERY_DAG = /needs a token that is not limited to some DAGs/;
 
 const MUTATIONS: Record<string, MutationCase> = {
+  createAssetEvent: {
+    role: 'op',
+    dagId: null,
+    query: `mutation ($input: CreateAssetEventInput!) { createAssetEvent(input: $input) { assetEvent { id } } }`,
+    variables: async () => ({ input: { uri: 's3://matrix/sample', extra: { by: 'the matrix' } } }),
+    target: /^asset:s3:\/\/matrix\/sample$/,
+    noGrant: NOT_EVERY_DAG,
+  },
   triggerDagRun: {
     role: 'user',
     dagId: 'alpha',
@@ -263,6 +272,9 @@ const QUERIES: Record<string, { role: Role; query: string; variables?: () => Rec
   connection: { role: 'viewer', query: `{ connection(id: "matrix_sample") { id hasPassword extra } }` },
   backfill: { role: 'viewer', query: `query ($id: ID!) { backfill(id: $id) { id runsDone } }`, variables: () => ({ id: String(sampleBackfill) }) },
   backfills: { role: 'viewer', query: `{ backfills(first: 10) { edges { node { id dagId } } } }` },
+  assets: { role: 'viewer', query: `{ assets(first: 10) { edges { node { uri consumingDags { id } } } } }` },
+  asset: { role: 'viewer', query: `{ asset(uri: "s3://matrix/sample") { uri events(first: 5) { edges { node { id } } } } }` },
+  assetEvents: { role: 'viewer', query: `{ assetEvents(first: 10) { edges { node { id extra triggeredRuns { id } } } } }` },
 };
 
 /** Root fields anyone may use without a token, with a sample call. */

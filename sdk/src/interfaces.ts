@@ -11,6 +11,7 @@
  *   **Try**: one attempt at a task instance (`tryNumber` starts at 1).
  */
 import type { Jsonify } from 'type-fest';
+import type { Asset, AssetSchedule } from './assets.js';
 
 /** Milliseconds, or a string such as `"500ms"`, `"30s"`, `"5m"`, `"2h"`, `"1d"`. */
 export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
@@ -121,6 +122,11 @@ export interface RunCallbackContext {
 export interface TaskOptions extends TaskPolicy, TaskCallbacks {
   /** Task id, unique within its DAG: letters, digits, `_`, `-` and `.`. */
   id: string;
+  /**
+   * The assets the task updates (Airflow's outlets): each successful try records an event
+   * for each of them, which runs the DAGs scheduled on them. A failed or skipped try records none.
+   */
+  outlets?: Asset[];
 }
 
 /** Options of a DAG. */
@@ -134,8 +140,10 @@ export interface DagOptions {
    * or a fixed interval (`"15m"`, `"1h"`, `"1d"`); `null` (the default) runs only when
    * triggered. Each scheduled run covers a data interval, from one tick to the next; its
    * logical date is the interval's start, and it is created once the interval has ended.
+   * Or assets: `[asset(a), asset(b)]` runs once each of them has been updated since the DAG's
+   * last asset-triggered run; `anyOf(a, b)` once any of them has (see `asset()`).
    */
-  schedule?: string | null;
+  schedule?: string | null | AssetSchedule;
   /**
    * IANA timezone the cron expression's times are read in (`'Europe/Berlin'`); default
    * `'UTC'`. Across DST changes, a time that does not exist runs an hour later by the new
@@ -153,6 +161,13 @@ export interface DagOptions {
   catchup?: boolean;
   /** Most runs of this DAG running at once (backfills have their own limit); more wait `queued`. Default 16. */
   maxActiveRuns?: number;
+  /**
+   * Signed calls of `POST /api/dags/<id>/trigger`: when set, every call must carry
+   * `X-Updraft-Timestamp` and `X-Updraft-Signature: sha256=<hex>`, the HMAC-SHA256 of
+   * `<timestamp>.<raw body>` keyed with the secret, which is read from a variable or from a
+   * connection's password. A valid signature authenticates the call (for this DAG only).
+   */
+  webhook?: WebhookOptions;
   /** Defaults for every task of this DAG (callbacks included); a task's own options win. */
   defaultArgs?: TaskPolicy & TaskCallbacks;
   /**
@@ -180,6 +195,14 @@ export interface DagOptions {
    * ```
    */
   params?: ParamsSchema;
+}
+
+/** How a DAG's webhook checks signatures (`DagOptions.webhook`). */
+export interface WebhookOptions {
+  /** Where the shared secret is kept: a variable (best a secret one) or a connection's password. */
+  secret: { variable: string } | { connection: string };
+  /** How far `X-Updraft-Timestamp` may be from the server's clock, in seconds. Default 300 (5 minutes). */
+  toleranceSeconds?: number;
 }
 
 /** What `DagOptions.params` takes: a zod schema (zod 4), or anything that describes itself as JSON Schema. */

@@ -1,4 +1,5 @@
-import type { Duration, TaskPolicy } from './interfaces.js';
+import type { AssetConditionSpec } from './assets.js';
+import type { Duration, TaskPolicy, WebhookOptions } from './interfaces.js';
 
 /**
  * The contract between a DAG bundle and the platform: what `Dag.toStructure()` emits
@@ -27,6 +28,10 @@ export interface RawDagStructure {
   catchup?: boolean;
   /** DagOptions.maxActiveRuns (absent: 16). */
   maxActiveRuns?: number;
+  /** An asset schedule (`schedule` is then null). Absent: none. */
+  assetSchedule?: AssetConditionSpec;
+  /** Signature checks of the DAG's webhook. Absent: none. */
+  webhook?: WebhookOptions;
   tasks: RawTaskStructure[];
 }
 
@@ -53,6 +58,8 @@ export interface RawTaskStructure {
    * item as its first argument; `args` are the remaining ones.
    */
   map?: MapSpec;
+  /** URIs of the assets the task updates. Absent: none. */
+  outlets?: string[];
 }
 
 /**

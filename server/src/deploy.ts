@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { RawDagStructure } from '@updraft/sdk';
+import { syncAssetReferences } from './assets/references.js';
 import { buildBundle, sha256 } from './bundle/build.js';
 import { extractStructures } from './bundle/extract.js';
 import type { Db } from './db/prisma.js';
@@ -201,6 +202,7 @@ async function store(
     });
     dags.push({ dagId: structure.id, fileName, versionNumber, changed: true, ...moved });
   }
+  await syncAssetReferences(tx, accepted.map((c) => c.structure));
   const presentFiles = [...bundle.files.map((f) => f.fileName), ...importErrors.map((e) => e.fileName)];
   await tx.dag.updateMany({ where: { source, fileName: { notIn: presentFiles }, isActive: true }, data: { isActive: false } });
   await tx.importError.deleteMany({ where: { source } });

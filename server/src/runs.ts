@@ -19,6 +19,11 @@ export interface TriggerInput {
    * interval is the one Airflow infers for a manual run at that date (timetable.ts).
    */
   logicalDate?: Date | null;
+  /**
+   * Called in the run's creating transaction once the run exists (asset events it consumes,
+   * a webhook delivery); throwing rolls the run back and is rethrown.
+   */
+  onCreated?: (client: PoolClient, dagRunId: number) => Promise<void>;
 }
 
 /** Largest run `conf`, as JSON text in UTF-8 bytes. It is stored with the run and handed to every task. */
@@ -69,11 +74,11 @@ function checkId(what: 'DAG' | 'task', id: string): void {
  * no NUL character or lone surrogate in any string or key (PostgreSQL's jsonb refuses both),
  * and at most MAX_CONF_BYTES as JSON. Iterative, so any nesting is refused without recursing.
  */
-export function checkConf(conf: unknown): asserts conf is Record<string, unknown> {
+export function checkConf(conf: unknown, name = 'conf'): asserts conf is Record<string, unknown> {
   if (typeof conf !== 'object' || conf === null || Array.isArray(conf)) {
-    throw badInput(`conf must be a JSON object, got ${Array.isArray(conf) ? 'an array' : describe(conf)}`);
+    throw badInput(`${name} must be a JSON object, got ${Array.isArray(conf) ? 'an array' : describe(conf)}`);
   }
-  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value: conf, path: 'conf', depth: 1 }];
+  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value: conf, path: name, depth: 1 }];
   for (let item = stack.pop(); item; item = stack.pop()) {
     const { value, path, depth } = item;
     if (typeof value === 'string') {
@@ -81,7 +86,7 @@ export function checkConf(conf: unknown): asserts conf is Record<string, unknown
     } else if (typeof value === 'number') {
       if (!Number.isFinite(value)) throw badInput(`${path} is ${value}, which JSON cannot represent`);
     } else if (typeof value === 'object' && value !== null) {
-      if (depth > MAX_CONF_DEPTH) throw badInput(`conf is nested more than ${MAX_CONF_DEPTH} levels deep (at ${truncate(path)})`);
+      if (depth > MAX_CONF_DEPTH) throw badInput(`${name} is nested more than ${MAX_CONF_DEPTH} levels deep (at ${truncate(path)})`);
       if (Array.isArray(value)) {
         value.forEach((element, i) => stack.push({ value: element, path: `${path}[${i}]`, depth: depth + 1 }));
       } else {
@@ -97,7 +102,7 @@ export function checkConf(conf: unknown): asserts conf is Record<string, unknown
     }
   }
   const bytes = Buffer.byteLength(JSON.stringify(conf));
-  if (bytes > MAX_CONF_BYTES) throw badInput(`conf is ${bytes} bytes as JSON; the limit is ${MAX_CONF_BYTES} (1 MiB)`);
+  if (bytes > MAX_CONF_BYTES) throw badInput(`${name} is ${bytes} bytes as JSON; the limit is ${MAX_CONF_BYTES} (1 MiB)`);
 }
 
 function checkText(text: string, where: string): void {
@@ -125,7 +130,7 @@ function truncate(text: string, max = 80): string {
 
 /** How a run is created: by whom, at which logical date and data interval. */
 export interface NewRun extends TriggerInput {
-  runType: 'manual' | 'scheduled' | 'backfill';
+  runType: 'manual' | 'scheduled' | 'backfill' | 'asset_triggered';
   /** Null: now (a manual run). */
   logicalDate: Date | null;
   /** Default: a scheduled run's is given; a manual run's is inferred from its logical date. */
@@ -183,6 +188,7 @@ export async function insertDagRun(client: PoolClient, input: NewRun, changes: R
     input.backfillId ?? null,
   ]);
   if (!run) return null;
+  await input.onCreated?.(client, run.id);
   changes.run(run.id, state);
   const created = await sql<{ id: string; task_id: string; map_index: number }>(client, 'create_task_instances', [
     run.id,

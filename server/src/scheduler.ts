@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Pool } from 'pg';
+import { startAssetTriggers, type AssetTriggeredRun } from './assets/triggers.js';
 import { coerceError } from './errors.js';
 import { HEARTBEAT_TIMEOUT_MS, recoverLostTries } from './executor/recovery.js';
 import { sql } from './executor/sql.js';
@@ -25,8 +26,9 @@ export interface SchedulerOptions {
   pool: Pool;
   /**
    * The process's live updates: the scheduler wakes on their notifications (a deploy, a
-   * pause or unpause, a run that ended) over the one LISTEN connection the process has.
-   * Without them it looks at the DAG table every `pollMs`.
+   * pause or unpause, a run that ended, an asset event for the asset loop in
+   * assets/triggers.ts) over the one LISTEN connection the process has. Without them it
+   * looks at the DAG table every `pollMs`, and the asset loop every 30 s.
    */
   live?: LiveUpdates;
   /** A worker silent this long is taken for dead. Default 30 s. */
@@ -38,6 +40,7 @@ export interface SchedulerOptions {
   /** Longest sleep without live updates. Default 2 s. */
   pollMs?: number;
   onRun?: (dagId: string, runId: number, logicalDate: Date) => void;
+  onAssetRun?: (run: AssetTriggeredRun) => void;
   onWarning?: (message: string) => void;
 }
 
@@ -60,6 +63,7 @@ const FAILED_RETRY_MS = 30_000;
  * a reconnection of the LISTEN connection it reloads everything. Any number may run at once.
  */
 export function startScheduler(opts: SchedulerOptions): Scheduler {
+  const assets = startAssetTriggers({ pool: opts.pool, live: opts.live, onRun: opts.onAssetRun, onWarning: opts.onWarning });
   const id = `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const clock = opts.now ?? (() => new Date());
   const pool = opts.pool;
@@ -189,6 +193,7 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
       await loop;
       await passing;
       unwatch?.();
+      await assets.stop();
       if (lastHeartbeat > 0) await heartbeat(true).catch((e) => warn(coerceError(e).message));
     },
   };

@@ -1,5 +1,7 @@
 import type { MapSpec, RawDagStructure, TaskKind } from '@updraft/sdk';
 import { z } from 'zod';
+import { assetConditionSchema, assetUriSchema, type AssetConditionSpec } from '../assets/condition.js';
+import { webhookOptionsSchema, type WebhookStructure } from '../api/webhook-signature.js';
 import { TRIGGER_RULES, type TriggerRule } from '../executor/trigger-rules.js';
 import { durationMs, memoryMb } from './duration.js';
 import { paramsSchemaProblem } from './params.js';
@@ -39,6 +41,10 @@ export interface DagStructure {
   endDate?: string;
   catchup?: boolean;
   maxActiveRuns?: number;
+  /** What an asset-scheduled DAG waits for (`schedule` is then null). Absent: not asset-scheduled. */
+  assetSchedule?: AssetConditionSpec;
+  /** Signature checks of `POST /api/dags/<id>/trigger`. Absent: none (bearer tokens only). */
+  webhook?: WebhookStructure;
   tasks: TaskStructure[];
 }
 
@@ -73,6 +79,8 @@ export interface TaskStructure {
    * defaultArgs). Absent: nobody said, and in structures stored before owners existed.
    */
   owner?: string;
+  /** URIs of the assets a successful try updates (an asset event each). Absent: none. */
+  outlets?: string[];
 }
 
 export type TaskCallbackName = 'onSuccess' | 'onFailure' | 'onRetry' | 'onSkip';
@@ -189,6 +197,7 @@ const rawSchema = z.strictObject({
         })
         .refine((map) => map.zip || map.sources.length === 1, 'maps over one list unless zipped')
         .optional(),
+      outlets: z.array(assetUriSchema).max(100, 'may list at most 100 assets').optional(),
     }),
   ),
   callbacks: z.array(z.enum(['onSuccess', 'onFailure'])).optional(),
@@ -197,6 +206,8 @@ const rawSchema = z.strictObject({
   endDate: z.string().optional(),
   catchup: z.boolean().optional(),
   maxActiveRuns: z.number().int('must be a whole number').min(1, 'must be 1 or more').max(MAX_ACTIVE_RUNS_LIMIT, `must be at most ${MAX_ACTIVE_RUNS_LIMIT}`).optional(),
+  assetSchedule: assetConditionSchema.optional(),
+  webhook: webhookOptionsSchema.optional(),
 });
 
 /** A DAG file's structure failed validation; `problems` each name the DAG and task. */
@@ -269,6 +280,8 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
     ...(dag.endDate !== undefined ? { endDate: new Date(dag.endDate).toISOString() } : {}),
     ...(dag.catchup ? { catchup: true } : {}),
     ...(dag.maxActiveRuns !== undefined && dag.maxActiveRuns !== DEFAULT_MAX_ACTIVE_RUNS ? { maxActiveRuns: dag.maxActiveRuns } : {}),
+    ...(dag.assetSchedule ? { assetSchedule: dag.assetSchedule } : {}),
+    ...(dag.webhook ? { webhook: dag.webhook } : {}),
     tasks: dag.tasks.map((t) => {
       const policy = { ...dag.defaultArgs, ...t.policy };
       return {
@@ -291,6 +304,7 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
         ...(t.callbacks?.length ? { callbacks: t.callbacks } : {}),
         ...(t.map ? { map: t.map } : {}),
         ...(policy.owner ? { owner: policy.owner } : {}),
+        ...(t.outlets?.length ? { outlets: [...new Set(t.outlets)] } : {}),
       };
     }),
   };

@@ -67,6 +67,10 @@ const NAMES = [
   'select_runs_at',
   'cancel_backfill',
   'select_run_instances',
+  'record_asset_events',
+  'select_asset_queue',
+  'consume_asset_queue',
+  'record_webhook_delivery',
 ] as const;
 
 export type StatementName = (typeof NAMES)[number];

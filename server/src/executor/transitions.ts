@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import { recordTaskAssetEvents } from '../assets/events.js';
 import type { DagStructure, TaskStructure } from '../dags/structure.js';
 import { leafTaskIds, taskOf } from '../dags/versions.js';
 import { inTransactionRetryingConflicts } from '../db/transaction.js';
@@ -124,6 +125,10 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
   if (taskState === 'up_for_retry' || taskState === 'up_for_reschedule') {
     await sql(client, 'enqueue_task_instances', [[args.taskInstanceId]]);
     return { taskState, runState: null };
+  }
+  // An asset is updated by a success only, recorded with it (Airflow: not by a failure or a skip).
+  if (taskState === 'success' && task.outlets) {
+    await recordTaskAssetEvents(client, { dagId: args.structure.id, dagRunId: args.dagRunId, taskId: task.id, mapIndex: updated[0]!.map_index, outlets: task.outlets });
   }
   await releaseMappedSlot(client, args.dagRunId, task, updated[0]!.map_index, changes);
   const skip = outcome.kind === 'success' ? outcome.skip : undefined;

@@ -13,7 +13,7 @@ import {
 } from './notifications.js';
 
 /** What a subscriber can hear: a run's changes, a try's new log lines, the DAG list's changes. */
-export type LiveEvent = { kind: 'run'; n: RunNotification } | { kind: 'log'; n: LogNotification } | { kind: 'dags'; n: DagsNotification };
+export type LiveEvent = { kind: 'run'; n: RunNotification } | { kind: 'log'; n: LogNotification } | { kind: 'dags'; n: DagsNotification } | { kind: 'assets' };
 
 /** What a watch() listener hears: every notification, and `resync` after a reconnection. */
 export type WatchedEvent = LiveEvent | { kind: 'resync' };
@@ -26,6 +26,8 @@ export interface LiveTopics {
   log?: string;
   /** Changes of the DAG list. */
   dags?: boolean;
+  /** Asset events queued for some DAG (the scheduler's asset loop). */
+  assets?: boolean;
 }
 
 export interface LiveUpdatesOptions {
@@ -61,6 +63,7 @@ export class LiveUpdates {
     run: [dagRunId: number, event: LiveEvent];
     log: [tryId: string, event: LiveEvent];
     dags: [event: LiveEvent];
+    assets: [event: LiveEvent];
   }>({ eventTarget: manyListeners(new EventTarget()) });
   private readonly inboxes = new Set<Inbox>();
   /** This process's own listeners (watch()). */
@@ -125,6 +128,7 @@ export class LiveUpdates {
     if (topics.run !== undefined) listen(this.pubsub.subscribe('run', topics.run));
     if (topics.log !== undefined) listen(this.pubsub.subscribe('log', topics.log));
     if (topics.dags) listen(this.pubsub.subscribe('dags'));
+    if (topics.assets) listen(this.pubsub.subscribe('assets'));
     try {
       await this.listening();
     } catch (e) {
@@ -232,6 +236,8 @@ export class LiveUpdates {
       if (n) this.pubsub.publish('log', n.try, (event = { kind: 'log', n }));
     } else if (channel === CHANNELS.dags) {
       this.pubsub.publish('dags', (event = { kind: 'dags', n: parseDagsNotification(payload) }));
+    } else if (channel === CHANNELS.asset) {
+      this.pubsub.publish('assets', (event = { kind: 'assets' }));
     }
     if (event) for (const watcher of this.watchers) watcher(event);
   }

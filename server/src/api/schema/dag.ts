@@ -25,7 +25,7 @@ function latestVersionId(ctx: ApiContext, dagId: string): Promise<number | null>
   });
 }
 
-async function latestStructure(ctx: ApiContext, dagId: string) {
+export async function latestStructure(ctx: ApiContext, dagId: string) {
   const versionId = await latestVersionId(ctx, dagId);
   return versionId === null ? null : structureOf(ctx, versionId);
 }
