@@ -77,6 +77,7 @@ export class Dag {
       defaultArgs: withoutCallbacks(this.options.defaultArgs ?? {}),
       ...(runCallbacks.length > 0 ? { callbacks: runCallbacks } : {}),
       failRunOnAnyFailure: this.options.failRunOnAnyFailure ?? false,
+      ...(this.options.maxActiveTasks !== undefined ? { maxActiveTasks: this.options.maxActiveTasks } : {}),
       params: this.options.params ? this.options.params.toJSONSchema({ io: 'input' }) : null,
       tasks: nodes.map((node) => ({
         id: node.id,

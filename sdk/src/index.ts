@@ -34,6 +34,7 @@ export type {
   TaskOptions,
   TaskPolicy,
   TriggerRule,
+  WeightRule,
 } from './interfaces.js';
 export { zip, Zipped } from './mapping.js';
 export { connection, SECRETS_ACCESS, variable } from './secrets.js';

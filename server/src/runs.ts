@@ -5,6 +5,7 @@ import { inTransaction } from './db/transaction.js';
 import { badInput, notFound } from './errors.js';
 import { RunChanges } from './live/notifications.js';
 import { sql } from './executor/sql.js';
+import { admitPending, DEFAULT_POOL } from './executor/capacity.js';
 import { startTaskInstances } from './executor/mapping.js';
 import { finishRunIfDone, scheduleDownstream } from './executor/transitions.js';
 
@@ -149,12 +150,17 @@ export async function createDagRun(
       run.id,
       structure.tasks.map((t) => t.id),
       structure.tasks.map((t) => t.retries + 1),
+      structure.tasks.map((t) => t.queue ?? 'default'),
+      structure.tasks.map((t) => t.pool ?? DEFAULT_POOL),
+      structure.tasks.map((t) => t.poolSlots ?? 1),
+      structure.tasks.map((t) => t.priorityWeight ?? 1),
     ]);
     // `always` tasks do not wait for their upstreams (Airflow's rule).
     const roots = new Set(structure.tasks.filter((t) => t.upstreamIds.length === 0 || t.triggerRule === 'always').map((t) => t.id));
     // A root mapped over an empty literal list ends at once, and what follows it may too.
     const { started, ended } = await startTaskInstances(client, run.id, structure, created.filter((ti) => roots.has(ti.task_id)), changes);
     const pending = started + (await scheduleDownstream(client, run.id, structure, ended, changes));
+    await admitPending(client, changes); // roots that wait for a pool's slots may start at once
     if (pending === 0) await finishRunIfDone(client, run.id, structure, changes);
     return run.id;
   }, () => changes.notifications());

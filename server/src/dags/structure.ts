@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { TRIGGER_RULES, type TriggerRule } from '../executor/trigger-rules.js';
 import { durationMs, memoryMb } from './duration.js';
 import { paramsSchemaProblem } from './params.js';
+import { effectiveWeights, MAX_WEIGHT, MIN_WEIGHT } from './priority-weights.js';
 
 /**
  * A validated DAG structure with every default filled in: what a DagVersion stores and
@@ -25,6 +26,8 @@ export interface DagStructure {
   failRunOnAnyFailure: boolean;
   /** JSON Schema of the run's params (an object schema), or null. */
   paramsSchema: object | null;
+  /** Most task instances of the DAG queued or running at once, across its runs (absent: no limit). */
+  maxActiveTasks?: number;
   /** The DAG's run callbacks (absent: none). */
   runCallbacks?: Array<'onSuccess' | 'onFailure'>;
   tasks: TaskStructure[];
@@ -61,6 +64,14 @@ export interface TaskStructure {
    * defaultArgs). Absent: nobody said, and in structures stored before owners existed.
    */
   owner?: string;
+  /** The worker queue it runs on; absent: `default`. */
+  queue?: string;
+  /** The pool whose slots it takes; absent: `default_pool`. */
+  pool?: string;
+  /** Slots of its pool it takes; absent: 1. */
+  poolSlots?: number;
+  /** Its effective priority weight (its weight rule applied); absent: 1. */
+  priorityWeight?: number;
 }
 
 export type TaskCallbackName = 'onSuccess' | 'onFailure' | 'onRetry' | 'onSkip';
@@ -87,6 +98,11 @@ export const TASK_DEFAULTS = {
 export const MAX_MAP_LENGTH_LIMIT = 1_000_000;
 
 const ID = /^[A-Za-z0-9_.-]{1,250}$/;
+/** What names a queue or a pool. */
+export const CAPACITY_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+export const CAPACITY_NAME_RULE = 'must be 1-100 letters, digits, "_", "-" or "."';
+/** The most slots a pool (and so a task's poolSlots) may have. */
+export const MAX_POOL_SLOTS = 1_000_000;
 const idSchema = z.string().regex(ID, 'must be 1-250 letters, digits, "_", "-" or "."');
 
 const duration = z
@@ -122,6 +138,11 @@ const policySchema = z.strictObject({
   maxMapLength: z.number().int('must be a whole number').min(1, 'must be 1 or more').max(MAX_MAP_LENGTH_LIMIT, `must be at most ${MAX_MAP_LENGTH_LIMIT.toLocaleString('en')}`).optional(),
   maxActiveTisPerTask: z.number().int('must be a whole number').min(1, 'must be 1 or more').optional(),
   owner: z.string().trim().min(1, 'must not be empty').max(100, 'must have at most 100 characters').optional(),
+  queue: z.string().regex(CAPACITY_NAME, CAPACITY_NAME_RULE).optional(),
+  pool: z.string().regex(CAPACITY_NAME, CAPACITY_NAME_RULE).optional(),
+  poolSlots: z.number().int('must be a whole number').min(1, 'must be 1 or more').max(MAX_POOL_SLOTS, `must be at most ${MAX_POOL_SLOTS.toLocaleString('en')}`).optional(),
+  priorityWeight: z.number().int('must be a whole number').min(MIN_WEIGHT, `must be at least ${MIN_WEIGHT}`).max(MAX_WEIGHT, `must be at most ${MAX_WEIGHT}`).optional(),
+  weightRule: z.enum(['downstream', 'upstream', 'absolute'], 'must be "downstream", "upstream" or "absolute"').optional(),
 });
 
 const argSchema = z.union([
@@ -137,6 +158,7 @@ const rawSchema = z.strictObject({
   tags: z.array(z.string()),
   defaultArgs: policySchema,
   failRunOnAnyFailure: z.boolean().optional(),
+  maxActiveTasks: z.number().int('must be a whole number').min(1, 'must be 1 or more').optional(),
   params: z.unknown().optional(),
   tasks: z.array(
     z.strictObject({
@@ -230,6 +252,12 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
 
   const downstream = new Map(dag.tasks.map((t) => [t.id, [] as string[]]));
   for (const t of dag.tasks) for (const up of t.upstreamIds) downstream.get(up)!.push(t.id);
+  const weights = effectiveWeights(
+    dag.tasks.map((t) => {
+      const policy = { ...dag.defaultArgs, ...t.policy };
+      return { id: t.id, upstreamIds: t.upstreamIds, weight: policy.priorityWeight ?? 1, rule: policy.weightRule ?? 'downstream' };
+    }),
+  );
 
   return {
     format: 4,
@@ -240,6 +268,7 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
     tags: dag.tags,
     failRunOnAnyFailure: dag.failRunOnAnyFailure ?? false,
     paramsSchema: (dag.params as object | null | undefined) ?? null,
+    ...(dag.maxActiveTasks !== undefined ? { maxActiveTasks: dag.maxActiveTasks } : {}),
     ...(dag.callbacks?.length ? { runCallbacks: dag.callbacks } : {}),
     tasks: dag.tasks.map((t) => {
       const policy = { ...dag.defaultArgs, ...t.policy };
@@ -263,6 +292,10 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
         ...(t.callbacks?.length ? { callbacks: t.callbacks } : {}),
         ...(t.map ? { map: t.map } : {}),
         ...(policy.owner ? { owner: policy.owner } : {}),
+        ...(policy.queue && policy.queue !== 'default' ? { queue: policy.queue } : {}),
+        ...(policy.pool && policy.pool !== 'default_pool' ? { pool: policy.pool } : {}),
+        ...(policy.poolSlots && policy.poolSlots !== 1 ? { poolSlots: policy.poolSlots } : {}),
+        ...(weights.get(t.id) !== 1 ? { priorityWeight: weights.get(t.id)! } : {}),
       };
     }),
   };

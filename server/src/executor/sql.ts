@@ -53,6 +53,13 @@ const NAMES = [
   'select_dag_run',
   'select_variable',
   'select_connection',
+  'select_capacity_scope',
+  'lock_pools',
+  'lock_dag_limits',
+  'select_capacity_usage',
+  'select_waiting_instances',
+  'admit_task_instances',
+  'select_waiting_pools',
 ] as const;
 
 export type StatementName = (typeof NAMES)[number];
