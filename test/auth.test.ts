@@ -106,6 +106,11 @@ async function doomedVariable(): Promise<string> {
   await platform.db.prisma.variable.create({ data: { key, value: 'v' } });
   return key;
 }
+async function doomedPool(): Promise<string> {
+  const name = `doomed_${++doomedNames}`;
+  await platform.db.prisma.pool.create({ data: { name, slots: 1 } });
+  return name;
+}
 async function doomedConnection(): Promise<string> {
   const id = `doomed_${++doomedNames}`;
   await platform.db.prisma.connection.create({ data: { id, type: 'http' } });
@@ -194,6 +199,22 @@ const MUTATIONS: Record<string, MutationCase> = {
     query: `mutation ($input: DeleteVariableInput!) { deleteVariable(input: $input) { key } }`,
     variables: async () => ({ input: { key: await doomedVariable() } }),
     target: /^variable:doomed_\d+$/,
+    noGrant: NOT_EVERY_DAG,
+  },
+  setPool: {
+    role: 'op',
+    dagId: null,
+    query: `mutation ($input: SetPoolInput!) { setPool(input: $input) { pool { name slots } } }`,
+    variables: async () => ({ input: { name: 'set_by_the_matrix', slots: 3 } }),
+    target: /^pool:set_by_the_matrix$/,
+    noGrant: NOT_EVERY_DAG,
+  },
+  deletePool: {
+    role: 'op',
+    dagId: null,
+    query: `mutation ($input: DeletePoolInput!) { deletePool(input: $input) { name } }`,
+    variables: async () => ({ input: { name: await doomedPool() } }),
+    target: /^pool:doomed_\d+$/,
     noGrant: NOT_EVERY_DAG,
   },
   upsertConnection: {
