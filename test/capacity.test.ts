@@ -77,4 +77,101 @@ describe('capacity controls', () => {
     expect(held.rows[0].n).toBe(0);
     for (const w of workers) await w.stop();
   });
+
+  it('routes a task only to workers serving its queue; until one does, it waits queued, saying so', async () => {
+    const cpu = await platform.startWorker(2); // serves `default` only
+    const runId = await platform.trigger('queues');
+    const gpuInstance = async () => {
+      const data = await graphql<{ dagRun: { taskInstances: { edges: Array<{ node: { taskId: string; state: string; queue: string; waitingFor: string | null } }> } } }>(
+        platform,
+        `query ($id: ID!) { dagRun(id: $id) { taskInstances(first: 10) { edges { node { taskId state queue waitingFor } } } } }`,
+        { id: String(runId) },
+      );
+      return data.dagRun.taskInstances.edges.map((e) => e.node).find((ti) => ti.taskId === 'gpu')!;
+    };
+    const deadline = Date.now() + 20_000;
+    while ((await gpuInstance()).state !== 'queued' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 500)); // time enough for a wrong worker to take it
+    expect(await gpuInstance()).toEqual({
+      taskId: 'gpu',
+      state: 'queued',
+      queue: 'gpu',
+      waitingFor: 'waiting for a worker serving queue "gpu": no live worker does (start one: `updraft worker --queues gpu`)',
+    });
+    const gpu = await platform.startWorker(1, { queues: ['gpu'] });
+    expect(await platform.waitForRun(runId)).toBe('success');
+    const { rows } = await platform.pool.query<{ task_id: string; worker_id: string }>(
+      `SELECT ti.task_id, tt.worker_id FROM task_try tt JOIN task_instance ti ON ti.id = tt.task_instance_id WHERE ti.dag_run_id = $1 ORDER BY ti.task_id`,
+      [runId],
+    );
+    expect(rows).toEqual([
+      { task_id: 'gpu', worker_id: gpu.id },
+      { task_id: 'plain', worker_id: cpu.id },
+    ]);
+    expect((await platform.taskInstances(runId)).find((ti) => ti.taskId === 'gpu')!.returnValue).toBe('cpu+gpu');
+    const workers = await graphql<{ workers: { edges: Array<{ node: { id: string; queues: string[] } }> } }>(platform, `{ workers(first: 10) { edges { node { id queues } } } }`);
+    expect(workers.workers.edges.find((e) => e.node.id === gpu.id)!.node.queues).toEqual(['gpu']);
+    await gpu.stop();
+    await cpu.stop();
+  });
+
+  it('starts the highest priority weight first when slots are short, and says what a task waits for', async () => {
+    const worker = await platform.startWorker(4);
+    const runId = await platform.trigger('priorities');
+    // The pool has 0 slots: every task waits `scheduled`, saying for what.
+    const waiting = await graphql<{ dagRun: { taskInstances: { edges: Array<{ node: { taskId: string; state: string; priorityWeight: number; pool: string; waitingFor: string | null } }> } } }>(
+      platform,
+      `query ($id: ID!) { dagRun(id: $id) { taskInstances(first: 10) { edges { node { taskId state priorityWeight pool waitingFor } } } } }`,
+      { id: String(runId) },
+    );
+    expect(waiting.dagRun.taskInstances.edges.map((e) => e.node).sort((a, b) => a.priorityWeight - b.priorityWeight)).toEqual(
+      [1, 2, 3, 5, 10].map((w) => ({ taskId: `w${w}`, state: 'scheduled', priorityWeight: w, pool: 'closed', waitingFor: 'waiting for a free slot in pool "closed" (0 of its 0 in use)' })),
+    );
+    // One slot: they run one at a time, by weight.
+    const set = await graphql<{ setPool: { pool: { name: string; slots: number } } }>(platform, `mutation { setPool(input: { name: "closed", slots: 1 }) { pool { name slots } } }`);
+    expect(set.setPool.pool).toEqual({ name: 'closed', slots: 1 });
+    expect(await platform.waitForRun(runId)).toBe('success');
+    const { rows } = await platform.pool.query<{ task_id: string }>(
+      `SELECT ti.task_id FROM task_try tt JOIN task_instance ti ON ti.id = tt.task_instance_id WHERE ti.dag_run_id = $1 ORDER BY tt.started_at`,
+      [runId],
+    );
+    expect(rows.map((r) => r.task_id)).toEqual(['w10', 'w5', 'w3', 'w2', 'w1']);
+    expect(await mostAtOnce(platform, [runId])).toBe(1);
+    await worker.stop();
+  });
+
+  it('holds a DAG to maxActiveTasks across its runs', async () => {
+    const worker = await platform.startWorker(8);
+    const runIds = [await platform.trigger('limited'), await platform.trigger('limited')];
+    for (const id of runIds) expect(await platform.waitForRun(id, 30_000)).toBe('success');
+    expect(await mostAtOnce(platform, runIds)).toBe(2);
+    await worker.stop();
+  });
+
+  it('gives a retried task its pool slot again', async () => {
+    const worker = await platform.startWorker(2);
+    const runId = await platform.trigger('retried');
+    expect(await platform.waitForRun(runId)).toBe('success');
+    expect((await platform.taskInstances(runId))[0]).toMatchObject({ state: 'success', tryNumber: 2 });
+    await worker.stop();
+  });
+
+  it('lists, sets and deletes pools through the API; default_pool stays, unlimited', async () => {
+    const list = await graphql<{ pools: { edges: Array<{ node: { name: string; slots: number | null; usage: { occupiedSlots: number; openSlots: number | null } } }> } }>(
+      platform,
+      `{ pools(first: 10) { edges { node { name slots usage { occupiedSlots openSlots } } } } }`,
+    );
+    expect(list.pools.edges.map((e) => e.node)).toEqual([
+      { name: 'closed', slots: 1, usage: { occupiedSlots: 0, openSlots: 1 } },
+      { name: 'default_pool', slots: null, usage: { occupiedSlots: 0, openSlots: null } },
+      { name: 'one', slots: 1, usage: { occupiedSlots: 0, openSlots: 1 } },
+      { name: 'two', slots: 2, usage: { occupiedSlots: 0, openSlots: 2 } },
+    ]);
+    await expect(graphql(platform, `mutation { deletePool(input: { name: "default_pool" }) { name } }`)).rejects.toThrow(/default_pool cannot be deleted/);
+    await expect(graphql(platform, `mutation { setPool(input: { name: "bad name", slots: 1 }) { pool { name } } }`)).rejects.toThrow(/bad name.{0,10} is not a pool name.*BAD_USER_INPUT/);
+    await expect(graphql(platform, `mutation { setPool(input: { name: "neg", slots: -1 }) { pool { name } } }`)).rejects.toThrow(/slots must be a whole number from 0/);
+    await expect(graphql(platform, `mutation { deletePool(input: { name: "nope" }) { name } }`)).rejects.toThrow(/Pool "nope" does not exist/);
+    await graphql(platform, `mutation { deletePool(input: { name: "closed" }) { name } }`);
+    expect(await platform.db.prisma.pool.findUnique({ where: { name: 'closed' } })).toBeNull();
+  });
 });

@@ -13,6 +13,7 @@ import { triggerDagRun } from '../runs.js';
 import { startScheduler } from '../scheduler.js';
 import { fixedSecretKey, localSecretKey, processSecretKey, SECRET_KEY_VARIABLE, secretKeyFromEnv } from '../secrets/key.js';
 import { connectClient, type ApiClient } from './client.js';
+import { addPoolCommands } from './pools.js';
 
 const program = new Command('updraft').description('Updraft: workflow orchestration on PostgreSQL').showHelpAfterError();
 const duration = (value: string) => {
@@ -337,6 +338,12 @@ tokens
       console.log(`Revoked upd_${revokeApiToken.prefix}${revokeApiToken.name ? ` "${revokeApiToken.name}"` : ''} at ${revokeApiToken.revokedAt}`);
     }),
   );
+
+addPoolCommands(program, {
+  remote: (command) => command.option(urlOption, urlHelp).option(tokenOption, tokenHelp),
+  withClient: (opts, fn) => withClient(opts as RemoteOptions, fn),
+  printTable,
+});
 
 const TOKEN_FIELDS = 'prefix name role dagIds tags status expiresAt revokedAt lastUsedAt';
 
