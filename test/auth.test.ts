@@ -258,6 +258,8 @@ const QUERIES: Record<string, { role: Role; query: string; variables?: () => Rec
   variable: { role: 'viewer', query: `{ variable(key: "matrix_sample") { key value } }` },
   connections: { role: 'viewer', query: `{ connections(first: 10) { edges { node { id hasPassword extra } } } }` },
   connection: { role: 'viewer', query: `{ connection(id: "matrix_sample") { id hasPassword extra } }` },
+  pools: { role: 'viewer', query: `{ pools(first: 10) { edges { node { name slots usage { occupiedSlots openSlots } } } } }` },
+  pool: { role: 'viewer', query: `{ pool(name: "default_pool") { name slots } }` },
 };
 
 /** Root fields anyone may use without a token, with a sample call. */
