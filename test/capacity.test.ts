@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { markTaskInstances } from '../server/src/executor/interventions.js';
 import { createTestPlatform, dagFolder, graphql, type TestPlatform } from './support/platform.js';
 
 // Capacity controls (executor/capacity.ts): pools hold across workers, queues route jobs to
@@ -35,6 +36,13 @@ const flaky = task({ id: 'flaky', pool: 'one', retries: 1, retryDelay: 0, isolat
   return 'ok';
 });
 export const retried = dag({ id: 'retried' }, () => { flaky(); });
+
+const item = task({ id: 'item', pool: 'two', isolation: 'none' }, async (n: number) => { await nap(60); return n * 2; });
+export const mapped = dag({ id: 'mapped' }, () => { item.map([1, 2, 3, 4, 5, 6, 7, 8]); });
+
+const sleepy = task({ id: 'sleepy', pool: 'one', isolation: 'process' }, async () => { await nap(60_000); });
+const next = task({ id: 'next', pool: 'one', isolation: 'none', priorityWeight: 0, weightRule: 'absolute' }, () => 'ran');
+export const marked = dag({ id: 'marked' }, () => { sleepy(); next(); });
 `,
 };
 
@@ -153,6 +161,29 @@ describe('capacity controls', () => {
     const runId = await platform.trigger('retried');
     expect(await platform.waitForRun(runId)).toBe('success');
     expect((await platform.taskInstances(runId))[0]).toMatchObject({ state: 'success', tryNumber: 2 });
+    await worker.stop();
+  });
+
+  it('runs the instances of a mapped task within its pool', async () => {
+    const worker = await platform.startWorker(8);
+    const runId = await platform.trigger('mapped');
+    expect(await platform.waitForRun(runId)).toBe('success');
+    const instances = await platform.taskInstances(runId);
+    expect(instances.sort((a, b) => a.mapIndex - b.mapIndex).map((ti) => ti.returnValue)).toEqual([2, 4, 6, 8, 10, 12, 14, 16]);
+    expect(await mostAtOnce(platform, [runId])).toBe(2);
+    await worker.stop();
+  });
+
+  it('gives the slot of an instance marked by hand to the next waiting one', async () => {
+    const worker = await platform.startWorker(4);
+    const runId = await platform.trigger('marked');
+    const state = async (taskId: string) => (await platform.taskInstances(runId)).find((ti) => ti.taskId === taskId)!.state;
+    const deadline = Date.now() + 20_000;
+    while ((await state('sleepy')) !== 'running' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await state('next')).toBe('scheduled');
+    await markTaskInstances(platform.pool, { dagRunId: runId, taskIds: ['sleepy'], state: 'success' });
+    expect(await platform.waitForRun(runId)).toBe('success');
+    expect((await platform.taskInstances(runId)).find((ti) => ti.taskId === 'next')!.returnValue).toBe('ran');
     await worker.stop();
   });
 
