@@ -39,6 +39,8 @@ export const retried = dag({ id: 'retried' }, () => { flaky(); });
 
 const item = task({ id: 'item', pool: 'two', isolation: 'none' }, async (n: number) => { await nap(60); return n * 2; });
 export const mapped = dag({ id: 'mapped' }, () => { item.map([1, 2, 3, 4, 5, 6, 7, 8]); });
+const capped = task({ id: 'capped', pool: 'one', maxActiveTisPerTask: 3, isolation: 'none' }, async (n: number) => { await nap(30); return n; });
+export const mappedCapped = dag({ id: 'mapped_capped' }, () => { capped.map([1, 2, 3, 4, 5, 6]); });
 
 const sleepy = task({ id: 'sleepy', pool: 'one', isolation: 'process' }, async () => { await nap(60_000); });
 const next = task({ id: 'next', pool: 'one', isolation: 'none', priorityWeight: 0, weightRule: 'absolute' }, () => 'ran');
@@ -171,6 +173,11 @@ describe('capacity controls', () => {
     const instances = await platform.taskInstances(runId);
     expect(instances.sort((a, b) => a.mapIndex - b.mapIndex).map((ti) => ti.returnValue)).toEqual([2, 4, 6, 8, 10, 12, 14, 16]);
     expect(await mostAtOnce(platform, [runId])).toBe(2);
+    // With maxActiveTisPerTask too, both hold: one at a time in the 1-slot pool, all of them run.
+    const cappedRun = await platform.trigger('mapped_capped');
+    expect(await platform.waitForRun(cappedRun)).toBe('success');
+    expect((await platform.taskInstances(cappedRun)).filter((ti) => ti.state === 'success')).toHaveLength(6);
+    expect(await mostAtOnce(platform, [cappedRun])).toBe(1);
     await worker.stop();
   });
 
