@@ -17,6 +17,8 @@ export interface RawDagStructure {
   failRunOnAnyFailure?: boolean;
   /** The params' JSON Schema (`DagOptions.params`), or null. Absent in older bundles. */
   params?: unknown;
+  /** DagOptions.maxActiveTasks; absent: no limit. */
+  maxActiveTasks?: number;
   /** The run callbacks the DAG has. */
   callbacks?: Array<'onSuccess' | 'onFailure'>;
   /** DagOptions.timezone (absent: UTC). */

@@ -71,6 +71,13 @@ const NAMES = [
   'select_asset_queue',
   'consume_asset_queue',
   'record_webhook_delivery',
+  'select_capacity_scope',
+  'lock_pools',
+  'lock_dag_limits',
+  'select_capacity_usage',
+  'select_waiting_instances',
+  'admit_task_instances',
+  'select_waiting_pools',
 ] as const;
 
 export type StatementName = (typeof NAMES)[number];
