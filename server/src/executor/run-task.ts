@@ -15,7 +15,7 @@ import type { TaskProcessPool } from './task-processes.js';
 import { outsideTaskConsole } from './task-console.js';
 import { TrySecrets } from './task-secrets.js';
 import { abandonTry, finishTry, type FinishedTry, type LogLine, type TryOutcome } from './transitions.js';
-import { TryLog, type LoggedLine } from './try-log.js';
+import { TryLog, type LoggedLine, type LogLimits } from './try-log.js';
 
 /** Payload of a `run_task` job: one job per runnable task instance. */
 export interface RunTaskPayload {
@@ -70,6 +70,8 @@ export interface RunTaskDeps {
   secretKey: SecretKeySource;
   /** Where `UPDRAFT_CONN_<ID>` connections are read: the worker's environment. */
   connectionEnv: NodeJS.ProcessEnv;
+  /** How much one try may log. */
+  logLimits: LogLimits;
   onEvent?: (event: TryEvent) => void;
 }
 
@@ -103,7 +105,7 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
   // A listener that prints the line (updraft start) must print it, not log it to the try again.
   const tryLog = new TryLog(deps.pool, claim.try_id, masker, (line) => {
     if (deps.onEvent) outsideTaskConsole(() => deps.onEvent!({ kind: 'log', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, line }));
-  });
+  }, deps.logLimits);
   const log = (line: LoggedLine) => tryLog.add(line);
   const io: TryIo = { log, secrets };
 

@@ -12,6 +12,7 @@ import { runTaskInstance, type RunTaskDeps, type RunTaskPayload, type TryEvent }
 import { sql } from './sql.js';
 import { taskEnvironment } from './task-environment.js';
 import { TaskProcessPool } from './task-processes.js';
+import { DEFAULT_LOG_LIMITS, type LogLimits } from './try-log.js';
 
 export interface WorkerOptions {
   pool: Pool;
@@ -37,6 +38,8 @@ export interface WorkerOptions {
   secretKey?: SecretKeySource;
   /** Where tasks' `UPDRAFT_CONN_<ID>` connections are read. Default `process.env`. */
   connectionEnv?: NodeJS.ProcessEnv;
+  /** How much one try may log: default 10,000 lines / 5 MB, then a truncation marker. */
+  logLimits?: Partial<LogLimits>;
   onEvent?: (event: TryEvent) => void;
   /** graphile-worker's own log lines at warning level and above, and the worker's own troubles. */
   onWarning?: (message: string) => void;
@@ -50,6 +53,7 @@ export function workerSettings(config: UpdraftConfig) {
     memoryLimitMb: config.memoryLimitMb,
     lostWorkerTimeoutMs: config.lostWorkerTimeoutMs,
     shutdownGraceMs: config.shutdownGraceMs,
+    logLimits: { maxLines: config.logMaxLines, maxBytes: config.logMaxBytes },
   } satisfies Partial<WorkerOptions>;
 }
 
@@ -92,6 +96,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     forced: forced.signal,
     secretKey: opts.secretKey ?? noSecretKey(`this worker was started without a secret key (${SECRET_KEY_VARIABLE})`),
     connectionEnv: opts.connectionEnv ?? process.env,
+    logLimits: checkedLogLimits(opts.logLimits),
     onEvent: opts.onEvent,
   };
   process.setSourceMapsEnabled(true);
@@ -175,4 +180,12 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
       await beat(true);
     }
   }
+}
+
+function checkedLogLimits(limits: Partial<LogLimits> = {}): LogLimits {
+  const checked = { ...DEFAULT_LOG_LIMITS, ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) };
+  for (const [name, value] of Object.entries(checked)) {
+    if (!Number.isInteger(value) || value < 1) throw new TypeError(`logLimits.${name} must be a whole number of at least 1, got ${value}`);
+  }
+  return checked;
 }
