@@ -25,6 +25,10 @@ export interface UpdraftConfig {
   logMaxLines: number;
   /** Bytes one try may log (messages and fields), likewise. Default 5 MB (or UPDRAFT_LOG_MAX_BYTES, e.g. "5MB"). */
   logMaxBytes: number;
+  /** XCom values larger than this (their text) go to the object store (`<home>/xcom`). Default 64 KB (or UPDRAFT_XCOM_INLINE_MAX_BYTES). */
+  xcomInlineMaxBytes: number;
+  /** A larger XCom value fails its task. Default 1 GB (or UPDRAFT_XCOM_MAX_BYTES). */
+  xcomMaxBytes: number;
   /** Origins that browsers may call the API from besides its own. Default none (or UPDRAFT_CORS_ORIGINS, comma-separated). */
   corsOrigins: string[];
   /** Extra `Host` header values the API accepts, e.g. behind a reverse proxy. Default none (or UPDRAFT_ALLOWED_HOSTS, comma-separated). */
@@ -48,6 +52,10 @@ export function resolveConfig(overrides: Overrides = {}): UpdraftConfig {
   if (!Number.isInteger(logMaxLines) || logMaxLines < 1) throw new TypeError(`the log line limit must be a whole number of at least 1, got ${logMaxLines}`);
   const logMaxBytes = overrides.logMaxBytes ?? fromEnv('UPDRAFT_LOG_MAX_BYTES', byteSize, 'a size such as "5MB"') ?? MAX_LOG_BYTES;
   if (!Number.isInteger(logMaxBytes) || logMaxBytes < 1024) throw new TypeError(`the log size limit must be at least 1 KB, got ${logMaxBytes} bytes`);
+  const xcomInlineMaxBytes = overrides.xcomInlineMaxBytes ?? fromEnv('UPDRAFT_XCOM_INLINE_MAX_BYTES', byteSize, 'a size such as "64KB"') ?? 64 * 1024;
+  const xcomMaxBytes = overrides.xcomMaxBytes ?? fromEnv('UPDRAFT_XCOM_MAX_BYTES', byteSize, 'a size such as "1GB"') ?? 1024 ** 3;
+  if (!Number.isInteger(xcomInlineMaxBytes) || xcomInlineMaxBytes < 0) throw new TypeError(`the XCom inline limit must be 0 or more bytes, got ${xcomInlineMaxBytes}`);
+  if (!Number.isInteger(xcomMaxBytes) || xcomMaxBytes < xcomInlineMaxBytes) throw new TypeError(`the XCom size limit (${xcomMaxBytes} bytes) cannot be less than the inline limit (${xcomInlineMaxBytes} bytes)`);
   return {
     home: path.resolve(overrides.home ?? process.env.UPDRAFT_HOME ?? '.updraft'),
     host: overrides.host ?? '127.0.0.1',
@@ -58,6 +66,8 @@ export function resolveConfig(overrides: Overrides = {}): UpdraftConfig {
     shutdownGraceMs,
     logMaxLines,
     logMaxBytes,
+    xcomInlineMaxBytes,
+    xcomMaxBytes,
     corsOrigins: overrides.corsOrigins ?? list(process.env.UPDRAFT_CORS_ORIGINS),
     allowedHosts: overrides.allowedHosts ?? list(process.env.UPDRAFT_ALLOWED_HOSTS),
   };

@@ -6,6 +6,7 @@
 
 const util = require('node:util');
 const { Worker } = require('node:worker_threads');
+const { decodeArg, encode } = require('../xcom/codec.cjs');
 
 const DAG = Symbol.for('@updraft/sdk/Dag');
 // The SDK's SECRETS_ACCESS (sdk/src/secrets.ts): where variable() and connection() find the worker.
@@ -105,8 +106,9 @@ async function run({ tryId, bundleFile, fileName, dagId, taskId, args, context, 
       await dag.runCallback(taskId, callback.name, { ...ctx, error: callback.error });
       result = { type: 'result', tryId, ok: true };
     } else {
-      const value = await dag.runTask(taskId, args, ctx);
-      result = { type: 'result', tryId, ok: true, valueJson: serialize(taskId, value, maxResultBytes) };
+      const value = await dag.runTask(taskId, args.map(decodeArg), ctx);
+      // Encoded here, so that a value too large or not storable fails in this process, before it travels.
+      result = { type: 'result', tryId, ok: true, value: value === undefined ? undefined : encode(value, `Task "${taskId}" returned a value that`, maxResultBytes) };
     }
   } catch (e) {
     result = { type: 'result', tryId, ok: false, error: errorData(e) };
@@ -128,26 +130,6 @@ function findDag(bundleFile, fileName, dagId) {
   return found;
 }
 
-/** The return value as JSON text (undefined: none); a value too large to store fails here, before it travels. */
-function serialize(taskId, value, maxResultBytes) {
-  if (value === undefined) return undefined;
-  let json;
-  try {
-    json = JSON.stringify(value);
-  } catch (e) {
-    throw new TypeError(`Task "${taskId}" returned a value that is not JSON-serializable (${describe(e)}); return plain data`);
-  }
-  if (json === undefined) return undefined;
-  const bytes = Buffer.byteLength(json);
-  if (bytes > maxResultBytes) {
-    const error = new Error(`Task "${taskId}" returned ${formatBytes(bytes)} of JSON; the most a return value may be is ${formatBytes(maxResultBytes)}. Store large data elsewhere and return a reference to it.`);
-    error.name = 'ResultNotStorable';
-    error.retryable = false;
-    throw error;
-  }
-  return json;
-}
-
 function setupError(message) {
   const error = new Error(message);
   error.name = 'TaskSetupFailed';
@@ -166,8 +148,4 @@ function describe(e) {
   } catch {
     return String(e);
   }
-}
-
-function formatBytes(n) {
-  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} KB`;
 }

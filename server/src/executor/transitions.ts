@@ -1,4 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
+import { decode, type EncodedValue } from '../xcom/codec.cjs';
+import type { StoredXCom } from '../xcom/values.js';
 import type { DagStructure, TaskStructure } from '../dags/structure.js';
 import { leafTaskIds, taskOf } from '../dags/versions.js';
 import { inTransactionRetryingConflicts } from '../db/transaction.js';
@@ -10,10 +12,10 @@ import type { Skip } from './flow.js';
 import { isWaiting } from './states.js';
 import { evaluateTriggerRule, type UpstreamOutcome } from './trigger-rules.js';
 
-/** How a try ended. `value` is the task's return value as JSON text (undefined: none). */
+/** How a try ended. `value` is the task's return value, encoded (xcom/codec.cjs; undefined: none). */
 export type TryOutcome =
   /** `skip`: what a branch, short-circuit or latest-only task skips (executor/flow.ts). */
-  | { kind: 'success'; valueJson: string | undefined; skip?: Skip }
+  | { kind: 'success'; value: EncodedValue | undefined; skip?: Skip }
   /** The task threw `SkipError`: skipped, never retried. */
   | { kind: 'skipped'; reason: string }
   /** A reschedule-mode sensor found nothing yet: checked again at `nextCheckAt`, without using up a retry. */
@@ -25,6 +27,11 @@ export type TryOutcome =
       /** Not the task's doing (the worker shut down): retried at once, without using up a retry. */
       interrupted?: boolean;
     };
+
+/** A successful outcome's value, decoded (for branches, short-circuits and sensors, which look at it). */
+export function outcomeValue(outcome: Extract<TryOutcome, { kind: 'success' }>): unknown {
+  return outcome.value === undefined ? undefined : decode(outcome.value.encoding, outcome.value.text);
+}
 
 /** The outcome of a try whose task threw: `SkipError` skips, anything else fails. */
 export function thrownOutcome(error: { name: string; message: string; stack?: string }, retryable: boolean): TryOutcome {
@@ -65,7 +72,19 @@ export interface FinishedTry {
  */
 export async function finishTry(
   pool: Pool,
-  args: { dagRunId: number; taskInstanceId: string; tryId: string; tryNumber: number; maxTries: number; structure: DagStructure; task: TaskStructure; outcome: TryOutcome; logs: LogLine[] },
+  args: {
+    dagRunId: number;
+    taskInstanceId: string;
+    tryId: string;
+    tryNumber: number;
+    maxTries: number;
+    structure: DagStructure;
+    task: TaskStructure;
+    outcome: TryOutcome;
+    logs: LogLine[];
+    /** Where a successful outcome's value was stored (xcom/values.ts placeValue); null: none. */
+    xcom?: StoredXCom | null;
+  },
 ): Promise<FinishedTry | null> {
   return inRunTransaction(pool, (client, changes) => finishInTransaction(client, args, changes));
 }
@@ -104,7 +123,7 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
   const error = outcome.kind === 'failed' ? JSON.stringify(outcome.error) : null;
   const tryState = taskState === 'up_for_retry' ? 'failed' : taskState;
   const extraTry = interrupted || taskState === 'up_for_reschedule';
-  const valueJson = outcome.kind === 'success' ? (outcome.valueJson ?? null) : null;
+  const xcom = outcome.kind === 'success' ? args.xcom : null;
   const { logs } = args;
   const updated = await sql<{ id: string; map_index: number }>(client, 'finish_try', [
     args.tryId,
@@ -112,10 +131,14 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
     error,
     taskState,
     nextTryAt,
-    valueJson,
-    valueJson === null ? 0 : Buffer.byteLength(valueJson),
+    xcom?.json ?? null,
+    xcom?.size_bytes ?? 0,
     ...logColumns(logs),
     extraTry ? 1 : 0,
+    xcom?.encoding ?? null,
+    xcom?.serialized ?? null,
+    xcom?.blob_key ?? null,
+    xcom?.blob_sha256 ?? null,
   ]);
   if (updated.length === 0) return null;
   changes.instances(args.dagRunId, updated.map((ti) => ({ ...ti, task_id: task.id, try_number: args.tryNumber })), taskState);
