@@ -76,6 +76,12 @@ const cycleSeen = task('cycle_seen', (a: any) => a.self === a && a.self.self.nam
 const tooBig = task('too_big', () => 'x'.repeat(10 * 1024 * 1024));
 export default dag({ id: 'hostile' }, () => { fn(); symbol(); instance(); deep(); cycleSeen(cyclic()); tooBig(); });
 `,
+  'mapping.ts': `
+import { dag, task } from '@updraft/sdk';
+const dates = task('dates', () => [new Date(0), new Date(1)]);
+const each = task('each', (d: Date) => d.getTime());
+export default dag({ id: 'map_dates' }, () => { each.map(dates()); });
+`,
 };
 
 describe('XCom at any size', () => {
@@ -232,6 +238,13 @@ describe('XCom at any size', () => {
     await deleteDag(platform.db.prisma, 'large');
     expect(await sweepDeletedBlobs(platform.pool, store)).toBe(keys.length);
     for (const key of keys) expect(await exists(key)).toBe(false);
+  });
+
+  it('refuses, clearly, to map over a list that is not plain JSON (not supported yet)', async () => {
+    const runId = await platform.trigger('map_dates');
+    expect(await platform.waitForRun(runId)).toBe('failed');
+    const tries = await triesOf(runId);
+    expect(tries.each!.error).toMatchObject({ name: 'MappingFailed', message: expect.stringMatching(/^Task "each" cannot be mapped: the output of task "dates" is not a plain JSON list under the XCom inline limit .*not supported yet/) });
   });
 
   it('deletes a blob that no row recorded only after its grace period', async () => {
