@@ -36,9 +36,11 @@ function inspect(value, what, maxBytes) {
   let plain = true;
   let bytes = 0;
   const seen = new Set();
-  const stack = [[value, '', 0]];
+  // Entries: { v, parent, key, depth }; a path is spelled out only for an error.
+  const stack = [{ v: value, parent: null, key: '', depth: 0 }];
   while (stack.length > 0) {
-    const [v, path, depth] = stack.pop();
+    const entry = stack.pop();
+    const v = entry.v;
     const type = typeof v;
     if (type === 'string') {
       bytes += v.length + 2;
@@ -52,11 +54,12 @@ function inspect(value, what, maxBytes) {
       bytes += 1;
       plain = false;
     } else if (type === 'function') {
-      throw new ValueNotStorable(`${what} holds a function at ${path || 'its top level'}; return data (functions cannot be stored)`);
+      throw new ValueNotStorable(`${what} holds a function at ${pathOf(entry)}; return data (functions cannot be stored)`);
     } else if (type === 'symbol') {
-      throw new ValueNotStorable(`${what} holds a symbol at ${path || 'its top level'}; return data (symbols cannot be stored)`);
+      throw new ValueNotStorable(`${what} holds a symbol at ${pathOf(entry)}; return data (symbols cannot be stored)`);
     } else {
-      if (depth >= MAX_DEPTH) throw new ValueNotStorable(`${what} is nested deeper than ${MAX_DEPTH} levels (at ${path.slice(0, 200)}…)`);
+      const depth = entry.depth;
+      if (depth >= MAX_DEPTH) throw new ValueNotStorable(`${what} is nested deeper than ${MAX_DEPTH} levels (at ${pathOf(entry).slice(0, 200)}…)`);
       if (seen.has(v)) {
         plain = false; // a repeated or cyclic reference: devalue keeps it
         continue;
@@ -66,7 +69,7 @@ function inspect(value, what, maxBytes) {
         bytes += 2;
         for (let i = v.length - 1; i >= 0; i--) {
           if (!(i in v)) plain = false;
-          stack.push([v[i], `${path}[${i}]`, depth + 1]);
+          stack.push({ v: v[i], parent: entry, key: i, depth: depth + 1 });
         }
       } else if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) {
         bytes += Math.ceil(v.byteLength / 3) * 4;
@@ -75,13 +78,13 @@ function inspect(value, what, maxBytes) {
         plain = false;
         let i = 0;
         for (const [k, item] of v) {
-          stack.push([k, `${path}<key ${i}>`, depth + 1], [item, `${path}<value ${i}>`, depth + 1]);
+          stack.push({ v: k, parent: entry, key: `<key ${i}>`, depth: depth + 1 }, { v: item, parent: entry, key: `<value ${i}>`, depth: depth + 1 });
           i++;
         }
       } else if (v instanceof Set) {
         plain = false;
         let i = 0;
-        for (const item of v) stack.push([item, `${path}<item ${i++}>`, depth + 1]);
+        for (const item of v) stack.push({ v: item, parent: entry, key: `<item ${i++}>`, depth: depth + 1 });
       } else if (v instanceof Date || v instanceof RegExp || v instanceof URL || v instanceof URLSearchParams) {
         bytes += 24;
         plain = false;
@@ -91,7 +94,7 @@ function inspect(value, what, maxBytes) {
         const proto = Object.getPrototypeOf(v);
         if (proto !== Object.prototype && proto !== null) {
           const name = (proto && proto.constructor && proto.constructor.name) || 'an object with a custom prototype';
-          throw new ValueNotStorable(`${what} holds an instance of ${name} at ${path || 'its top level'}; return plain objects, arrays, Map, Set, Date, BigInt or typed arrays (class instances cannot be stored)`);
+          throw new ValueNotStorable(`${what} holds an instance of ${name} at ${pathOf(entry)}; return plain objects, arrays, Map, Set, Date, BigInt or typed arrays (class instances cannot be stored)`);
         }
         if (proto === null) plain = false;
         bytes += 2;
@@ -100,13 +103,20 @@ function inspect(value, what, maxBytes) {
           const key = keys[i];
           bytes += key.length + 3;
           if (plain && key.includes('\0')) plain = false;
-          stack.push([v[key], `${path}.${key}`, depth + 1]);
+          stack.push({ v: v[key], parent: entry, key, depth: depth + 1 });
         }
       }
     }
     if (bytes > maxBytes) throw tooLarge(what, `more than ${formatBytes(bytes)}`, maxBytes);
   }
   return { plain };
+}
+
+/** Where an entry sits in the value: `.a[0].b`, or "its top level". */
+function pathOf(entry) {
+  const parts = [];
+  for (let e = entry; e && e.parent; e = e.parent) parts.push(typeof e.key === 'number' ? `[${e.key}]` : e.key.startsWith('<') ? e.key : `.${e.key}`);
+  return parts.length === 0 ? 'its top level' : parts.reverse().join('');
 }
 
 function tooLarge(what, size, maxBytes) {
