@@ -77,10 +77,22 @@ const tooBig = task('too_big', () => 'x'.repeat(10 * 1024 * 1024));
 export default dag({ id: 'hostile' }, () => { fn(); symbol(); instance(); deep(); cycleSeen(cyclic()); tooBig(); });
 `,
   'mapping.ts': `
-import { dag, task } from '@updraft/sdk';
-const dates = task('dates', () => [new Date(0), new Date(1)]);
-const each = task('each', (d: Date) => d.getTime());
-export default dag({ id: 'map_dates' }, () => { each.map(dates()); });
+import { dag, task, zip } from '@updraft/sdk';
+const dates = task('dates', () => [new Date(0), new Date(1000)]);
+const each = task('each', (d: Date) => (d instanceof Date ? d.getTime() : 'not a Date'));
+// A list in the object store (about 200 KB), of items with Maps.
+const rows = task('rows', () => Array.from({ length: 40 }, (_, i) => ({ i, index: new Map([['i', i]]), pad: String(i).padEnd(5000, 'p') })));
+const row = task({ id: 'row', isolation: 'none' }, (r: { i: number; index: Map<string, number> }) => r.index instanceof Map && r.index.get('i') === r.i);
+// Chained: each instance returns a Date, which the next mapped task receives as a Date.
+const later = task('later', (d: Date) => new Date(d.getTime() + 1));
+const zipped = task('zipped', ([d, n]: [Date, number]) => n);
+export default dag({ id: 'map_rich' }, () => {
+  const d = dates();
+  each.map(d);
+  row.map(rows());
+  each.map(later.map(d));
+});
+export const zipping = dag({ id: 'map_zip' }, () => { zipped.map(zip(dates(), [1, 2])); });
 `,
 };
 
@@ -240,11 +252,28 @@ describe('XCom at any size', () => {
     for (const key of keys) expect(await exists(key)).toBe(false);
   });
 
-  it('refuses, clearly, to map over a list that is not plain JSON (not supported yet)', async () => {
-    const runId = await platform.trigger('map_dates');
+  it('maps over lists that are not plain JSON or are in the object store, items keeping their types', async () => {
+    const runId = await platform.trigger('map_rich');
+    expect(await platform.waitForRun(runId, 60_000)).toBe('success');
+    const instances = await platform.taskInstances(runId);
+    const valuesOf = (taskId: string) => instances.filter((ti) => ti.taskId === taskId).sort((a, b) => a.mapIndex - b.mapIndex).map((ti) => ti.returnValue);
+    expect(valuesOf('each')).toEqual([0, 1000]); // over dates()
+    expect(valuesOf('each__1')).toEqual([1, 1001]); // over later's Dates (chained mapping)
+    expect(valuesOf('row')).toEqual(Array.from({ length: 40 }, () => true));
+    expect((await rowsOf(runId)).rows).toMatchObject({ blob_key: expect.any(String), value: null });
+    const data = await graphql<{ dagRun: { taskInstances: { edges: Array<{ node: { mapIndex: number; mapItem: unknown } }> } } }>(
+      platform,
+      `query($id: ID!) { dagRun(id: $id) { taskInstances(taskId: "each") { edges { node { mapIndex mapItem } } } } }`,
+      { id: String(runId) },
+    );
+    expect(data.dagRun.taskInstances.edges.map((e) => e.node.mapItem)).toContainEqual({ $date: '1970-01-01T00:00:01.000Z' });
+  });
+
+  it('refuses, clearly, to zip lists whose items are not plain JSON (not supported yet)', async () => {
+    const runId = await platform.trigger('map_zip');
     expect(await platform.waitForRun(runId)).toBe('failed');
     const tries = await triesOf(runId);
-    expect(tries.each!.error).toMatchObject({ name: 'MappingFailed', message: expect.stringMatching(/^Task "each" cannot be mapped: the output of task "dates" is not a plain JSON list under the XCom inline limit .*not supported yet/) });
+    expect(tries.zipped!.error).toMatchObject({ name: 'MappingFailed', message: expect.stringMatching(/^Task "zipped" cannot be mapped: the output of task "dates" holds items that are not plain JSON \(Date, Map…\); zip\(\) over such lists is not supported yet/) });
   });
 
   it('deletes a blob that no row recorded only after its grace period', async () => {

@@ -19,6 +19,27 @@ ADD CONSTRAINT "xcom_stored_check" CHECK (
   AND (("blob_key" IS NULL) = ("blob_sha256" IS NULL))
 ) NOT VALID;
 
+-- A list that is not inline plain JSON, which a mapped task maps over, is split by the worker
+-- into its items when it is stored (item_count of them in xcom_item), each plain JSON (value)
+-- or devalue text (serialized), so that expanding the mapped task stays one SQL statement;
+-- a mapped instance's item is then plain JSON (map_item) or devalue text (map_item_serialized).
+ALTER TABLE "xcom" ADD COLUMN "item_count" INTEGER;
+ALTER TABLE "task_instance" ADD COLUMN "map_item_serialized" TEXT;
+
+-- CreateTable
+CREATE TABLE "xcom_item" (
+    "xcom_id" BIGINT NOT NULL,
+    "idx" INTEGER NOT NULL,
+    "value" JSONB,
+    "serialized" TEXT,
+
+    CONSTRAINT "xcom_item_pkey" PRIMARY KEY ("xcom_id","idx"),
+    CONSTRAINT "xcom_item_stored_check" CHECK (num_nonnulls("value", "serialized") = 1)
+);
+
+-- AddForeignKey
+ALTER TABLE "xcom_item" ADD CONSTRAINT "xcom_item_xcom_id_fkey" FOREIGN KEY ("xcom_id") REFERENCES "xcom"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
 -- CreateTable
 CREATE TABLE "xcom_blob_tombstone" (
     "key" TEXT NOT NULL,

@@ -102,7 +102,7 @@ async function listLengths(client: PoolClient, dagRunId: number, structure: DagS
   const rows =
     upstream.length === 0
       ? []
-      : await sql<{ type: string | null; length: number | null; stored: number }>(client, 'select_map_sources', [
+      : await sql<{ type: string | null; length: number | null; encoded: number; blobs: number }>(client, 'select_map_sources', [
           dagRunId,
           upstream.map((u) => u.taskId),
           upstream.map((u) => u.key),
@@ -111,12 +111,13 @@ async function listLengths(client: PoolClient, dagRunId: number, structure: DagS
   let next = 0;
   return sources.map((source) => {
     if ('value' in source) return { length: source.value.length };
-    const { type, length, stored } = rows[next++]!;
+    const { type, length, encoded, blobs } = rows[next++]!;
     const what = `the output of task "${source.xcom.taskId}"`;
     if (type === null) return { problem: `${what} has no value (the task ended without one)` };
-    // Items are split in SQL, which reads plain JSON only (see ARCHITECTURE.md, "XCom at any size").
-    if (type === 'stored') return { problem: `${what} is not a plain JSON list under the XCom inline limit (it holds Date, Map, Set, BigInt… values, or is in the object store); mapping over such a list is not supported yet: return a list of plain JSON items` };
-    if (stored > 0) return { problem: `${stored} of the values of mapped task "${source.xcom.taskId}" are not plain JSON under the XCom inline limit; mapping over them is not supported yet: return plain JSON items` };
+    // Lists are split in SQL: inline plain JSON, or the items the worker split (see ARCHITECTURE.md, "XCom at any size").
+    if (type === 'stored') return { problem: `${what} could not be split into items to map over (it is not a list, or an item is larger than the XCom inline limit)` };
+    if (blobs > 0) return { problem: `${blobs} of the values of mapped task "${source.xcom.taskId}" are larger than the XCom inline limit; mapped items must fit in it` };
+    if (encoded > 0 && task.map!.zip) return { problem: `${what} holds items that are not plain JSON (Date, Map…); zip() over such lists is not supported yet` };
     if (length === null) return { problem: `${what} is ${type === 'object' ? 'an object' : type === 'null' ? 'null' : `a ${type}`}, not an array` };
     return { length };
   });

@@ -17,7 +17,7 @@ import { TrySecrets } from './task-secrets.js';
 import { abandonTry, finishTry, type FinishedTry, type LogLine, type TryOutcome } from './transitions.js';
 import { TryLog, type LoggedLine, type LogLimits } from './try-log.js';
 import type { ArgPayload } from '../xcom/codec.cjs';
-import { placeValue, readValueText, XComUnreadable, type StoredXCom, type XComSettings } from '../xcom/values.js';
+import { placeValue, readValueText, splitItems, XComUnreadable, type StoredXCom, type XComItem, type XComSettings } from '../xcom/values.js';
 
 /** Payload of a `run_task` job: one job per runnable task instance. */
 export interface RunTaskPayload {
@@ -30,8 +30,9 @@ export interface Claim {
   dag_run_id: number;
   task_id: string;
   map_index: number;
-  /** A mapped instance's item (its first argument). */
+  /** A mapped instance's item (its first argument): plain JSON, or devalue text in `map_item_serialized`. */
   map_item: unknown;
+  map_item_serialized: string | null;
   try_number: number;
   max_tries: number;
   try_id: string;
@@ -173,11 +174,14 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
  */
 async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure | undefined, outcome: TryOutcome, logs: LogLine[], nextSeq: number, masker: SecretMasker): Promise<FinishedTry | null> {
   let xcom: StoredXCom | null = null;
+  let items: XComItem[] | null = null;
   if (outcome.kind === 'success' && outcome.value !== undefined) {
     const encoded = outcome.value;
     const where = { dagId: claim.dag_id, dagRunId: claim.dag_run_id, taskId: claim.task_id, mapIndex: claim.map_index, tryId: claim.try_id };
     try {
       xcom = await retryWhileDatabaseFails(() => placeValue(deps.pool, deps.xcom, encoded, where), deps.forced);
+      // A list PostgreSQL cannot split (not inline plain JSON) that a mapped task maps over: split here.
+      if (xcom.json === null && structure && isMappedOver(structure, claim.task_id)) items = splitItems(encoded, deps.xcom.inlineMaxBytes) ?? null;
     } catch (e) {
       const message = masker.mask(`Task "${claim.task_id}" returned a value of ${encoded.bytes} bytes that could not be put in the XCom object store: ${coerceError(e).message}`);
       outcome = { kind: 'failed', error: { name: 'ResultNotStorable', message }, retryable: true };
@@ -197,6 +201,7 @@ async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure |
       outcome,
       logs,
       xcom,
+      items,
     });
   };
   try {
@@ -218,6 +223,12 @@ async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure |
       return { taskState: 'failed', runState: 'failed' };
     }
   }
+}
+
+/** Whether a mapped task maps over this task's output (not only a mapped task's own instances). */
+function isMappedOver(structure: DagStructure, taskId: string): boolean {
+  if (taskOf(structure, taskId).map) return false; // a mapped task's values are items already
+  return structure.tasks.some((t) => t.map?.sources.some((s) => 'xcom' in s && s.xcom.taskId === taskId));
 }
 
 /** The text an outcome stores (a failure's message and stack, a skip's reason), masked. */
@@ -250,6 +261,7 @@ async function resolveArgs(deps: RunTaskDeps, claim: Claim, structure: DagStruct
   });
   if (!task.map) return args;
   if (claim.map_index < 0) throw new Error(`task "${task.id}" is mapped, but this instance has no item (it was not expanded)`);
-  return [{ value: claim.map_item }, ...args];
+  const item: ArgPayload = claim.map_item_serialized === null ? { value: claim.map_item } : { encoded: { encoding: 'devalue', text: claim.map_item_serialized } };
+  return [item, ...args];
 }
 

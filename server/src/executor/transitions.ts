@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { decode, type EncodedValue } from '../xcom/codec.cjs';
-import type { StoredXCom } from '../xcom/values.js';
+import type { StoredXCom, XComItem } from '../xcom/values.js';
 import type { DagStructure, TaskStructure } from '../dags/structure.js';
 import { leafTaskIds, taskOf } from '../dags/versions.js';
 import { inTransactionRetryingConflicts } from '../db/transaction.js';
@@ -84,6 +84,8 @@ export async function finishTry(
     logs: LogLine[];
     /** Where a successful outcome's value was stored (xcom/values.ts placeValue); null: none. */
     xcom?: StoredXCom | null;
+    /** The value's items, when a list that is not inline plain JSON was split for a mapped task (splitItems). */
+    items?: XComItem[] | null;
   },
 ): Promise<FinishedTry | null> {
   return inRunTransaction(pool, (client, changes) => finishInTransaction(client, args, changes));
@@ -139,8 +141,13 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
     xcom?.serialized ?? null,
     xcom?.blob_key ?? null,
     xcom?.blob_sha256 ?? null,
+    xcom && args.items ? args.items.length : null,
   ]);
   if (updated.length === 0) return null;
+  if (xcom && args.items && args.items.length > 0) {
+    const { items } = args;
+    await sql(client, 'insert_xcom_items', [args.taskInstanceId, items.map((_, i) => i), items.map((i) => i.json), items.map((i) => i.serialized)]);
+  }
   changes.instances(args.dagRunId, updated.map((ti) => ({ ...ti, task_id: task.id, try_number: args.tryNumber })), taskState);
 
   if (taskState === 'up_for_retry' || taskState === 'up_for_reschedule') {

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Pool } from 'pg';
 import { coerceError } from '../errors.js';
-import { decode, formatBytes, type EncodedValue, type XComEncoding } from './codec.cjs';
+import { decode, encode, formatBytes, type EncodedValue, type XComEncoding } from './codec.cjs';
 import { LocalXComStore, XComBlobMissing, type XComStore } from './store.js';
 
 /** Values up to this size (their text, in bytes) are stored in PostgreSQL; larger ones in the object store. */
@@ -62,6 +62,29 @@ export async function placeValue(
   await pool.query(`INSERT INTO xcom_blob_tombstone (key, delete_after) VALUES ($1, now() + interval '${UNRECORDED_BLOB_GRACE}')`, [key]);
   await settings.store.put(key, data);
   return { encoding: encoded.encoding, json: null, serialized: null, blob_key: key, blob_sha256: sha256, size_bytes: encoded.bytes };
+}
+
+/** One item of a split list: plain JSON text or devalue text. */
+export interface XComItem {
+  json: string | null;
+  serialized: string | null;
+}
+
+/**
+ * A list's items, each encoded on its own, for a mapped task to map over when the list is
+ * not inline plain JSON (PostgreSQL splits those itself). Undefined when the value is not a
+ * list, or when an item is over the inline limit (mapping then fails, saying why).
+ */
+export function splitItems(encoded: EncodedValue, inlineMaxBytes: number): XComItem[] | undefined {
+  const list = decode(encoded.encoding, encoded.text);
+  if (!Array.isArray(list)) return undefined;
+  const items: XComItem[] = [];
+  for (const item of list) {
+    const one = encode(item, 'an item', Math.max(inlineMaxBytes, 1));
+    if (one.bytes > inlineMaxBytes) return undefined;
+    items.push(one.encoding === 'json' ? { json: one.text, serialized: null } : { json: null, serialized: one.text });
+  }
+  return items;
 }
 
 /**

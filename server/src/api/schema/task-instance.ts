@@ -54,7 +54,17 @@ builder.prismaObject('TaskInstance', {
     dagRunId: t.id({ description: 'The run it belongs to.', select: { dagRunId: true }, resolve: (ti) => String(ti.dagRunId) }),
     taskId: t.exposeString('taskId', { description: 'The task it is an instance of.' }),
     mapIndex: t.exposeInt('mapIndex', { description: '−1 unless it is one of a mapped task’s instances (0…n−1).' }),
-    mapItem: t.expose('mapItem', { type: 'JSON', nullable: true, complexity: JSON_FIELD_COST, description: 'The item a mapped instance maps over (its first argument); null otherwise.' }),
+    mapItem: t.field({
+      type: 'JSON',
+      nullable: true,
+      complexity: JSON_FIELD_COST,
+      description: 'The item a mapped instance maps over (its first argument), as JSON with the markers of `XCom.value` for other types; null otherwise.',
+      select: { mapItem: true, mapItemSerialized: true },
+      resolve: (ti) =>
+        ti.mapItemSerialized === null
+          ? (ti.mapItem as never)
+          : (renderXCom({ value: null, encoding: 'devalue', serialized: ti.mapItemSerialized, blobKey: null, sizeBytes: ti.mapItemSerialized.length }) as never),
+    }),
     state: t.expose('state', { type: TaskInstanceState, description: 'Where it stands.' }),
     tryNumber: t.exposeInt('tryNumber', { description: 'Number of the latest try; 0 before the first.' }),
     maxTries: t.exposeInt('maxTries', { description: 'The try number past which a failure is final (retries + 1, more after a clear or a reschedule).' }),
