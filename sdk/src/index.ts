@@ -18,6 +18,7 @@ export {
   VariableNotFound,
   WorkerLost,
   WorkerShutdown,
+  XComUnreadable,
 } from './errors.js';
 export type {
   DagOptions,
