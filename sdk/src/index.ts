@@ -20,6 +20,7 @@ export {
   VariableNotFound,
   WorkerLost,
   WorkerShutdown,
+  XComUnreadable,
 } from './errors.js';
 export type {
   DagOptions,

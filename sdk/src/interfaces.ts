@@ -10,7 +10,6 @@
  * - **DagRun**: one execution of a DAG. **TaskInstance**: one task in one DagRun.
  *   **Try**: one attempt at a task instance (`tryNumber` starts at 1).
  */
-import type { Jsonify } from 'type-fest';
 import type { Asset, AssetSchedule } from './assets.js';
 
 /** Milliseconds, or a string such as `"500ms"`, `"30s"`, `"5m"`, `"2h"`, `"1d"`. */
@@ -290,5 +289,57 @@ export interface TaskContext {
   idempotencyKey: string;
 }
 
-/** What a task's return value becomes after it travels through XCom (JSON). */
-export type Serialized<T> = Jsonify<Awaited<T>>;
+/**
+ * What a task's return value is when it arrives downstream: the same value (XCom keeps
+ * `Date`, `Map`, `Set`, `BigInt`, `undefined`, `RegExp`, `URL`, typed arrays, `NaN`, `-0`,
+ * strings with NUL, repeated and cyclic references), with a `Buffer` arriving as a
+ * `Uint8Array`. `never` when a part of it cannot be stored (a function, a symbol, or a class
+ * instance with methods): such a task fails with `ResultNotStorable`, so nothing arrives.
+ * (A class instance without methods looks like a plain object to the type system, but fails
+ * too: return plain objects.)
+ */
+export type Serialized<T> = false extends Storable<Awaited<T>> ? never : Arrives<Awaited<T>>;
+
+/** Values XCom keeps as they are. */
+type KeptAsIs = string | number | boolean | null | undefined | void | bigint | Date | RegExp | URL | URLSearchParams | ArrayBuffer | DataView;
+type TypedArray =
+  | Int8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
+
+/** `true` for each part of T that can be stored, `false` for each that cannot. */
+type Storable<T> = T extends KeptAsIs | Uint8Array | TypedArray
+  ? true
+  : T extends (...args: never[]) => unknown
+    ? false
+    : T extends symbol
+      ? false
+      : T extends Map<infer K, infer V>
+        ? Storable<K> | Storable<V>
+        : T extends Set<infer V>
+          ? Storable<V>
+          : T extends readonly (infer E)[]
+            ? Storable<E>
+            : T extends object
+              ? Storable<T[keyof T]>
+              : false;
+
+/** T as it arrives (given it is storable). */
+type Arrives<T> = T extends KeptAsIs | TypedArray
+  ? T
+  : T extends Uint8Array
+    ? Uint8Array
+    : T extends Map<infer K, infer V>
+      ? Map<Arrives<K>, Arrives<V>>
+      : T extends Set<infer V>
+        ? Set<Arrives<V>>
+        : T extends object
+          ? { [K in keyof T]: Arrives<T[K]> }
+          : T;

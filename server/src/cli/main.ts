@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { bundleCacheDir, resolveConfig } from '../config.js';
+import { bundleCacheDir, byteSize, resolveConfig } from '../config.js';
 import { deployDags, type DeployResult } from '../deploy.js';
 import { coerceError } from '../errors.js';
 import { sql } from '../executor/sql.js';
@@ -33,6 +33,12 @@ const isoDate = (value: string) => {
   if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(date.getTime())) throw new InvalidArgumentError('must be an ISO 8601 date such as 2026-01-01 or 2026-01-01T00:00:00Z');
   return date;
 };
+
+const byteCount = (value: string) => {
+  const bytes = byteSize(value);
+  if (bytes === undefined) throw new InvalidArgumentError('must be a size such as "5MB" or "64KB"');
+  return bytes;
+};
 const integer = (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n)) throw new InvalidArgumentError('must be a whole number');
@@ -49,9 +55,11 @@ program
   .option('--queues <names>', 'the queues its worker takes task instances from, comma-separated (default: default, or UPDRAFT_QUEUES)', commaList)
   .option('--memory-limit <size>', 'memory of a task process unless the task sets memoryLimit (default 1GB, or UPDRAFT_MEMORY_LIMIT)', memorySize)
   .option('--grace <duration>', 'on Ctrl-C/SIGTERM, how long running tries may finish before they are aborted (default 30s)', duration)
+  .option('--log-max-lines <n>', 'lines one try may log before the rest is dropped with a marker (default 10000, or UPDRAFT_LOG_MAX_LINES)', integer)
+  .option('--log-max-bytes <size>', 'bytes one try may log, likewise (default 5MB, or UPDRAFT_LOG_MAX_BYTES)', byteCount)
   .option('--cors-origin <origin...>', 'origins browsers may call the API from besides its own (or UPDRAFT_CORS_ORIGINS)')
   .option('--allowed-host <host...>', 'extra Host header values the API accepts, e.g. behind a proxy (or UPDRAFT_ALLOWED_HOSTS)')
-  .action(async (opts: { dags?: string; port?: number; host?: string; concurrency?: number; queues?: string[]; memoryLimit?: number; grace?: number; corsOrigin?: string[]; allowedHost?: string[] }) => {
+  .action(async (opts: { dags?: string; port?: number; host?: string; concurrency?: number; queues?: string[]; memoryLimit?: number; grace?: number; logMaxLines?: number; logMaxBytes?: number; corsOrigin?: string[]; allowedHost?: string[] }) => {
     survivePromiseLeaks();
     const { dags: dagsDir, grace, memoryLimit, corsOrigin, allowedHost, ...overrides } = opts;
     const config = resolveConfig({ ...overrides, memoryLimitMb: memoryLimit, shutdownGraceMs: grace, corsOrigins: corsOrigin, allowedHosts: allowedHost });
@@ -120,9 +128,11 @@ program
   .option('--queues <names>', 'the queues its worker takes task instances from, comma-separated (default: default, or UPDRAFT_QUEUES)', commaList)
   .option('--memory-limit <size>', 'memory of a task process unless the task sets memoryLimit (default 1GB, or UPDRAFT_MEMORY_LIMIT)', memorySize)
   .option('--grace <duration>', 'on Ctrl-C/SIGTERM, how long running tries may finish before they are aborted (default 30s)', duration)
-  .action(async (opts: { concurrency?: number; queues?: string[]; memoryLimit?: number; grace?: number }) => {
+  .option('--log-max-lines <n>', 'lines one try may log before the rest is dropped with a marker (default 10000, or UPDRAFT_LOG_MAX_LINES)', integer)
+  .option('--log-max-bytes <size>', 'bytes one try may log, likewise (default 5MB, or UPDRAFT_LOG_MAX_BYTES)', byteCount)
+  .action(async (opts: { concurrency?: number; queues?: string[]; memoryLimit?: number; grace?: number; logMaxLines?: number; logMaxBytes?: number }) => {
     survivePromiseLeaks();
-    const config = resolveConfig({ concurrency: opts.concurrency, queues: opts.queues, memoryLimitMb: opts.memoryLimit, shutdownGraceMs: opts.grace });
+    const config = resolveConfig({ concurrency: opts.concurrency, queues: opts.queues, memoryLimitMb: opts.memoryLimit, shutdownGraceMs: opts.grace, logMaxLines: opts.logMaxLines, logMaxBytes: opts.logMaxBytes });
     const secretKey = processSecretKey(config.home); // checks UPDRAFT_SECRET_KEY before anything starts
     const database = await openDatabase(config);
     const worker = await startWorker({ pool: database.pool, databaseUrl: database.url, ...workerSettings(config), secretKey, onEvent: printEvent, onWarning: warn });

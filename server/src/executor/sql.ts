@@ -13,6 +13,7 @@ const NAMES = [
   'select_dag_versions',
   'select_bundle',
   'select_xcom_args',
+  'insert_xcom_items',
   'finish_try',
   'abandon_try',
   'append_try_logs',

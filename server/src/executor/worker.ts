@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
+import path from 'node:path';
 import { Logger, run, type Runner, type Task } from 'graphile-worker';
 import type { Pool } from 'pg';
 import { BundleLoader } from '../bundle/loader.js';
@@ -12,6 +13,9 @@ import { runTaskInstance, type RunTaskDeps, type RunTaskPayload, type TryEvent }
 import { sql } from './sql.js';
 import { taskEnvironment } from './task-environment.js';
 import { TaskProcessPool } from './task-processes.js';
+import { DEFAULT_LOG_LIMITS, type LogLimits } from './try-log.js';
+import { LocalXComStore, type XComStore } from '../xcom/store.js';
+import { defaultXComStore, sweepDeletedBlobs, XCOM_INLINE_MAX_BYTES, XCOM_MAX_BYTES } from '../xcom/values.js';
 
 export interface WorkerOptions {
   pool: Pool;
@@ -39,6 +43,18 @@ export interface WorkerOptions {
   secretKey?: SecretKeySource;
   /** Where tasks' `UPDRAFT_CONN_<ID>` connections are read. Default `process.env`. */
   connectionEnv?: NodeJS.ProcessEnv;
+  /** How much one try may log: default 10,000 lines / 5 MB, then a truncation marker. */
+  logLimits?: Partial<LogLimits>;
+  /**
+   * Where XCom values above `xcomInlineMaxBytes` are stored: every worker (and whatever sweeps
+   * deleted blobs) must share it. Default: the folder `xcom` beside `cacheDir` (`<home>/xcom`).
+   * A plugin may pass an S3-compatible store (see XComStore).
+   */
+  xcomStore?: XComStore;
+  /** Values larger than this (their text, in bytes) go to `xcomStore`. Default 64 KB. */
+  xcomInlineMaxBytes?: number;
+  /** A larger value fails its task. Default 1 GB. */
+  xcomMaxBytes?: number;
   onEvent?: (event: TryEvent) => void;
   /** graphile-worker's own log lines at warning level and above, and the worker's own troubles. */
   onWarning?: (message: string) => void;
@@ -61,6 +77,10 @@ export function workerSettings(config: UpdraftConfig) {
     memoryLimitMb: config.memoryLimitMb,
     lostWorkerTimeoutMs: config.lostWorkerTimeoutMs,
     shutdownGraceMs: config.shutdownGraceMs,
+    logLimits: { maxLines: config.logMaxLines, maxBytes: config.logMaxBytes },
+    xcomStore: defaultXComStore(config.home),
+    xcomInlineMaxBytes: config.xcomInlineMaxBytes,
+    xcomMaxBytes: config.xcomMaxBytes,
   } satisfies Partial<WorkerOptions>;
 }
 
@@ -91,6 +111,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   const forced = new AbortController();
   const processes = new TaskProcessPool({ max: concurrency, killGraceMs, env: taskEnvironment(opts.databaseUrl), onWarning: warn });
   const holding = new Map<string, AbortController>();
+  const xcomStore = opts.xcomStore ?? new LocalXComStore(path.join(path.dirname(opts.cacheDir), 'xcom'));
   const lockers = new Set<string>();
   const deps: RunTaskDeps = {
     pool: opts.pool,
@@ -104,6 +125,8 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     forced: forced.signal,
     secretKey: opts.secretKey ?? noSecretKey(`this worker was started without a secret key (${SECRET_KEY_VARIABLE})`),
     connectionEnv: opts.connectionEnv ?? process.env,
+    logLimits: checkedLogLimits(opts.logLimits),
+    xcom: { store: xcomStore, inlineMaxBytes: opts.xcomInlineMaxBytes ?? XCOM_INLINE_MAX_BYTES, maxBytes: opts.xcomMaxBytes ?? XCOM_MAX_BYTES },
     onEvent: opts.onEvent,
   };
   process.setSourceMapsEnabled(true);
@@ -154,6 +177,16 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
       recovering = false;
     }
   };
+  // Blobs of deleted XCom rows (a clear, a deleted DAG, retention) are deleted here too.
+  let sweeping = false;
+  const sweep = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    void sweepDeletedBlobs(opts.pool, xcomStore, { maxBatches: 20 })
+      .catch((e: unknown) => warn(`deleting the blobs of deleted XCom values failed: ${coerceError(e).message}`))
+      .finally(() => (sweeping = false));
+  }, BLOB_SWEEP_INTERVAL_MS);
+  sweep.unref();
   const interval = heartbeatIntervalMs(lostWorkerTimeoutMs);
   const heartbeat = setInterval(() => {
     void beat();
@@ -183,8 +216,20 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     } finally {
       clearTimeout(grace);
       clearInterval(heartbeat);
+      clearInterval(sweep);
       await processes.close();
       await beat(true);
     }
   }
+}
+
+/** How often a worker deletes the blobs of deleted XCom rows. */
+const BLOB_SWEEP_INTERVAL_MS = 60_000;
+
+function checkedLogLimits(limits: Partial<LogLimits> = {}): LogLimits {
+  const checked = { ...DEFAULT_LOG_LIMITS, ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) };
+  for (const [name, value] of Object.entries(checked)) {
+    if (!Number.isInteger(value) || value < 1) throw new TypeError(`logLimits.${name} must be a whole number of at least 1, got ${value}`);
+  }
+  return checked;
 }
