@@ -78,6 +78,8 @@ export class Dag {
       ...(runCallbacks.length > 0 ? { callbacks: runCallbacks } : {}),
       failRunOnAnyFailure: this.options.failRunOnAnyFailure ?? false,
       params: this.options.params ? this.options.params.toJSONSchema({ io: 'input' }) : null,
+      ...(this.options.retention !== undefined ? { retention: this.options.retention } : {}),
+      ...(this.options.pausedOnCreation !== undefined ? { pausedOnCreation: this.options.pausedOnCreation } : {}),
       tasks: nodes.map((node) => ({
         id: node.id,
         upstreamIds: [...node.upstreamIds],

@@ -21,6 +21,7 @@ export {
 } from './errors.js';
 export type {
   DagOptions,
+  DagRetention,
   Duration,
   Isolation,
   Logger,

@@ -16,6 +16,10 @@ export interface RawDagStructure {
   failRunOnAnyFailure?: boolean;
   /** The params' JSON Schema (`DagOptions.params`), or null. Absent in older bundles. */
   params?: unknown;
+  /** `DagOptions.retention`; absent: the platform's policy. */
+  retention?: { days: number };
+  /** `DagOptions.pausedOnCreation`; absent: false. */
+  pausedOnCreation?: boolean;
   /** The run callbacks the DAG has. */
   callbacks?: Array<'onSuccess' | 'onFailure'>;
   tasks: RawTaskStructure[];

@@ -160,10 +160,11 @@ async function store(
   // above when a concurrent deploy inserted the id after our SELECT (no row to lock then).
   for (const { fileName, structure } of [...accepted].sort((a, b) => (a.structure.id < b.structure.id ? -1 : 1))) {
     const written = await tx.$queryRaw<Array<{ id: string }>>`
-      INSERT INTO dag (id, source, file_name, description, schedule, tags, is_active)
-      VALUES (${structure.id}, ${source}, ${fileName}, ${structure.description}, ${structure.schedule}, ${structure.tags}::text[], true)
+      INSERT INTO dag (id, source, file_name, description, schedule, tags, is_active, retention_days, paused)
+      VALUES (${structure.id}, ${source}, ${fileName}, ${structure.description}, ${structure.schedule}, ${structure.tags}::text[], true,
+        ${structure.retentionDays ?? null}::int, ${structure.pausedOnCreation ?? false})
       ON CONFLICT (id) DO UPDATE SET source = EXCLUDED.source, file_name = EXCLUDED.file_name, description = EXCLUDED.description,
-        schedule = EXCLUDED.schedule, tags = EXCLUDED.tags, is_active = true, updated_at = CURRENT_TIMESTAMP
+        schedule = EXCLUDED.schedule, tags = EXCLUDED.tags, is_active = true, retention_days = EXCLUDED.retention_days, updated_at = CURRENT_TIMESTAMP
       WHERE dag.source = EXCLUDED.source OR NOT dag.is_active OR ${takeover}::boolean
       RETURNING id`;
     if (written.length === 0) throw new OwnerChanged(structure.id);

@@ -25,6 +25,10 @@ export interface DagStructure {
   failRunOnAnyFailure: boolean;
   /** JSON Schema of the run's params (an object schema), or null. */
   paramsSchema: object | null;
+  /** Days the DAG's history is kept (`DagOptions.retention.days`); absent: the platform's policy. */
+  retentionDays?: number;
+  /** Deployed paused the first time (`DagOptions.pausedOnCreation`); absent: false. */
+  pausedOnCreation?: boolean;
   /** The DAG's run callbacks (absent: none). */
   runCallbacks?: Array<'onSuccess' | 'onFailure'>;
   tasks: TaskStructure[];
@@ -100,6 +104,9 @@ const duration = z
     return ms;
   });
 
+/** Longest retention a DAG may ask for (100 years): beyond it, keep it forever by other means. */
+const MAX_RETENTION_DAYS = 36_500;
+
 const policySchema = z.strictObject({
   retries: z.number().int('must be a whole number').min(0, 'must be 0 or more').optional(),
   retryDelay: duration.optional(),
@@ -138,6 +145,10 @@ const rawSchema = z.strictObject({
   defaultArgs: policySchema,
   failRunOnAnyFailure: z.boolean().optional(),
   params: z.unknown().optional(),
+  retention: z
+    .strictObject({ days: z.number().int('must be a whole number of days').min(1, 'must be at least 1 day').max(MAX_RETENTION_DAYS, `must be at most ${MAX_RETENTION_DAYS} days`) })
+    .optional(),
+  pausedOnCreation: z.boolean().optional(),
   tasks: z.array(
     z.strictObject({
       id: idSchema,
@@ -240,6 +251,8 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
     tags: dag.tags,
     failRunOnAnyFailure: dag.failRunOnAnyFailure ?? false,
     paramsSchema: (dag.params as object | null | undefined) ?? null,
+    ...(dag.retention ? { retentionDays: dag.retention.days } : {}),
+    ...(dag.pausedOnCreation ? { pausedOnCreation: true } : {}),
     ...(dag.callbacks?.length ? { runCallbacks: dag.callbacks } : {}),
     tasks: dag.tasks.map((t) => {
       const policy = { ...dag.defaultArgs, ...t.policy };
