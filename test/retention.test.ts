@@ -28,7 +28,7 @@ describe('retention passes', () => {
     const left = await pool.query<{ id: number }>('SELECT id FROM dag_run ORDER BY id');
     expect(left.rows.map((r) => r.id)).toEqual([...a.slice(60), b.at(-1)!]);
     const after = await tableCounts(pool);
-    expect(after.task_log).toBe(before.task_log - 600);
+    expect(after.task_log).toBe(before.task_log! - 600);
     const pass = await platform.db.prisma.retentionPass.findUniqueOrThrow({ where: { id: real.passId! } });
     expect(pass).toMatchObject({ trigger: 'test', error: null, deleted: real.deleted, batches: real.batches });
     expect(pass.endedAt).not.toBeNull();

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { durationMs, memoryMb } from './dags/duration.js';
+import { retentionCrontab } from './retention/cron.js';
+import { resolveRetentionPolicy, type RetentionPolicy } from './retention/policy.js';
 
 /** Where a platform keeps its local state, where it listens and how its workers behave. Declared once with defaults. */
 export interface UpdraftConfig {
@@ -24,9 +26,18 @@ export interface UpdraftConfig {
   corsOrigins: string[];
   /** Extra `Host` header values the API accepts, e.g. behind a reverse proxy. Default none (or UPDRAFT_ALLOWED_HOSTS, comma-separated). */
   allowedHosts: string[];
+  /**
+   * How long history is kept, for the retention cron job that workers run (see
+   * retention/policy.ts): 30 days unless UPDRAFT_RETENTION_DAYS (or `--retention-days`) says
+   * otherwise; null (`off`) runs no retention job.
+   */
+  retention: RetentionPolicy | null;
 }
 
-type Overrides = { [K in keyof UpdraftConfig]?: UpdraftConfig[K] | undefined };
+type Overrides = { [K in keyof Omit<UpdraftConfig, 'retention'>]?: UpdraftConfig[K] | undefined } & {
+  /** `off`: no retention job; a number: the default days; a policy: part of one. */
+  retention?: Partial<RetentionPolicy> | 'off' | undefined;
+};
 
 export function resolveConfig(overrides: Overrides = {}): UpdraftConfig {
   const port = overrides.port ?? Number(process.env.PORT ?? 4000);
@@ -39,6 +50,9 @@ export function resolveConfig(overrides: Overrides = {}): UpdraftConfig {
   if (!(memoryLimitMb >= 32)) throw new TypeError(`the memory limit must be at least 32 MB, got ${memoryLimitMb} MB`);
   const shutdownGraceMs = overrides.shutdownGraceMs ?? 30_000;
   if (!(shutdownGraceMs >= 0)) throw new TypeError(`the shutdown grace period must be 0 or more, got ${shutdownGraceMs} ms`);
+  const retentionOff = overrides.retention === 'off' || (overrides.retention === undefined && ['off', '0'].includes(process.env.UPDRAFT_RETENTION_DAYS ?? ''));
+  const retention = retentionOff ? null : resolveRetentionPolicy(overrides.retention === 'off' ? {} : overrides.retention);
+  if (retention) retentionCrontab(retention); // a bad schedule fails here, not in the worker
   return {
     home: path.resolve(overrides.home ?? process.env.UPDRAFT_HOME ?? '.updraft'),
     host: overrides.host ?? '127.0.0.1',
@@ -49,6 +63,7 @@ export function resolveConfig(overrides: Overrides = {}): UpdraftConfig {
     shutdownGraceMs,
     corsOrigins: overrides.corsOrigins ?? list(process.env.UPDRAFT_CORS_ORIGINS),
     allowedHosts: overrides.allowedHosts ?? list(process.env.UPDRAFT_ALLOWED_HOSTS),
+    retention,
   };
 }
 

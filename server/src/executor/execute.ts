@@ -1,4 +1,4 @@
-import { SECRETS_ACCESS, TaskTimeout, WorkerShutdown, type Logger as TaskLogger, type TaskContext } from '@updraft/sdk';
+import { MAINTENANCE_ACCESS, SECRETS_ACCESS, TaskTimeout, WorkerShutdown, type Logger as TaskLogger, type TaskContext } from '@updraft/sdk';
 import type { DagStructure, TaskCallbackName, TaskStructure } from '../dags/structure.js';
 import { retryWhileDatabaseFails } from '../db/retry.js';
 import { coerceError } from '../errors.js';
@@ -72,7 +72,7 @@ export async function execute(
   try {
     const value = await inProcess(callback ? (task.timeoutMs ?? CALLBACK_TIMEOUT_MS) : task.timeoutMs, deps, (signal) =>
       withTaskConsole(log, () => {
-        const ctx = { ...context, log: logger, signal, [SECRETS_ACCESS]: directAccess(secrets) } satisfies TaskContext;
+        const ctx = { ...context, log: logger, signal, [SECRETS_ACCESS]: directAccess(secrets), [MAINTENANCE_ACCESS]: deps.maintenance(claim.dag_id) } satisfies TaskContext;
         if (!callback) return dag.runTask(task.id, args, ctx);
         if ('runState' in callback) return dag.runDagCallback({ ...ctx, state: callback.runState });
         return dag.runCallback(task.id, callback.name, { ...ctx, error: callback.error });

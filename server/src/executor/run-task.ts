@@ -1,3 +1,4 @@
+import type { MaintenanceAccess } from '@updraft/sdk';
 import type { Pool } from 'pg';
 import type { BundleLoader } from '../bundle/loader.js';
 import type { DagStructure, TaskStructure } from '../dags/structure.js';
@@ -70,6 +71,8 @@ export interface RunTaskDeps {
   secretKey: SecretKeySource;
   /** Where `UPDRAFT_CONN_<ID>` connections are read: the worker's environment. */
   connectionEnv: NodeJS.ProcessEnv;
+  /** The retention engine and lost-worker recovery for in-process tasks of `dagId` (the maintenance DAGs). */
+  maintenance: (dagId: string) => MaintenanceAccess;
   onEvent?: (event: TryEvent) => void;
 }
 

@@ -5,6 +5,10 @@ import type { Pool } from 'pg';
 import { BundleLoader } from '../bundle/loader.js';
 import { bundleCacheDir, type UpdraftConfig } from '../config.js';
 import { coerceError } from '../errors.js';
+import { RETENTION_TASK, retentionCrontab, retentionTask } from '../retention/cron.js';
+import type { RetentionHooks } from '../retention/engine.js';
+import type { RetentionPolicy } from '../retention/policy.js';
+import { maintenanceAccess } from '../retention/maintenance-access.js';
 import { noSecretKey, SECRET_KEY_VARIABLE, type SecretKeySource } from '../secrets/key.js';
 import { HEARTBEAT_TIMEOUT_MS, heartbeatIntervalMs, recoverLostTries } from './recovery.js';
 import { stopReason } from './stop.js';
@@ -37,6 +41,14 @@ export interface WorkerOptions {
   secretKey?: SecretKeySource;
   /** Where tasks' `UPDRAFT_CONN_<ID>` connections are read. Default `process.env`. */
   connectionEnv?: NodeJS.ProcessEnv;
+  /**
+   * Run the retention cron job (server/src/retention) with this policy; graphile-worker runs
+   * each tick once whatever the number of workers. Default: none (`updraft start` and
+   * `updraft worker` pass the configured one).
+   */
+  retention?: RetentionPolicy | null;
+  /** Called by retention passes, e.g. after XCom rows were deleted (their blobs may go). */
+  retentionHooks?: RetentionHooks;
   onEvent?: (event: TryEvent) => void;
   /** graphile-worker's own log lines at warning level and above, and the worker's own troubles. */
   onWarning?: (message: string) => void;
@@ -50,6 +62,7 @@ export function workerSettings(config: UpdraftConfig) {
     memoryLimitMb: config.memoryLimitMb,
     lostWorkerTimeoutMs: config.lostWorkerTimeoutMs,
     shutdownGraceMs: config.shutdownGraceMs,
+    retention: config.retention,
   } satisfies Partial<WorkerOptions>;
 }
 
@@ -92,6 +105,8 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     forced: forced.signal,
     secretKey: opts.secretKey ?? noSecretKey(`this worker was started without a secret key (${SECRET_KEY_VARIABLE})`),
     connectionEnv: opts.connectionEnv ?? process.env,
+    maintenance: (dagId) =>
+      maintenanceAccess({ pool: opts.pool, lostWorkerTimeoutMs, batchSize: opts.retention?.batchSize, hooks: opts.retentionHooks, signal: interrupt.signal }, dagId),
     onEvent: opts.onEvent,
   };
   process.setSourceMapsEnabled(true);
@@ -107,7 +122,11 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     logger: new Logger(() => (level, message) => {
       if (level === 'error' || level === 'warning') warn(message);
     }),
+    parsedCronItems: opts.retention ? retentionCrontab(opts.retention) : [],
     taskList: {
+      ...(opts.retention
+        ? { [RETENTION_TASK]: retentionTask({ pool: opts.pool, policy: opts.retention, hooks: opts.retentionHooks, signal: interrupt.signal, onWarning: warn }) }
+        : {}),
       run_task: async (payload, helpers) => {
         if (helpers.job.locked_by && !lockers.has(helpers.job.locked_by)) {
           // Recovery must know a job slot's id before that slot could need releasing.
