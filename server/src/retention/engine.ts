@@ -114,16 +114,33 @@ export async function cleanDatabase(pool: Pool, opts: CleanOptions): Promise<Ret
     stats.maxBatchMs = Math.max(stats.maxBatchMs, ms);
     return result.rows;
   };
-  /** Repeats a batched delete until it deletes less than a full batch; returns how many it deleted. */
-  const drain = async (name: RetentionStatement, values: unknown[], onRows?: (rows: never[]) => Promise<void>): Promise<number> => {
+  /**
+   * Repeats a keyset-paged delete (its last parameter is the key of the last row deleted) until
+   * it deletes less than a full batch; returns how many it deleted.
+   */
+  const drain = async <R extends object>(name: RetentionStatement, values: unknown[], start: unknown[], keyOf: (row: R) => unknown[], onRows?: (rows: R[]) => Promise<void>): Promise<number> => {
+    let total = 0;
+    for (let after = start; ; ) {
+      const rows = await batch<R>(name, [...values, batchSize, ...after]);
+      total += rows.length;
+      if (onRows && rows.length > 0) await onRows(rows);
+      if (rows.length < batchSize) return total;
+      after = keyOf(rows.at(-1)!);
+    }
+  };
+  /** Deletes the log lines of `tryIds` (at most one batch of tries). */
+  const deleteTryLogs = (tryIds: string[]) =>
+    drain<{ task_try_id: string; seq: number }>('delete_try_logs', [tryIds], ['0', 0], (row) => [row.task_try_id, row.seq]);
+  /** Repeats a delete of the oldest rows (small tables, or one with an index on its age) until it deletes less than a full batch. */
+  const drainOldest = async (name: RetentionStatement, values: unknown[]): Promise<number> => {
     let total = 0;
     for (;;) {
       const rows = await batch(name, [...values, batchSize]);
       total += rows.length;
-      if (onRows && rows.length > 0) await onRows(rows as never[]);
       if (rows.length < batchSize) return total;
     }
   };
+  const byId = (row: { id: string }) => [row.id];
   const xcomsDeleted = async (rows: Array<{ id: string; task_instance_id: string; key: string }>) => {
     await opts.hooks?.afterXComDeleted?.(rows.map((r) => ({ id: r.id, taskInstanceId: r.task_instance_id, key: r.key })));
   };
@@ -144,10 +161,15 @@ export async function cleanDatabase(pool: Pool, opts: CleanOptions): Promise<Ret
           for (const table of ['task_instance', 'task_try', 'xcom', 'task_log'] as const) deleted[table] += counts![table];
           deleted.dag_run += ids.length;
         } else {
-          deleted.task_log += await drain('delete_run_logs', [ids]);
-          deleted.xcom += await drain('delete_run_xcoms', [ids], xcomsDeleted);
-          deleted.task_try += await drain('delete_run_tries', [ids]);
-          deleted.task_instance += await drain('delete_run_task_instances', [ids]);
+          for (let afterTry = '0'; ; ) {
+            const tries = (await selectPage<{ id: string }>(pool, 'select_run_tries', [ids, afterTry, batchSize])).map((t) => t.id);
+            if (tries.length > 0) deleted.task_log += await deleteTryLogs(tries);
+            if (tries.length < batchSize) break;
+            afterTry = tries.at(-1)!;
+          }
+          deleted.xcom += await drain('delete_run_xcoms', [ids], ['0'], byId, xcomsDeleted);
+          deleted.task_try += await drain('delete_run_tries', [ids], ['0'], byId);
+          deleted.task_instance += await drain('delete_run_task_instances', [ids], ['0'], byId);
           deleted.dag_run += (await batch('delete_runs', [ids])).length;
         }
         if (ids.length < batchSize) break;
@@ -161,7 +183,7 @@ export async function cleanDatabase(pool: Pool, opts: CleanOptions): Promise<Ret
         const tryIds = page.filter((t) => !expiredRuns.has(t.dag_run_id)).map((t) => t.id);
         if (tryIds.length > 0) {
           if (dryRun) deleted.task_log += (await retentionSql<{ task_log: number }>(pool, 'count_try_logs', [tryIds])).rows[0]!.task_log;
-          else deleted.task_log += await drain('delete_try_logs', [tryIds]);
+          else deleted.task_log += await deleteTryLogs(tryIds);
         }
         if (page.length < batchSize) break;
       }
@@ -185,7 +207,7 @@ export async function cleanDatabase(pool: Pool, opts: CleanOptions): Promise<Ret
     }
     if (tables.includes('audit_log')) {
       const values = [opts.dagId ?? null, ageS('audit_log'), useOverrides];
-      deleted.audit_log += dryRun ? await count(pool, 'count_audit_logs', values) : await drain('delete_audit_logs', values);
+      deleted.audit_log += dryRun ? await count(pool, 'count_audit_logs', values) : await drainOldest('delete_audit_logs', values);
     }
     const simple = [
       ['import_error', 'count_import_errors', 'delete_import_errors'],
@@ -195,7 +217,7 @@ export async function cleanDatabase(pool: Pool, opts: CleanOptions): Promise<Ret
     ] as const;
     for (const [table, countStatement, deleteStatement] of simple) {
       if (!tables.includes(table)) continue;
-      deleted[table] += dryRun ? await count(pool, countStatement, [ageS(table)]) : await drain(deleteStatement, [ageS(table)]);
+      deleted[table] += dryRun ? await count(pool, countStatement, [ageS(table)]) : await drainOldest(deleteStatement, [ageS(table)]);
     }
   } catch (e) {
     error = coerceError(e).message;

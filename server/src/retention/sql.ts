@@ -8,7 +8,7 @@ import type { ClientBase, Pool, QueryResult, QueryResultRow } from 'pg';
 const NAMES = [
   'select_expired_runs',
   'count_run_rows',
-  'delete_run_logs',
+  'select_run_tries',
   'delete_run_xcoms',
   'delete_run_tries',
   'delete_run_task_instances',
