@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanDatabase } from '../server/src/retention/engine.js';
+import { parseAge, parseTables, resolveRetentionPolicy } from '../server/src/retention/policy.js';
 import { seedHistory, tableCounts } from './support/history.js';
-import { createTestPlatform, type TestPlatform } from './support/platform.js';
+import { createTestPlatform, dagFolder, graphql, type TestPlatform } from './support/platform.js';
 
 describe('retention passes', () => {
   let platform: TestPlatform;
@@ -32,5 +33,98 @@ describe('retention passes', () => {
     const pass = await platform.db.prisma.retentionPass.findUniqueOrThrow({ where: { id: real.passId! } });
     expect(pass).toMatchObject({ trigger: 'test', error: null, deleted: real.deleted, batches: real.batches });
     expect(pass.endedAt).not.toBeNull();
+  });
+});
+
+describe('retention policies', () => {
+  let platform: TestPlatform;
+  beforeAll(async () => {
+    platform = await createTestPlatform();
+  });
+  afterAll(() => platform?.close());
+
+  it('follow a DAG’s own retention.days over the platform’s, and a table’s days over the default', async () => {
+    const { pool } = platform;
+    const dir = await dagFolder({
+      'kept_long.ts': `import { dag, task } from '@updraft/sdk';\nexport default dag({ id: 'kept_long', retention: { days: 60 } }, () => { task('t', () => 1)(); });`,
+    });
+    expect((await platform.deploy(dir)).importErrors).toEqual([]);
+    expect((await platform.db.prisma.dag.findUniqueOrThrow({ where: { id: 'kept_long' } })).retentionDays).toBe(60);
+    // Runs 5, 15, ... 95 days old for both DAGs.
+    const long = await seedHistory(pool, { dagId: 'kept_long', runs: 10, oldestDays: 95, newestDays: 5, tasksPerRun: 1, logLinesPerTry: 2 });
+    const short = await seedHistory(pool, { dagId: 'default_dag', runs: 10, oldestDays: 95, newestDays: 5, tasksPerRun: 1, logLinesPerTry: 2 });
+    await pool.query(`INSERT INTO audit_log (at, actor, action, outcome, dag_id) VALUES (now() - interval '45 days', 'local', 'x', 'success', 'kept_long'), (now() - interval '45 days', 'local', 'x', 'success', 'default_dag')`);
+    const policy = resolveRetentionPolicy({ defaultDays: 30, days: { task_log: 10 } }, {});
+    const result = await cleanDatabase(pool, { policy, trigger: 'test' });
+    expect(result.error).toBeNull();
+    const runsOf = async (dagId: string) => (await pool.query<{ id: number }>('SELECT id FROM dag_run WHERE dag_id = $1 ORDER BY id', [dagId])).rows.map((r) => r.id);
+    // kept_long: 60 days (runs 5..55 days old stay); default_dag: 30 days (5..25 stay).
+    expect(await runsOf('kept_long')).toEqual(long.slice(4));
+    expect(await runsOf('default_dag')).toEqual(short.slice(7));
+    // Logs: 10 days for default_dag (only its 5-day-old run keeps its lines), and kept_long's 60 days win over the table's 10.
+    const lines = await pool.query<{ dag_id: string; n: number }>(
+      `SELECT r.dag_id, count(*)::int AS n FROM task_log l JOIN task_try t ON t.id = l.task_try_id JOIN task_instance ti ON ti.id = t.task_instance_id
+       JOIN dag_run r ON r.id = ti.dag_run_id GROUP BY r.dag_id ORDER BY r.dag_id`,
+    );
+    expect(lines.rows).toEqual([{ dag_id: 'default_dag', n: 2 }, { dag_id: 'kept_long', n: 12 }]);
+    expect((await pool.query(`SELECT dag_id FROM audit_log WHERE action = 'x'`)).rows).toEqual([{ dag_id: 'kept_long' }]);
+    expect(result.deleted).toMatchObject({ dag_run: 4 + 7, task_log: 4 * 2 + 7 * 2 + 2 * 2, audit_log: 1 });
+  });
+
+  it('refuse a bad retention.days at deploy, naming the DAG', async () => {
+    const dir = await dagFolder({ 'bad.ts': `import { dag, task } from '@updraft/sdk';\nexport default dag({ id: 'bad_retention', retention: { days: 0 } }, () => { task('t', () => 1)(); });` });
+    const { importErrors } = await platform.deploy(dir);
+    expect(importErrors.map((e) => e.message)).toEqual(['bad.ts: DAG "bad_retention": retention.days: must be at least 1 day']);
+  });
+
+  it('never touch a queued or running run, however old', async () => {
+    const { pool } = platform;
+    const [running] = await seedHistory(pool, { dagId: 'still_running', runs: 2, oldestDays: 300, newestDays: 200, tasksPerRun: 1, logLinesPerTry: 1 });
+    await pool.query(`UPDATE dag_run SET state = 'running', ended_at = NULL WHERE id = $1`, [running]);
+    await cleanDatabase(pool, { olderThanMs: 86_400_000, keepLastPerDag: false, trigger: 'test' });
+    expect((await pool.query<{ id: number }>(`SELECT id FROM dag_run WHERE dag_id = 'still_running'`)).rows).toEqual([{ id: running }]);
+    expect((await pool.query(`SELECT count(*)::int AS n FROM task_log l JOIN task_try t ON t.id = l.task_try_id JOIN task_instance ti ON ti.id = t.task_instance_id WHERE ti.dag_run_id = $1`, [running])).rows).toEqual([{ n: 1 }]);
+  });
+
+  it('reject options that make no sense, saying which', async () => {
+    const { pool } = platform;
+    await expect(cleanDatabase(pool, { olderThanMs: 1, dagId: 'nope', trigger: 'test' })).rejects.toThrow('there is no DAG "nope"');
+    await expect(cleanDatabase(pool, { olderThanMs: 1, dagId: 'kept_long', tables: ['worker'], trigger: 'test' })).rejects.toThrow(
+      'worker cannot be limited to one DAG; with a DAG, tables are dag_run, task_log, xcom, audit_log',
+    );
+    expect(() => parseAge('30 days')).toThrow('"30 days" is not an age: use a number of days, hours or minutes such as 30d, 12h or 90m');
+    expect(() => parseTables(['dag_run', 'runs'])).toThrow('unknown table "runs"; tables are dag_run, task_log, xcom, audit_log, import_error, worker, scheduler, job');
+    expect(() => resolveRetentionPolicy({}, { UPDRAFT_RETENTION_DAYS: 'forever' })).toThrow('UPDRAFT_RETENTION_DAYS must be a number of days (e.g. 30), got "forever"');
+  });
+});
+
+describe('the retention cron job', () => {
+  let platform: TestPlatform;
+  beforeAll(async () => {
+    platform = await createTestPlatform();
+  });
+  afterAll(() => platform?.close());
+
+  it('is registered by workers given a policy, and its job runs a pass recorded as `cron`', async () => {
+    const { pool } = platform;
+    await seedHistory(pool, { dagId: 'cron_dag', runs: 3, oldestDays: 50, newestDays: 40, tasksPerRun: 1, logLinesPerTry: 1 });
+    await pool.query(`INSERT INTO worker (id, hostname, pid, concurrency, stopped_at) VALUES ('old-worker', 'h', 1, 1, now() - interval '40 days')`);
+    await platform.startWorker(1, { retention: resolveRetentionPolicy({ defaultDays: 30 }, {}) });
+    // graphile-worker books the crontab as it starts; the hourly tick is simulated by adding its job.
+    expect((await pool.query(`SELECT identifier FROM graphile_worker._private_known_crontabs`)).rows).toEqual([{ identifier: 'updraft_retention' }]);
+    await pool.query(`SELECT graphile_worker.add_job('updraft_retention', queue_name => 'updraft_retention', max_attempts => 1)`);
+    let pass;
+    for (let i = 0; i < 200 && !pass?.endedAt; i++) {
+      pass = await platform.db.prisma.retentionPass.findFirst({ where: { trigger: 'cron' } });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(pass).toMatchObject({ trigger: 'cron', error: null, deleted: expect.objectContaining({ dag_run: 2, worker: 1 }) });
+    expect(pass!.policy).toMatchObject({ days: expect.objectContaining({ dag_run: 30, job: 30 }), keepLastPerDag: true });
+    // The API lists it.
+    const data = await graphql<{ retentionPasses: { edges: Array<{ node: { trigger: string; deleted: Record<string, number>; maxBatchMs: number } }> } }>(
+      platform,
+      `{ retentionPasses(first: 5) { edges { node { trigger deleted maxBatchMs } } } }`,
+    );
+    expect(data.retentionPasses.edges.map((e) => e.node)).toEqual([{ trigger: 'cron', deleted: pass!.deleted, maxBatchMs: pass!.maxBatchMs }]);
   });
 });

@@ -7,11 +7,11 @@ import { createTestPlatform, dagFolder, type TestPlatform } from '../../../test/
 
 const DAGS = {
   'maintenance.ts': `export { maintenanceDbCleanup, maintenanceLogCleanup, maintenanceOrphanSweep } from '@updraft/plugin-maintenance';`,
-  // A run that executes while the cleanups delete: 15 tasks one after the other.
+  // A run that executes while the cleanups delete: 25 tasks one after the other.
   'busy.ts': `
 import { dag, task } from '@updraft/sdk';
 const step = task('step', async (n: number) => { await new Promise((r) => setTimeout(r, 40)); return n + 1; });
-export default dag({ id: 'busy' }, () => { let v = step(0); for (let i = 1; i < 15; i++) v = step(v); });
+export default dag({ id: 'busy' }, () => { let v = step(0); for (let i = 1; i < 25; i++) v = step(v); });
 `,
   'isolated.ts': `
 import { dag, task } from '@updraft/sdk';
@@ -63,7 +63,7 @@ describe('the maintenance DAGs', () => {
     const dbCleanup = await platform.trigger('maintenance_db_cleanup', { maxAgeDays: 30 });
     expect(await platform.waitForRun(dbCleanup, 120_000)).toBe('success');
     expect(await platform.waitForRun(busy, 60_000)).toBe('success');
-    expect((await platform.taskInstances(busy)).map((ti) => ti.state)).toEqual(Array(15).fill('success'));
+    expect((await platform.taskInstances(busy)).map((ti) => ti.state)).toEqual(Array(25).fill('success'));
 
     // The log cleanup deleted the lines of old tries (ended runs, not the latest of a DAG)...
     const [logCounts] = (await platform.taskInstances(logCleanup)).map((ti) => ti.returnValue as { deleted: Record<string, number>; dryRun: boolean });
