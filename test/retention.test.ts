@@ -128,3 +128,14 @@ describe('the retention cron job', () => {
     expect(data.retentionPasses.edges.map((e) => e.node)).toEqual([{ trigger: 'cron', deleted: pass!.deleted, maxBatchMs: pass!.maxBatchMs }]);
   });
 });
+
+describe('hostile retention options', () => {
+  it('cost little and say little, however large', () => {
+    const huge = 'x'.repeat(1_000_000);
+    const tables = Array.from({ length: 100_000 }, (_, i) => `t${i}`);
+    const t0 = performance.now();
+    expect(() => parseTables([huge, ...tables])).toThrow(/^unknown tables "x{40}…", "t0", "t1" and 99998 more; tables are /);
+    expect(() => parseAge(huge)).toThrow(/^"x{20}…" is not an age/);
+    expect(performance.now() - t0).toBeLessThan(1_000);
+  });
+});

@@ -82,7 +82,7 @@ export async function cleanDatabase(pool: Pool, opts: CleanOptions): Promise<Ret
   const tables = checkTables(opts);
   if (opts.dagId !== undefined) {
     const found = await pool.query('SELECT 1 FROM dag WHERE id = $1', [opts.dagId]);
-    if (found.rowCount === 0) throw new RetentionOptionsError(`there is no DAG "${opts.dagId}"`);
+    if (found.rowCount === 0) throw new RetentionOptionsError(`there is no DAG ${JSON.stringify(opts.dagId.length > 100 ? `${opts.dagId.slice(0, 100)}…` : opts.dagId)}`);
   }
   const started = performance.now();
   const dryRun = opts.dryRun ?? false;

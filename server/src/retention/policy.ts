@@ -84,6 +84,7 @@ function daysFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
  * milliseconds; a bad one throws a TypeError saying what is accepted.
  */
 export function parseAge(text: string): number {
+  if (text.length > 20) throw new TypeError(`"${text.slice(0, 20)}…" is not an age: use a number of days, hours or minutes such as 30d, 12h or 90m`);
   const ms = /^\d+(\.\d+)?(d|h|m)$/.test(text) ? durationMs(text as never) : undefined;
   if (ms === undefined || ms <= 0) throw new TypeError(`"${text}" is not an age: use a number of days, hours or minutes such as 30d, 12h or 90m`);
   if (ms > MAX_RETENTION_DAYS * 86_400_000) throw new TypeError(`"${text}" is too long an age: at most ${MAX_RETENTION_DAYS}d`);
@@ -94,6 +95,11 @@ export function parseAge(text: string): number {
 export function parseTables(names: readonly string[]): RetentionTable[] {
   if (names.length === 0) throw new TypeError(`no table given; tables are ${RETENTION_TABLES.join(', ')}`);
   const unknown = names.filter((name) => !(RETENTION_TABLES as readonly string[]).includes(name));
-  if (unknown.length > 0) throw new TypeError(`unknown table${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; tables are ${RETENTION_TABLES.join(', ')}`);
+  if (unknown.length > 0) {
+    // Quoted, but never more than a few short names: the message stays small whatever was given.
+    const shown = unknown.slice(0, 3).map((n) => JSON.stringify(n.length > 40 ? `${n.slice(0, 40)}…` : n));
+    const more = unknown.length > 3 ? ` and ${unknown.length - 3} more` : '';
+    throw new TypeError(`unknown table${unknown.length > 1 ? 's' : ''} ${shown.join(', ')}${more}; tables are ${RETENTION_TABLES.join(', ')}`);
+  }
   return [...new Set(names)] as RetentionTable[];
 }
