@@ -5,6 +5,7 @@ import { checkConnectionId, deleteConnection, openExtra, upsertConnection, type 
 import { redact } from '../../secrets/masking.js';
 import { notFound } from '../../errors.js';
 import { builder } from '../builder.js';
+import { pageTypes } from './connections.js';
 import { JSON_FIELD_COST, pageLimits } from '../limits.js';
 import { apiSecretKey, withSecrets } from '../secret-key.js';
 
@@ -12,11 +13,11 @@ builder.prismaObject('Connection', {
   description: 'How tasks reach an external system, read at run time with `connection(id)`. Its password is write-only: never returned.',
   select: { id: true },
   fields: (t) => ({
-    id: t.exposeID('id'),
+    id: t.exposeID('id', { description: 'What tasks and operators name it by: `connection(id)`.' }),
     type: t.exposeString('type', { description: 'The kind of system: `postgres`, `http`… (Airflow’s conn_type).' }),
-    host: t.exposeString('host', { nullable: true }),
-    port: t.exposeInt('port', { nullable: true }),
-    login: t.exposeString('login', { nullable: true }),
+    host: t.exposeString('host', { nullable: true, description: 'The host name or address.' }),
+    port: t.exposeInt('port', { nullable: true, description: 'The port; null for the type’s default.' }),
+    login: t.exposeString('login', { nullable: true, description: 'The user name.' }),
     schema: t.exposeString('schema', { nullable: true, description: 'The database or schema.' }),
     hasPassword: t.boolean({
       description: 'Whether a password is stored. The password itself is never returned.',
@@ -32,9 +33,9 @@ builder.prismaObject('Connection', {
       resolve: (connection, _args, ctx) =>
         connection.encryptedExtra === null ? {} : withSecrets(() => redact(openExtra(apiSecretKey(ctx)(), connection.id, connection.encryptedExtra))),
     }),
-    description: t.exposeString('description', { nullable: true }),
-    createdAt: t.expose('createdAt', { type: 'DateTime' }),
-    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    description: t.exposeString('description', { nullable: true, description: 'What it is for, as its owner wrote it.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was first stored.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it was last replaced.' }),
   }),
 });
 
@@ -46,11 +47,11 @@ builder.queryFields((t) => ({
     authScopes: { role: 'viewer', everyDag: true },
     ...pageLimits,
     resolve: (query, _root, _args, ctx) => ctx.prisma.connection.findMany({ ...query, orderBy: { id: 'asc' } }),
-  }),
+  }, ...pageTypes('Connection', 'connections')),
   connection: t.prismaField({
     type: 'Connection',
     description: 'One stored connection (NOT_FOUND when there is none), without its password.',
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: 'The connection’s id.' }) },
     authScopes: { role: 'viewer', everyDag: true },
     resolve: async (query, _root, args, ctx) => {
       const id = String(args.id);
@@ -63,34 +64,41 @@ builder.queryFields((t) => ({
 }));
 
 const UpsertConnectionInput = builder.inputType('UpsertConnectionInput', {
+  description: 'A connection to create, or to replace whole (but for an omitted password, which is kept).',
   fields: (t) => ({
     id: t.string({ required: true, description: '1 to 250 characters: letters, digits, `_`, `-`, `.`.' }),
     type: t.string({ required: true, description: 'The kind of system: `postgres`, `http`…' }),
-    host: t.string(),
+    host: t.string({ description: 'The host name or address.' }),
     port: t.int({ description: '1 to 65535.' }),
-    login: t.string(),
+    login: t.string({ description: 'The user name.' }),
     password: t.string({ description: 'Omitted: keep the stored password. null or "": remove it. At most 64 KiB; stored encrypted, never returned.' }),
     schema: t.string({ description: 'The database or schema.' }),
     extra: t.field({
       type: 'JSON',
       description: 'A JSON object (at most 64 KiB), stored encrypted. A sensitive key whose value is `***` (as the API shows it) keeps its stored value.',
     }),
-    description: t.string(),
+    description: t.string({ description: 'What it is for.' }),
   }),
 });
 
 const UpsertConnectionPayload = builder.objectRef<{ id: string; created: boolean; password: PasswordChange }>('UpsertConnectionPayload').implement({
+  description: 'What `upsertConnection` did.',
   fields: (t) => ({
     created: t.exposeBoolean('created', { description: 'Whether the connection is new (else it was replaced).' }),
     connection: t.prismaField({
       type: 'Connection',
+      description: 'The connection as stored now, without its password.',
       resolve: (query, payload, _args, ctx) => ctx.prisma.connection.findUniqueOrThrow({ ...query, where: { id: payload.id } }),
     }),
   }),
 });
 
-const DeleteConnectionInput = builder.inputType('DeleteConnectionInput', { fields: (t) => ({ id: t.string({ required: true }) }) });
+const DeleteConnectionInput = builder.inputType('DeleteConnectionInput', {
+  description: 'The connection to delete.',
+  fields: (t) => ({ id: t.string({ required: true, description: 'The connection’s id.' }) }),
+});
 const DeleteConnectionPayload = builder.objectRef<{ id: string }>('DeleteConnectionPayload').implement({
+  description: 'What `deleteConnection` deleted.',
   fields: (t) => ({ id: t.exposeString('id', { description: 'The deleted connection’s id.' }) }),
 });
 
@@ -98,7 +106,7 @@ builder.mutationFields((t) => ({
   upsertConnection: t.field({
     type: UpsertConnectionPayload,
     description: 'Creates or replaces a connection (op). Its password and extra fields are stored encrypted; the password can never be read back through the API.',
-    args: { input: t.arg({ type: UpsertConnectionInput, required: true }) },
+    args: { input: t.arg({ type: UpsertConnectionInput, required: true, description: 'The connection.' }) },
     authScopes: { role: 'op', everyDag: true },
     // Neither the password nor the extra fields (which may hold credentials): what changed, and where it points.
     audit: ({ input }, result) => ({
@@ -111,7 +119,7 @@ builder.mutationFields((t) => ({
   deleteConnection: t.field({
     type: DeleteConnectionPayload,
     description: 'Deletes a stored connection (op); NOT_FOUND when there is none.',
-    args: { input: t.arg({ type: DeleteConnectionInput, required: true }) },
+    args: { input: t.arg({ type: DeleteConnectionInput, required: true, description: 'Which connection.' }) },
     authScopes: { role: 'op', everyDag: true },
     audit: ({ input }) => ({ target: `connection:${input.id}` }),
     resolve: async (_root, { input }, ctx) => {
