@@ -58,6 +58,8 @@ export interface RetentionResult {
   batches: number;
   /** The longest of them, in ms: the longest the pass held a row lock. */
   maxBatchMs: number;
+  /** The statement of that longest batch (server/src/retention/sql/<name>.sql). */
+  slowestStatement: string | null;
   durationMs: number;
   /** Set when the pass stopped early (aborted, a hook or a statement failed). */
   error: string | null;
@@ -85,6 +87,7 @@ export async function cleanDatabase(pool: Pool, opts: CleanOptions): Promise<Ret
     if (found.rowCount === 0) throw new RetentionOptionsError(`there is no DAG ${JSON.stringify(opts.dagId.length > 100 ? `${opts.dagId.slice(0, 100)}…` : opts.dagId)}`);
   }
   const started = performance.now();
+  await analyzeIfNeverAnalyzed(pool);
   const dryRun = opts.dryRun ?? false;
   const batchSize = opts.batchSize ?? 1_000;
   const keepLast = opts.keepLastPerDag ?? true;
@@ -99,7 +102,7 @@ export async function cleanDatabase(pool: Pool, opts: CleanOptions): Promise<Ret
     batchSize,
   };
   const deleted = Object.fromEntries(REPORTED_TABLES.map((t) => [t, 0])) as DeletedCounts;
-  const stats = { batches: 0, maxBatchMs: 0 };
+  const stats = { batches: 0, maxBatchMs: 0, slowestStatement: null as string | null };
   const passId = dryRun
     ? null
     : ((await pool.query<{ id: number }>('INSERT INTO retention_pass (trigger, policy) VALUES ($1, $2) RETURNING id', [opts.trigger, JSON.stringify(recorded)])).rows[0]!.id);
@@ -111,7 +114,7 @@ export async function cleanDatabase(pool: Pool, opts: CleanOptions): Promise<Ret
     const result = await retentionSql<R & Record<string, unknown>>(pool, name, values);
     const ms = performance.now() - t0;
     stats.batches++;
-    stats.maxBatchMs = Math.max(stats.maxBatchMs, ms);
+    if (ms > stats.maxBatchMs) Object.assign(stats, { maxBatchMs: ms, slowestStatement: name });
     return result.rows;
   };
   /**
@@ -235,7 +238,7 @@ export async function cleanDatabase(pool: Pool, opts: CleanOptions): Promise<Ret
         .catch(() => undefined);
     }
   }
-  return { passId, dryRun, deleted, batches: stats.batches, maxBatchMs: Math.round(stats.maxBatchMs * 10) / 10, durationMs: Math.round(performance.now() - started), error };
+  return { passId, dryRun, deleted, batches: stats.batches, maxBatchMs: Math.round(stats.maxBatchMs * 10) / 10, slowestStatement: stats.slowestStatement, durationMs: Math.round(performance.now() - started), error };
 }
 
 function checkTables(opts: CleanOptions): RetentionTable[] {
@@ -257,4 +260,17 @@ async function selectPage<R extends object>(pool: Pool, name: RetentionStatement
 
 async function count(pool: Pool, name: RetentionStatement, values: unknown[]): Promise<number> {
   return (await retentionSql<{ n: number }>(pool, name, values)).rows[0]!.n;
+}
+
+/**
+ * ANALYZEs the tables a pass walks that were never analyzed (a database just restored or
+ * bulk-loaded, before autovacuum got to it): planned as if empty, each batch would scan
+ * task_log whole (measured 9x slower on 200,000 lines). Best effort: without the right to
+ * analyze, the pass goes on.
+ */
+async function analyzeIfNeverAnalyzed(pool: Pool): Promise<void> {
+  const { rows } = await pool.query<{ relname: string }>(
+    `SELECT relname FROM pg_class WHERE oid = ANY(ARRAY['dag_run', 'task_instance', 'task_try', 'task_log', 'xcom']::regclass[]) AND reltuples < 0`,
+  );
+  if (rows.length > 0) await pool.query(`ANALYZE ${rows.map((r) => r.relname).join(', ')}`).catch(() => undefined);
 }
