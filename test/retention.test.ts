@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../server/src/config.js';
 import { cleanDatabase } from '../server/src/retention/engine.js';
 import { parseAge, parseTables, resolveRetentionPolicy } from '../server/src/retention/policy.js';
 import { seedHistory, tableCounts } from './support/history.js';
@@ -137,5 +138,30 @@ describe('hostile retention options', () => {
     expect(() => parseTables([huge, ...tables])).toThrow(/^unknown tables "x{40}…", "t0", "t1" and 99998 more; tables are /);
     expect(() => parseAge(huge)).toThrow(/^"x{20}…" is not an age/);
     expect(performance.now() - t0).toBeLessThan(1_000);
+  });
+});
+
+describe('the retention configuration', () => {
+  it('defaults to 30 days hourly, can be turned off, and names a bad setting', () => {
+    const saved = { ...process.env };
+    try {
+      for (const key of Object.keys(process.env)) if (key.startsWith('UPDRAFT_RETENTION')) delete process.env[key];
+      expect(resolveConfig().retention).toEqual({ defaultDays: 30, days: {}, schedule: '17 * * * *', batchSize: 1_000 });
+      expect(resolveConfig({ retention: 'off' }).retention).toBeNull();
+      expect(resolveConfig({ retention: { defaultDays: 90 } }).retention?.defaultDays).toBe(90);
+      process.env.UPDRAFT_RETENTION_DAYS = 'off';
+      expect(resolveConfig().retention).toBeNull();
+      process.env.UPDRAFT_RETENTION_DAYS = '14';
+      process.env.UPDRAFT_RETENTION_TASK_LOG_DAYS = '7';
+      expect(resolveConfig().retention).toMatchObject({ defaultDays: 14, days: { task_log: 7 } });
+      process.env.UPDRAFT_RETENTION_SCHEDULE = 'every hour';
+      expect(() => resolveConfig()).toThrow('the retention schedule "every hour" is not a crontab time (5 fields, e.g. "17 * * * *")');
+      delete process.env.UPDRAFT_RETENTION_SCHEDULE;
+      process.env.UPDRAFT_RETENTION_XCOM_DAYS = '-1';
+      expect(() => resolveConfig()).toThrow('the retention of xcom must be a number of days from more than 0 to 36500, got -1');
+    } finally {
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+      Object.assign(process.env, saved);
+    }
   });
 });
