@@ -3,7 +3,8 @@ import { resolveConfig } from '../server/src/config.js';
 import { cleanDatabase } from '../server/src/retention/engine.js';
 import { parseAge, parseTables, resolveRetentionPolicy } from '../server/src/retention/policy.js';
 import { seedHistory, tableCounts } from './support/history.js';
-import { createTestPlatform, dagFolder, graphql, type TestPlatform } from './support/platform.js';
+import { createTestPlatform, dagFolder, graphql, platformRunning, type TestPlatform } from './support/platform.js';
+import { clearTaskInstances } from '../server/src/executor/interventions.js';
 
 describe('retention passes', () => {
   let platform: TestPlatform;
@@ -164,4 +165,44 @@ describe('the retention configuration', () => {
       Object.assign(process.env, saved);
     }
   });
+});
+
+describe('a pass and an operator on the same old run', () => {
+  let platform: TestPlatform & { dagsDir: string };
+  beforeAll(async () => {
+    platform = await platformRunning({
+      'wide.ts': `import { dag, task } from '@updraft/sdk';\nexport default dag({ id: 'wide', defaultArgs: { isolation: 'none' } }, () => { for (let i = 0; i < 1000; i++) task('t' + i, () => i)(); });`,
+    });
+  });
+  afterAll(() => platform?.close());
+
+  it('never deadlock: a clear of a run being deleted either finds it gone or runs what is left', async () => {
+    const { pool } = platform;
+    const run = await platform.trigger('wide');
+    expect(await platform.waitForRun(run, 120_000)).toBe('success');
+    await pool.query(`UPDATE dag_run SET ended_at = now() - interval '60 days' WHERE id = $1`, [run]);
+    const deadlocks = async () => (await pool.query<{ n: number }>('SELECT deadlocks::int AS n FROM pg_stat_database WHERE datname = current_database()')).rows[0]!.n;
+    const before = await deadlocks();
+    const taskIds = Array.from({ length: 1000 }, (_, i) => `t${i}`);
+    // The clear starts as the pass's first batch of the run's XCom commits, and runs alongside its next batches.
+    let clearing: Promise<number | Error> | undefined;
+    const pass = await cleanDatabase(pool, {
+      olderThanMs: 30 * 86_400_000,
+      keepLastPerDag: false,
+      tables: ['dag_run'],
+      batchSize: 50,
+      trigger: 'test',
+      hooks: { afterXComDeleted: async () => void (clearing ??= clearTaskInstances(pool, { dagRunId: run, taskIds }).catch((e: Error) => e)) },
+    });
+    const cleared = await clearing;
+    expect(pass.error).toBeNull();
+    expect(await deadlocks()).toBe(before);
+    const left = await pool.query<{ state: string }>('SELECT state FROM dag_run WHERE id = $1', [run]);
+    if (left.rows.length > 0) {
+      // The clear won the run (the pass skips a run that is no longer ended): what is left of it runs again and ends.
+      expect(typeof cleared === 'number' || cleared instanceof Error).toBe(true);
+      expect(await platform.waitForRun(run, 120_000)).toBe('success');
+    }
+    console.log(`pass deleted ${pass.deleted.xcom} XCom, ${pass.deleted.dag_run} run(s), ${pass.deleted.task_instance} task instances; clear: ${cleared instanceof Error ? cleared.message : `${cleared} cleared`}`);
+  }, 240_000);
 });
