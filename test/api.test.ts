@@ -32,6 +32,7 @@ describe('GraphQL API', () => {
     const dags = await graphql(LIST_DAGS);
     expect(dags.body.data.dags.edges.map((e: any) => e.node.id)).toEqual([
       'branching',
+      'daily_etl',
       'daily_report',
       'hello_world',
       'maintenance_db_cleanup',
@@ -42,7 +43,7 @@ describe('GraphQL API', () => {
       'trigger_rules',
       'tutorial_taskflow',
     ]);
-    expect(dags.body.data.dags.edges[2].node).toEqual({
+    expect(dags.body.data.dags.edges[3].node).toEqual({
       id: 'hello_world',
       paused: false,
       schedule: null,
@@ -52,7 +53,7 @@ describe('GraphQL API', () => {
         { id: 'say_hi', upstreamIds: ['ready_hi'] },
       ],
     });
-    expect(dags.body.data.dags.edges[1].node).toMatchObject({ id: 'daily_report', schedule: '@daily' });
+    expect(dags.body.data.dags.edges[2].node).toMatchObject({ id: 'daily_report', schedule: '@daily' });
 
     const triggered = await graphql(TRIGGER);
     const { id, state } = triggered.body.data.triggerDagRun.dagRun;

@@ -79,6 +79,17 @@ describe('retention policies', () => {
     expect(importErrors.map((e) => e.message)).toEqual(['bad.ts: DAG "bad_retention": retention.days: must be at least 1 day']);
   });
 
+  it('keep the latest scheduled run too, which the scheduler plans the next one from', async () => {
+    const { pool } = platform;
+    const scheduled = await seedHistory(pool, { dagId: 'with_manual', runs: 4, oldestDays: 90, newestDays: 60, tasksPerRun: 1, logLinesPerTry: 0 });
+    // The newest run (highest id) is a manual one, as old as the rest.
+    const manual = await seedHistory(pool, { dagId: 'with_manual', runs: 1, oldestDays: 50, newestDays: 50, tasksPerRun: 1, logLinesPerTry: 0 });
+    await pool.query(`UPDATE dag_run SET run_type = 'manual', run_id = 'manual__x', logical_date = now() - interval '50 days' WHERE id = $1`, [manual[0]]);
+    await cleanDatabase(pool, { olderThanMs: 30 * 86_400_000, dagId: 'with_manual', trigger: 'test' });
+    const left = await pool.query<{ id: number }>(`SELECT id FROM dag_run WHERE dag_id = 'with_manual' ORDER BY id`);
+    expect(left.rows.map((r) => r.id)).toEqual([scheduled.at(-1), manual[0]]);
+  });
+
   it('never touch a queued or running run, however old', async () => {
     const { pool } = platform;
     const [running] = await seedHistory(pool, { dagId: 'still_running', runs: 2, oldestDays: 300, newestDays: 200, tasksPerRun: 1, logLinesPerTry: 1 });

@@ -22,6 +22,15 @@ export interface RawDagStructure {
   pausedOnCreation?: boolean;
   /** The run callbacks the DAG has. */
   callbacks?: Array<'onSuccess' | 'onFailure'>;
+  /** DagOptions.timezone (absent: UTC). */
+  timezone?: string;
+  /** DagOptions.startDate / endDate as ISO 8601 text (absent: none). */
+  startDate?: string;
+  endDate?: string;
+  /** DagOptions.catchup (absent: false). */
+  catchup?: boolean;
+  /** DagOptions.maxActiveRuns (absent: 16). */
+  maxActiveRuns?: number;
   tasks: RawTaskStructure[];
 }
 

@@ -25,7 +25,7 @@ export async function seedHistory(pool: pg.Pool, opts: SeedOptions): Promise<num
   );
   const runs = await pool.query<{ id: number }>(
     `INSERT INTO dag_run (dag_id, dag_version_id, run_id, run_type, state, logical_date, queued_at, started_at, ended_at)
-     SELECT $1, $2, 'seed__' || g, 'scheduled', CASE WHEN g % 10 = 0 THEN 'failed' ELSE 'success' END::"DagRunState",
+     SELECT $1, $2, 'seed__' || gen_random_uuid(), 'scheduled', CASE WHEN g % 10 = 0 THEN 'failed' ELSE 'success' END::"DagRunState",
             at - interval '1 minute', at - interval '1 minute', at - interval '1 minute', at
      FROM generate_series(1, $3::int) g, LATERAL (SELECT now() - ($4::float8 - ($4::float8 - $5::float8) * (g - 1) / greatest($3::int - 1, 1)) * interval '1 day' AS at) t
      ORDER BY g
