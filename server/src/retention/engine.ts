@@ -118,22 +118,24 @@ export async function cleanDatabase(pool: Pool, opts: CleanOptions): Promise<Ret
     return result.rows;
   };
   /**
-   * Repeats a keyset-paged delete (its last parameter is the key of the last row deleted) until
-   * it deletes less than a full batch; returns how many it deleted.
+   * Repeats a keyset-paged delete (its last parameters are the key of the last row deleted:
+   * `keyOf` gives a row's key as numbers, compared in order) until it deletes less than a
+   * full batch; returns how many it deleted.
    */
-  const drain = async <R extends object>(name: RetentionStatement, values: unknown[], start: unknown[], keyOf: (row: R) => unknown[], onRows?: (rows: R[]) => Promise<void>): Promise<number> => {
+  const drain = async <R extends object>(name: RetentionStatement, values: unknown[], keyOf: (row: R) => bigint[], start: bigint[], onRows?: (rows: R[]) => Promise<void>): Promise<number> => {
     let total = 0;
     for (let after = start; ; ) {
-      const rows = await batch<R>(name, [...values, batchSize, ...after]);
+      const rows = await batch<R>(name, [...values, batchSize, ...after.map(String)]);
       total += rows.length;
       if (onRows && rows.length > 0) await onRows(rows);
       if (rows.length < batchSize) return total;
-      after = keyOf(rows.at(-1)!);
+      // DELETE … RETURNING gives no order: the next batch starts after the greatest key.
+      after = rows.map(keyOf).reduce((max, key) => (compareKeys(key, max) > 0 ? key : max));
     }
   };
   /** Deletes the log lines of `tryIds` (at most one batch of tries). */
   const deleteTryLogs = (tryIds: string[]) =>
-    drain<{ task_try_id: string; seq: number }>('delete_try_logs', [tryIds], ['0', 0], (row) => [row.task_try_id, row.seq]);
+    drain<{ task_try_id: string; seq: number }>('delete_try_logs', [tryIds], (row) => [BigInt(row.task_try_id), BigInt(row.seq)], [0n, 0n]);
   /** Repeats a delete of the oldest rows (small tables, or one with an index on its age) until it deletes less than a full batch. */
   const drainOldest = async (name: RetentionStatement, values: unknown[]): Promise<number> => {
     let total = 0;
@@ -143,7 +145,7 @@ export async function cleanDatabase(pool: Pool, opts: CleanOptions): Promise<Ret
       if (rows.length < batchSize) return total;
     }
   };
-  const byId = (row: { id: string }) => [row.id];
+  const byId = (row: { id: string }) => [BigInt(row.id)];
   const xcomsDeleted = async (rows: Array<{ id: string; task_instance_id: string; key: string }>) => {
     await opts.hooks?.afterXComDeleted?.(rows.map((r) => ({ id: r.id, taskInstanceId: r.task_instance_id, key: r.key })));
   };
@@ -170,9 +172,9 @@ export async function cleanDatabase(pool: Pool, opts: CleanOptions): Promise<Ret
             if (tries.length < batchSize) break;
             afterTry = tries.at(-1)!;
           }
-          deleted.xcom += await drain('delete_run_xcoms', [ids], ['0'], byId, xcomsDeleted);
-          deleted.task_try += await drain('delete_run_tries', [ids], ['0'], byId);
-          deleted.task_instance += await drain('delete_run_task_instances', [ids], ['0'], byId);
+          deleted.xcom += await drain('delete_run_xcoms', [ids], byId, [0n], xcomsDeleted);
+          deleted.task_try += await drain('delete_run_tries', [ids], byId, [0n]);
+          deleted.task_instance += await drain('delete_run_task_instances', [ids], byId, [0n]);
           deleted.dag_run += (await batch('delete_runs', [ids])).length;
         }
         if (ids.length < batchSize) break;
@@ -273,4 +275,9 @@ async function analyzeIfNeverAnalyzed(pool: Pool): Promise<void> {
     `SELECT relname FROM pg_class WHERE oid = ANY(ARRAY['dag_run', 'task_instance', 'task_try', 'task_log', 'xcom']::regclass[]) AND reltuples < 0`,
   );
   if (rows.length > 0) await pool.query(`ANALYZE ${rows.map((r) => r.relname).join(', ')}`).catch(() => undefined);
+}
+
+function compareKeys(a: bigint[], b: bigint[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+  return 0;
 }
