@@ -287,6 +287,7 @@ const QUERIES: Record<string, { role: Role; query: string; variables?: () => Rec
   workers: { role: 'viewer', query: `{ workers(first: 10) { edges { node { id } } } }` },
   apiTokens: { role: 'admin', query: `{ apiTokens(first: 10) { edges { node { prefix } } } }` },
   auditLog: { role: 'op', query: `{ auditLog(first: 10) { edges { node { id } } } }` },
+  retentionPasses: { role: 'op', query: `{ retentionPasses(first: 10) { edges { node { id deleted } } } }` },
   variables: { role: 'viewer', query: `{ variables(first: 10) { edges { node { key value } } } }` },
   variable: { role: 'viewer', query: `{ variable(key: "matrix_sample") { key value } }` },
   connections: { role: 'viewer', query: `{ connections(first: 10) { edges { node { id hasPassword extra } } } }` },

@@ -89,6 +89,8 @@ export class Dag {
       ...(this.options.maxActiveRuns !== undefined ? { maxActiveRuns: this.options.maxActiveRuns } : {}),
       ...(this.options.maxActiveTasks !== undefined ? { maxActiveTasks: this.options.maxActiveTasks } : {}),
       params: this.options.params ? this.options.params.toJSONSchema({ io: 'input' }) : null,
+      ...(this.options.retention !== undefined ? { retention: this.options.retention } : {}),
+      ...(this.options.pausedOnCreation !== undefined ? { pausedOnCreation: this.options.pausedOnCreation } : {}),
       tasks: nodes.map((node) => ({
         id: node.id,
         upstreamIds: [...node.upstreamIds],

@@ -24,6 +24,7 @@ export {
 } from './errors.js';
 export type {
   DagOptions,
+  DagRetention,
   Duration,
   Isolation,
   Logger,
@@ -46,3 +47,5 @@ export type { SecretsAccess, TaskConnection } from './secrets.js';
 export type { MapItems } from './mapping.js';
 export type { ArgSpec, MapSpec, RawDagStructure, RawTaskStructure, TaskKind } from './structure.js';
 export { XComArg, chain, isXComArg } from './xcom-arg.js';
+export { MAINTENANCE_ACCESS } from './maintenance.js';
+export type { MaintenanceAccess, MaintenanceCleanOptions, MaintenanceCleanResult, OrphanSweepResult, RetentionTableName } from './maintenance.js';

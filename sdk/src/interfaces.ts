@@ -228,6 +228,23 @@ export interface DagOptions {
    * ```
    */
   params?: ParamsSchema;
+  /**
+   * How long this DAG's history is kept: its runs (with their task instances, tries, XCom and
+   * logs) and its audit rows are deleted by the platform's retention once older than `days`,
+   * instead of after the platform's default (30 days). The latest run is always kept.
+   */
+  retention?: DagRetention;
+  /**
+   * Deploy the DAG paused the first time it is deployed (Airflow's `is_paused_upon_creation`),
+   * so that it runs only once someone unpauses it. Later deploys keep whatever it is now.
+   */
+  pausedOnCreation?: boolean;
+}
+
+/** A DAG's retention (`DagOptions.retention`). */
+export interface DagRetention {
+  /** Days its runs, logs, XCom and audit rows are kept: a whole number from 1 to 36,500. */
+  days: number;
 }
 
 /** How a DAG's webhook checks signatures (`DagOptions.webhook`). */

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { durationMs, memoryMb } from './dags/duration.js';
 import { MAX_LOG_BYTES, MAX_LOG_LINES } from './executor/log-limits.js';
+import { retentionCrontab } from './retention/cron.js';
+import { resolveRetentionPolicy, type RetentionPolicy } from './retention/policy.js';
 
 /** Where a platform keeps its local state, where it listens and how its workers behave. Declared once with defaults. */
 export interface UpdraftConfig {
@@ -35,9 +37,18 @@ export interface UpdraftConfig {
   corsOrigins: string[];
   /** Extra `Host` header values the API accepts, e.g. behind a reverse proxy. Default none (or UPDRAFT_ALLOWED_HOSTS, comma-separated). */
   allowedHosts: string[];
+  /**
+   * How long history is kept, for the retention cron job that workers run (see
+   * retention/policy.ts): 30 days unless UPDRAFT_RETENTION_DAYS (or `--retention-days`) says
+   * otherwise; null (`off`) runs no retention job.
+   */
+  retention: RetentionPolicy | null;
 }
 
-type Overrides = { [K in keyof UpdraftConfig]?: UpdraftConfig[K] | undefined };
+type Overrides = { [K in keyof Omit<UpdraftConfig, 'retention'>]?: UpdraftConfig[K] | undefined } & {
+  /** `off`: no retention job; a number: the default days; a policy: part of one. */
+  retention?: Partial<RetentionPolicy> | 'off' | undefined;
+};
 
 export function resolveConfig(overrides: Overrides = {}): UpdraftConfig {
   const port = overrides.port ?? Number(process.env.PORT ?? 4000);
@@ -58,6 +69,9 @@ export function resolveConfig(overrides: Overrides = {}): UpdraftConfig {
   const xcomMaxBytes = overrides.xcomMaxBytes ?? fromEnv('UPDRAFT_XCOM_MAX_BYTES', byteSize, 'a size such as "1GB"') ?? 1024 ** 3;
   if (!Number.isInteger(xcomInlineMaxBytes) || xcomInlineMaxBytes < 0) throw new TypeError(`the XCom inline limit must be 0 or more bytes, got ${xcomInlineMaxBytes}`);
   if (!Number.isInteger(xcomMaxBytes) || xcomMaxBytes < xcomInlineMaxBytes) throw new TypeError(`the XCom size limit (${xcomMaxBytes} bytes) cannot be less than the inline limit (${xcomInlineMaxBytes} bytes)`);
+  const retentionOff = overrides.retention === 'off' || (overrides.retention === undefined && ['off', '0'].includes(process.env.UPDRAFT_RETENTION_DAYS ?? ''));
+  const retention = retentionOff ? null : resolveRetentionPolicy(overrides.retention === 'off' ? {} : overrides.retention);
+  if (retention) retentionCrontab(retention); // a bad schedule fails here, not in the worker
   return {
     home: path.resolve(overrides.home ?? process.env.UPDRAFT_HOME ?? '.updraft'),
     host: overrides.host ?? '127.0.0.1',
@@ -73,6 +87,7 @@ export function resolveConfig(overrides: Overrides = {}): UpdraftConfig {
     xcomMaxBytes,
     corsOrigins: overrides.corsOrigins ?? list(process.env.UPDRAFT_CORS_ORIGINS),
     allowedHosts: overrides.allowedHosts ?? list(process.env.UPDRAFT_ALLOWED_HOSTS),
+    retention,
   };
 }
 

@@ -1,4 +1,4 @@
-import { SECRETS_ACCESS, TaskTimeout, WorkerShutdown, type Logger as TaskLogger, type TaskContext } from '@updraft/sdk';
+import { MAINTENANCE_ACCESS, SECRETS_ACCESS, TaskTimeout, WorkerShutdown, type Logger as TaskLogger, type TaskContext } from '@updraft/sdk';
 import type { DagStructure, TaskCallbackName, TaskStructure } from '../dags/structure.js';
 import { retryWhileDatabaseFails } from '../db/retry.js';
 import { coerceError } from '../errors.js';
@@ -77,11 +77,11 @@ export async function execute(
   try {
     const value = await inProcess(callback ? (task.timeoutMs ?? CALLBACK_TIMEOUT_MS) : task.timeoutMs, deps, (signal) =>
       withTaskConsole(log, () => {
-        const access = directAccess(secrets);
-        const ctx = withSecretsAccess({ ...context, log: logger, signal } satisfies TaskContext, access);
+        const access = { [SECRETS_ACCESS]: directAccess(secrets), [MAINTENANCE_ACCESS]: deps.maintenance(claim.dag_id) };
+        const ctx = withAccess({ ...context, log: logger, signal } satisfies TaskContext, access);
         if (!callback) return dag.runTask(task.id, args.map(decodeArg), ctx);
-        if ('runState' in callback) return dag.runDagCallback(withSecretsAccess({ ...ctx, state: callback.runState }, access));
-        return dag.runCallback(task.id, callback.name, withSecretsAccess({ ...ctx, error: callback.error }, access));
+        if ('runState' in callback) return dag.runDagCallback(withAccess({ ...ctx, state: callback.runState }, access));
+        return dag.runCallback(task.id, callback.name, withAccess({ ...ctx, error: callback.error }, access));
       }),
     );
     return { kind: 'success', value: callback || value === undefined ? undefined : encode(value, `Task "${task.id}" returned a value that`, deps.xcom.maxBytes) };
@@ -175,7 +175,8 @@ async function inProcess<T>(timeoutMs: number | null, deps: RunTaskDeps, run: (s
   }
 }
 
-/** Puts the worker's secrets access in a context, not enumerable: `{ ...context() }` does not copy it into a value a task returns. */
-function withSecretsAccess<C extends object>(ctx: C, access: unknown): C {
-  return Object.defineProperty(ctx, SECRETS_ACCESS, { value: access });
+/** Puts the worker's capabilities (secrets, maintenance) in a context, not enumerable: `{ ...context() }` does not copy them into a value a task returns. */
+function withAccess<C extends object>(ctx: C, access: Record<symbol, unknown>): C {
+  for (const key of Object.getOwnPropertySymbols(access)) Object.defineProperty(ctx, key, { value: access[key] });
+  return ctx;
 }

@@ -1,3 +1,4 @@
+import type { MaintenanceAccess } from '@updraft/sdk';
 import type { Pool } from 'pg';
 import type { BundleLoader } from '../bundle/loader.js';
 import type { DagStructure, TaskStructure } from '../dags/structure.js';
@@ -80,6 +81,8 @@ export interface RunTaskDeps {
   logLimits: LogLimits;
   /** Where XCom values go (inline or the object store) and how large they may be. */
   xcom: XComSettings;
+  /** The retention engine and lost-worker recovery for in-process tasks of `dagId` (the maintenance DAGs). */
+  maintenance: (dagId: string) => MaintenanceAccess;
   onEvent?: (event: TryEvent) => void;
 }
 

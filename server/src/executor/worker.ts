@@ -6,6 +6,10 @@ import type { Pool } from 'pg';
 import { BundleLoader } from '../bundle/loader.js';
 import { bundleCacheDir, checkQueues, type UpdraftConfig } from '../config.js';
 import { coerceError } from '../errors.js';
+import { RETENTION_TASK, retentionCrontab, retentionTask } from '../retention/cron.js';
+import type { RetentionHooks } from '../retention/engine.js';
+import type { RetentionPolicy } from '../retention/policy.js';
+import { maintenanceAccess } from '../retention/maintenance-access.js';
 import { noSecretKey, SECRET_KEY_VARIABLE, type SecretKeySource } from '../secrets/key.js';
 import { HEARTBEAT_TIMEOUT_MS, heartbeatIntervalMs, recoverLostTries } from './recovery.js';
 import { stopReason } from './stop.js';
@@ -55,6 +59,14 @@ export interface WorkerOptions {
   xcomInlineMaxBytes?: number;
   /** A larger value fails its task. Default 1 GB. */
   xcomMaxBytes?: number;
+  /**
+   * Run the retention cron job (server/src/retention) with this policy; graphile-worker runs
+   * each tick once whatever the number of workers. Default: none (`updraft start` and
+   * `updraft worker` pass the configured one).
+   */
+  retention?: RetentionPolicy | null;
+  /** Called by retention passes, e.g. after XCom rows were deleted (their blobs may go). */
+  retentionHooks?: RetentionHooks;
   onEvent?: (event: TryEvent) => void;
   /** graphile-worker's own log lines at warning level and above, and the worker's own troubles. */
   onWarning?: (message: string) => void;
@@ -81,6 +93,7 @@ export function workerSettings(config: UpdraftConfig) {
     xcomStore: defaultXComStore(config.home),
     xcomInlineMaxBytes: config.xcomInlineMaxBytes,
     xcomMaxBytes: config.xcomMaxBytes,
+    retention: config.retention,
   } satisfies Partial<WorkerOptions>;
 }
 
@@ -112,6 +125,8 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   const processes = new TaskProcessPool({ max: concurrency, killGraceMs, env: taskEnvironment(opts.databaseUrl), onWarning: warn });
   const holding = new Map<string, AbortController>();
   const xcomStore = opts.xcomStore ?? new LocalXComStore(path.join(path.dirname(opts.cacheDir), 'xcom'));
+  // Retention deletes XCom rows in batches: their blobs go at once (the periodic sweep below would take them too).
+  const retentionHooks: RetentionHooks = opts.retentionHooks ?? { afterXComDeleted: async () => void (await sweepDeletedBlobs(opts.pool, xcomStore, { maxBatches: 20 })) };
   const lockers = new Set<string>();
   const deps: RunTaskDeps = {
     pool: opts.pool,
@@ -127,6 +142,8 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     connectionEnv: opts.connectionEnv ?? process.env,
     logLimits: checkedLogLimits(opts.logLimits),
     xcom: { store: xcomStore, inlineMaxBytes: opts.xcomInlineMaxBytes ?? XCOM_INLINE_MAX_BYTES, maxBytes: opts.xcomMaxBytes ?? XCOM_MAX_BYTES },
+    maintenance: (dagId) =>
+      maintenanceAccess({ pool: opts.pool, lostWorkerTimeoutMs, batchSize: opts.retention?.batchSize, hooks: retentionHooks, signal: interrupt.signal }, dagId),
     onEvent: opts.onEvent,
   };
   process.setSourceMapsEnabled(true);
@@ -150,8 +167,14 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     logger: new Logger(() => (level, message) => {
       if (level === 'error' || level === 'warning') warn(message);
     }),
+    parsedCronItems: opts.retention ? retentionCrontab(opts.retention) : [],
     // Only the task identifiers of its queues: graphile-worker never hands it another queue's job.
-    taskList: Object.fromEntries(queues.map((queue) => [taskIdentifier(queue), runTask])),
+    taskList: {
+      ...(opts.retention
+        ? { [RETENTION_TASK]: retentionTask({ pool: opts.pool, policy: opts.retention, hooks: retentionHooks, signal: interrupt.signal, onWarning: warn }) }
+        : {}),
+      ...Object.fromEntries(queues.map((queue) => [taskIdentifier(queue), runTask])),
+    },
   });
 
   let beating: Promise<void> | undefined;

@@ -11,6 +11,7 @@ import './worker.js';
 import './health.js';
 import './api-token.js';
 import './audit-log.js';
+import './retention-pass.js';
 import './live.js';
 import './variable.js';
 import './connection.js';
