@@ -82,6 +82,11 @@ export class Dag {
       defaultArgs: withoutCallbacks(this.options.defaultArgs ?? {}),
       ...(runCallbacks.length > 0 ? { callbacks: runCallbacks } : {}),
       failRunOnAnyFailure: this.options.failRunOnAnyFailure ?? false,
+      ...(this.options.timezone !== undefined ? { timezone: this.options.timezone } : {}),
+      ...(this.options.startDate !== undefined ? { startDate: isoText(this.options.startDate) } : {}),
+      ...(this.options.endDate !== undefined ? { endDate: isoText(this.options.endDate) } : {}),
+      ...(this.options.catchup !== undefined ? { catchup: this.options.catchup } : {}),
+      ...(this.options.maxActiveRuns !== undefined ? { maxActiveRuns: this.options.maxActiveRuns } : {}),
       params: this.options.params ? this.options.params.toJSONSchema({ io: 'input' }) : null,
       tasks: nodes.map((node) => ({
         id: node.id,
@@ -467,4 +472,10 @@ function withoutId(options: TaskOptions): Omit<TaskOptions, 'id'> {
 function withoutKey<T extends object, K extends keyof T>(options: T, key: K): Omit<T, K> {
   const { [key]: _dropped, ...rest } = options;
   return rest;
+}
+
+/** A Date as ISO 8601 text (an invalid Date as its own text, which deploy then refuses); text as given. */
+function isoText(value: Date | string): string {
+  if (typeof value === 'string') return value;
+  return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
 }

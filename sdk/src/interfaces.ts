@@ -135,11 +135,32 @@ export interface DagOptions {
   id: string;
   description?: string;
   /**
-   * A cron expression or preset (`@daily`); `null` (the default) runs only when triggered.
+   * When scheduled runs happen: a cron expression of 5 fields (or 6, seconds first), a
+   * preset (`@hourly`, `@daily`, `@weekly`, `@monthly`, `@quarterly`, `@yearly`, `@once`)
+   * or a fixed interval (`"15m"`, `"1h"`, `"1d"`); `null` (the default) runs only when
+   * triggered. Each scheduled run covers a data interval, from one tick to the next; its
+   * logical date is the interval's start, and it is created once the interval has ended.
    * Or assets: `[asset(a), asset(b)]` runs once each of them has been updated since the DAG's
    * last asset-triggered run; `anyOf(a, b)` once any of them has (see `asset()`).
    */
   schedule?: string | null | AssetSchedule;
+  /**
+   * IANA timezone the cron expression's times are read in (`'Europe/Berlin'`); default
+   * `'UTC'`. Across DST changes, a time that does not exist runs an hour later by the new
+   * clock, and a time that exists twice runs once, at the second one.
+   */
+  timezone?: string;
+  /** No scheduled interval starts before it. Default: none (with `catchup`, the first deploy). */
+  startDate?: Date | string;
+  /** No scheduled interval starts after it. Default: none. */
+  endDate?: Date | string;
+  /**
+   * Create a run for every interval missed since `startDate` or the last scheduled run
+   * (while paused, or while no scheduler ran). Default false: only the latest one.
+   */
+  catchup?: boolean;
+  /** Most runs of this DAG running at once (backfills have their own limit); more wait `queued`. Default 16. */
+  maxActiveRuns?: number;
   /**
    * Signed calls of `POST /api/dags/<id>/trigger`: when set, every call must carry
    * `X-Updraft-Timestamp` and `X-Updraft-Signature: sha256=<hex>`, the HMAC-SHA256 of
@@ -210,7 +231,16 @@ export interface TaskContext {
   /** 1 for the first try. */
   tryNumber: number;
   maxTries: number;
+  /** The start of the run's data interval (Airflow's logical date). */
   logicalDate: Date;
+  /**
+   * The run's data interval: the span of time it processes. A scheduled run's interval is
+   * the one between two ticks of the schedule, and the run starts once it has ended; a
+   * manual run gets the latest interval that has ended when it is triggered (an instant,
+   * start = end, for DAGs without a schedule).
+   */
+  dataIntervalStart: Date;
+  dataIntervalEnd: Date;
   /** The JSON object the run was triggered with. */
   conf: Readonly<Record<string, unknown>>;
   /** The run's params: `conf` checked against the DAG's `params` schema, with its defaults (just `conf` without one). */

@@ -23,6 +23,15 @@ export interface RawDagStructure {
   assetSchedule?: AssetConditionSpec;
   /** Signature checks of the DAG's webhook. Absent: none. */
   webhook?: WebhookOptions;
+  /** DagOptions.timezone (absent: UTC). */
+  timezone?: string;
+  /** DagOptions.startDate / endDate as ISO 8601 text (absent: none). */
+  startDate?: string;
+  endDate?: string;
+  /** DagOptions.catchup (absent: false). */
+  catchup?: boolean;
+  /** DagOptions.maxActiveRuns (absent: 16). */
+  maxActiveRuns?: number;
   tasks: RawTaskStructure[];
 }
 

@@ -57,6 +57,20 @@ const NAMES = [
   'select_asset_queue',
   'consume_asset_queue',
   'record_webhook_delivery',
+  'count_running_runs',
+  'has_queued_runs',
+  'start_queued_runs',
+  'select_root_instances',
+  'requeue_dag_run',
+  'lock_scheduled_dag',
+  'select_last_scheduled_run',
+  'set_next_dagrun',
+  'select_dags_with_queued_runs',
+  'create_backfill',
+  'set_backfill_runs_created',
+  'select_runs_at',
+  'cancel_backfill',
+  'select_run_instances',
 ] as const;
 
 export type StatementName = (typeof NAMES)[number];

@@ -9,6 +9,7 @@ import { retryDelayMs } from './retry.js';
 import { sql } from './sql.js';
 import type { Skip } from './flow.js';
 import { isWaiting } from './states.js';
+import { startQueuedRuns } from '../run-queue.js';
 import { evaluateTriggerRule, type UpstreamOutcome } from './trigger-rules.js';
 
 /** How a try ended. `value` is the task's return value as JSON text (undefined: none). */
@@ -280,9 +281,12 @@ export async function decide(
 /** Ends the run when nothing in it can still run; returns its final state, if it ended. */
 export async function finishRunIfDone(client: PoolClient, dagRunId: number, structure: DagStructure, changes: RunChanges): Promise<'success' | 'failed' | null> {
   await sql(client, 'lock_dag_run', [dagRunId]);
-  const [ended] = await sql<{ state: 'success' | 'failed' }>(client, 'finish_dag_run', [dagRunId, leafTaskIds(structure), structure.failRunOnAnyFailure]);
-  if (ended) changes.run(dagRunId, ended.state);
-  return ended?.state ?? null;
+  const [ended] = await sql<{ state: 'success' | 'failed'; dag_id: string }>(client, 'finish_dag_run', [dagRunId, leafTaskIds(structure), structure.failRunOnAnyFailure]);
+  if (!ended) return null;
+  changes.run(dagRunId, ended.state);
+  // A slot freed: a run waiting `queued` (maxActiveRuns, a backfill's limit) starts now.
+  await startQueuedRuns(client, ended.dag_id, changes);
+  return ended.state;
 }
 
 /** Ends task instances that will not run (`upstream_failed`, `skipped`); returns those it ended. */
