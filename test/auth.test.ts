@@ -115,6 +115,11 @@ async function doomedVariable(): Promise<string> {
   await platform.db.prisma.variable.create({ data: { key, value: 'v' } });
   return key;
 }
+async function doomedPool(): Promise<string> {
+  const name = `doomed_${++doomedNames}`;
+  await platform.db.prisma.pool.create({ data: { name, slots: 1 } });
+  return name;
+}
 async function doomedConnection(): Promise<string> {
   const id = `doomed_${++doomedNames}`;
   await platform.db.prisma.connection.create({ data: { id, type: 'http' } });
@@ -213,6 +218,22 @@ const MUTATIONS: Record<string, MutationCase> = {
     target: /^variable:doomed_\d+$/,
     noGrant: NOT_EVERY_DAG,
   },
+  setPool: {
+    role: 'op',
+    dagId: null,
+    query: `mutation ($input: SetPoolInput!) { setPool(input: $input) { pool { name slots } } }`,
+    variables: async () => ({ input: { name: 'set_by_the_matrix', slots: 3 } }),
+    target: /^pool:set_by_the_matrix$/,
+    noGrant: NOT_EVERY_DAG,
+  },
+  deletePool: {
+    role: 'op',
+    dagId: null,
+    query: `mutation ($input: DeletePoolInput!) { deletePool(input: $input) { name } }`,
+    variables: async () => ({ input: { name: await doomedPool() } }),
+    target: /^pool:doomed_\d+$/,
+    noGrant: NOT_EVERY_DAG,
+  },
   upsertConnection: {
     role: 'op',
     dagId: null,
@@ -270,11 +291,13 @@ const QUERIES: Record<string, { role: Role; query: string; variables?: () => Rec
   variable: { role: 'viewer', query: `{ variable(key: "matrix_sample") { key value } }` },
   connections: { role: 'viewer', query: `{ connections(first: 10) { edges { node { id hasPassword extra } } } }` },
   connection: { role: 'viewer', query: `{ connection(id: "matrix_sample") { id hasPassword extra } }` },
+  backfill: { role: 'viewer', query: `query ($id: ID!) { backfill(id: $id) { id runsDone } }`, variables: () => ({ id: String(sampleBackfill) }) },
+  backfills: { role: 'viewer', query: `{ backfills(first: 10) { edges { node { id dagId } } } }` },
   assets: { role: 'viewer', query: `{ assets(first: 10) { edges { node { uri consumingDags { id } } } } }` },
   asset: { role: 'viewer', query: `{ asset(uri: "s3://matrix/sample") { uri events(first: 5) { edges { node { id } } } } }` },
   assetEvents: { role: 'viewer', query: `{ assetEvents(first: 10) { edges { node { id extra triggeredRuns { id } } } } }` },
-  backfill: { role: 'viewer', query: `query ($id: ID!) { backfill(id: $id) { id runsDone } }`, variables: () => ({ id: String(sampleBackfill) }) },
-  backfills: { role: 'viewer', query: `{ backfills(first: 10) { edges { node { id dagId } } } }` },
+  pools: { role: 'viewer', query: `{ pools(first: 10) { edges { node { name slots usage { occupiedSlots openSlots } } } } }` },
+  pool: { role: 'viewer', query: `{ pool(name: "default_pool") { name slots } }` },
 };
 
 /** Root fields anyone may use without a token, with a sample call. */

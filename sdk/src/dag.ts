@@ -87,6 +87,7 @@ export class Dag {
       ...(this.options.endDate !== undefined ? { endDate: isoText(this.options.endDate) } : {}),
       ...(this.options.catchup !== undefined ? { catchup: this.options.catchup } : {}),
       ...(this.options.maxActiveRuns !== undefined ? { maxActiveRuns: this.options.maxActiveRuns } : {}),
+      ...(this.options.maxActiveTasks !== undefined ? { maxActiveTasks: this.options.maxActiveTasks } : {}),
       params: this.options.params ? this.options.params.toJSONSchema({ io: 'input' }) : null,
       tasks: nodes.map((node) => ({
         id: node.id,

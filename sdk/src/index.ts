@@ -37,6 +37,7 @@ export type {
   TaskPolicy,
   TriggerRule,
   WebhookOptions,
+  WeightRule,
 } from './interfaces.js';
 export { zip, Zipped } from './mapping.js';
 export { connection, SECRETS_ACCESS, variable } from './secrets.js';

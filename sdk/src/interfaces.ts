@@ -84,7 +84,36 @@ export interface TaskPolicy {
    * in Airflow. No default.
    */
   owner?: string;
+  /**
+   * The worker queue the task runs on: only workers started with it in `--queues` take it
+   * (`updraft worker --queues default,gpu`). Letters, digits, `_`, `-`, `.`. Default `"default"`.
+   */
+  queue?: string;
+  /**
+   * The pool whose slots the task takes while queued or running: across all workers, a pool
+   * of N slots runs at most N slots' worth of tasks (`updraft pools set NAME SLOTS`). A task
+   * in a pool that does not exist waits, saying so. Default `"default_pool"` (unlimited until
+   * its slots are set).
+   */
+  pool?: string;
+  /** How many of its pool's slots the task takes. Default 1. */
+  poolSlots?: number;
+  /**
+   * Weight in the order tasks start when slots are short (a pool's, the DAG's
+   * `maxActiveTasks`, the workers'): the highest effective weight first. Default 1.
+   */
+  priorityWeight?: number;
+  /**
+   * How the effective weight is computed (Airflow's weight rules): `downstream` (the
+   * default): its own weight plus that of every task downstream of it, transitively, so that
+   * a run's early tasks go first; `upstream`: plus every task upstream of it; `absolute`:
+   * its own weight only.
+   */
+  weightRule?: WeightRule;
 }
+
+/** See `TaskPolicy.weightRule`. */
+export type WeightRule = 'downstream' | 'upstream' | 'absolute';
 
 /** What a task callback receives: the try's context, and the error that ended it, if any. */
 export interface TaskCallbackContext extends TaskContext {
@@ -183,6 +212,11 @@ export interface DagOptions {
    * so an `all_done` leaf such as a cleanup task hides failures before it.
    */
   failRunOnAnyFailure?: boolean;
+  /**
+   * Most task instances of this DAG queued or running at once, across all its runs (Airflow's
+   * `max_active_tasks`); the others wait `scheduled`, the highest priority weight first. No default.
+   */
+  maxActiveTasks?: number;
   tags?: string[];
   /**
    * The run's parameters, as a zod object schema (or anything with zod's `toJSONSchema()`):

@@ -17,12 +17,10 @@ export interface RawDagStructure {
   failRunOnAnyFailure?: boolean;
   /** The params' JSON Schema (`DagOptions.params`), or null. Absent in older bundles. */
   params?: unknown;
+  /** DagOptions.maxActiveTasks; absent: no limit. */
+  maxActiveTasks?: number;
   /** The run callbacks the DAG has. */
   callbacks?: Array<'onSuccess' | 'onFailure'>;
-  /** An asset schedule (`schedule` is then null). Absent: none. */
-  assetSchedule?: AssetConditionSpec;
-  /** Signature checks of the DAG's webhook. Absent: none. */
-  webhook?: WebhookOptions;
   /** DagOptions.timezone (absent: UTC). */
   timezone?: string;
   /** DagOptions.startDate / endDate as ISO 8601 text (absent: none). */
@@ -32,6 +30,10 @@ export interface RawDagStructure {
   catchup?: boolean;
   /** DagOptions.maxActiveRuns (absent: 16). */
   maxActiveRuns?: number;
+  /** An asset schedule (`schedule` is then null). Absent: none. */
+  assetSchedule?: AssetConditionSpec;
+  /** Signature checks of the DAG's webhook. Absent: none. */
+  webhook?: WebhookOptions;
   tasks: RawTaskStructure[];
 }
 

@@ -11,6 +11,8 @@ export interface UpdraftConfig {
   port: number;
   /** Task instances one worker runs at once. Default 8. */
   concurrency: number;
+  /** The queues a worker takes task instances from. Default `default` (or UPDRAFT_QUEUES, comma-separated). */
+  queues: string[];
   /**
    * A worker that sent no heartbeat for this long is taken for dead: its tries fail as
    * `WorkerLost` and its jobs are released. Default 30 s (or UPDRAFT_LOST_WORKER_TIMEOUT).
@@ -44,6 +46,7 @@ export function resolveConfig(overrides: Overrides = {}): UpdraftConfig {
     host: overrides.host ?? '127.0.0.1',
     port,
     concurrency,
+    queues: checkQueues(overrides.queues ?? (list(process.env.UPDRAFT_QUEUES).length > 0 ? list(process.env.UPDRAFT_QUEUES) : ['default'])),
     lostWorkerTimeoutMs,
     memoryLimitMb,
     shutdownGraceMs,
@@ -51,6 +54,18 @@ export function resolveConfig(overrides: Overrides = {}): UpdraftConfig {
     allowedHosts: overrides.allowedHosts ?? list(process.env.UPDRAFT_ALLOWED_HOSTS),
   };
 }
+
+/** Checks a worker's queue names (as tasks name them); returns them without duplicates. */
+export function checkQueues(queues: string[]): string[] {
+  if (queues.length === 0) throw new TypeError('a worker needs at least one queue (e.g. --queues default)');
+  for (const queue of queues) {
+    if (!QUEUE_NAME.test(queue)) throw new TypeError(`queue ${JSON.stringify(queue.slice(0, 120))} is not a queue name: names are 1-100 letters, digits, "_", "-" or "."`);
+  }
+  return [...new Set(queues)];
+}
+
+/** What names a queue or a pool (CAPACITY_NAME in dags/structure.ts). */
+const QUEUE_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 
 function list(text: string | undefined): string[] {
   return (text ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');

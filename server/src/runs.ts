@@ -7,6 +7,7 @@ import { inTransaction } from './db/transaction.js';
 import { badInput, notFound } from './errors.js';
 import { RunChanges } from './live/notifications.js';
 import { sql } from './executor/sql.js';
+import { admitPending, DEFAULT_POOL } from './executor/capacity.js';
 import { startTaskInstances } from './executor/mapping.js';
 import { finishRunIfDone, scheduleDownstream } from './executor/transitions.js';
 
@@ -188,6 +189,10 @@ export async function insertDagRun(client: PoolClient, input: NewRun, changes: R
     run.id,
     structure.tasks.map((t) => t.id),
     structure.tasks.map((t) => t.retries + 1),
+    structure.tasks.map((t) => t.queue ?? 'default'),
+    structure.tasks.map((t) => t.pool ?? DEFAULT_POOL),
+    structure.tasks.map((t) => t.poolSlots ?? 1),
+    structure.tasks.map((t) => t.priorityWeight ?? 1),
   ]);
   if (state === 'running') {
     const roots = rootTaskIds(structure);
@@ -215,5 +220,6 @@ export function rootTaskIds(structure: DagStructure): string[] {
 export async function startRun(client: PoolClient, dagRunId: number, structure: DagStructure, roots: Array<{ id: string; task_id: string; map_index: number }>, changes: RunChanges): Promise<void> {
   const { started, ended } = await startTaskInstances(client, dagRunId, structure, roots, changes);
   const pending = started + (await scheduleDownstream(client, dagRunId, structure, ended, changes));
+  await admitPending(client, changes); // roots that wait for a pool's slots may start at once
   if (pending === 0) await finishRunIfDone(client, dagRunId, structure, changes);
 }

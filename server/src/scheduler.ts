@@ -26,8 +26,9 @@ export interface SchedulerOptions {
   pool: Pool;
   /**
    * The process's live updates: the scheduler wakes on their notifications (a deploy, a
-   * pause or unpause, a run that ended) over the one LISTEN connection the process has.
-   * Without them it looks at the DAG table every `pollMs`.
+   * pause or unpause, a run that ended, an asset event for the asset loop in
+   * assets/triggers.ts) over the one LISTEN connection the process has. Without them it
+   * looks at the DAG table every `pollMs`, and the asset loop every 2 s.
    */
   live?: LiveUpdates;
   /** A worker silent this long is taken for dead. Default 30 s. */

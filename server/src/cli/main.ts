@@ -14,6 +14,7 @@ import { startScheduler } from '../scheduler.js';
 import { LiveUpdates } from '../live/live-updates.js';
 import { fixedSecretKey, localSecretKey, processSecretKey, SECRET_KEY_VARIABLE, secretKeyFromEnv } from '../secrets/key.js';
 import { connectClient, type ApiClient } from './client.js';
+import { addPoolCommands } from './pools.js';
 
 const program = new Command('updraft').description('Updraft: workflow orchestration on PostgreSQL').showHelpAfterError();
 const duration = (value: string) => {
@@ -45,11 +46,12 @@ program
   .option('--port <port>', 'API port (default 4000, or PORT)', integer)
   .option('--host <host>', 'API host (default 127.0.0.1)')
   .option('--concurrency <n>', 'task instances run at once (default 8)', integer)
+  .option('--queues <names>', 'the queues its worker takes task instances from, comma-separated (default: default, or UPDRAFT_QUEUES)', commaList)
   .option('--memory-limit <size>', 'memory of a task process unless the task sets memoryLimit (default 1GB, or UPDRAFT_MEMORY_LIMIT)', memorySize)
   .option('--grace <duration>', 'on Ctrl-C/SIGTERM, how long running tries may finish before they are aborted (default 30s)', duration)
   .option('--cors-origin <origin...>', 'origins browsers may call the API from besides its own (or UPDRAFT_CORS_ORIGINS)')
   .option('--allowed-host <host...>', 'extra Host header values the API accepts, e.g. behind a proxy (or UPDRAFT_ALLOWED_HOSTS)')
-  .action(async (opts: { dags?: string; port?: number; host?: string; concurrency?: number; memoryLimit?: number; grace?: number; corsOrigin?: string[]; allowedHost?: string[] }) => {
+  .action(async (opts: { dags?: string; port?: number; host?: string; concurrency?: number; queues?: string[]; memoryLimit?: number; grace?: number; corsOrigin?: string[]; allowedHost?: string[] }) => {
     survivePromiseLeaks();
     const { dags: dagsDir, grace, memoryLimit, corsOrigin, allowedHost, ...overrides } = opts;
     const config = resolveConfig({ ...overrides, memoryLimitMb: memoryLimit, shutdownGraceMs: grace, corsOrigins: corsOrigin, allowedHosts: allowedHost });
@@ -115,15 +117,16 @@ program
   .command('worker')
   .description('Run a worker that executes task instances (any number may share one database)')
   .option('--concurrency <n>', 'task instances run at once (default 8)', integer)
+  .option('--queues <names>', 'the queues its worker takes task instances from, comma-separated (default: default, or UPDRAFT_QUEUES)', commaList)
   .option('--memory-limit <size>', 'memory of a task process unless the task sets memoryLimit (default 1GB, or UPDRAFT_MEMORY_LIMIT)', memorySize)
   .option('--grace <duration>', 'on Ctrl-C/SIGTERM, how long running tries may finish before they are aborted (default 30s)', duration)
-  .action(async (opts: { concurrency?: number; memoryLimit?: number; grace?: number }) => {
+  .action(async (opts: { concurrency?: number; queues?: string[]; memoryLimit?: number; grace?: number }) => {
     survivePromiseLeaks();
-    const config = resolveConfig({ concurrency: opts.concurrency, memoryLimitMb: opts.memoryLimit, shutdownGraceMs: opts.grace });
+    const config = resolveConfig({ concurrency: opts.concurrency, queues: opts.queues, memoryLimitMb: opts.memoryLimit, shutdownGraceMs: opts.grace });
     const secretKey = processSecretKey(config.home); // checks UPDRAFT_SECRET_KEY before anything starts
     const database = await openDatabase(config);
     const worker = await startWorker({ pool: database.pool, databaseUrl: database.url, ...workerSettings(config), secretKey, onEvent: printEvent, onWarning: warn });
-    console.log(`Worker ${worker.id} is running (Ctrl-C to stop)`);
+    console.log(`Worker ${worker.id} is running, serving queue${config.queues.length > 1 ? 's' : ''} ${config.queues.join(', ')} (Ctrl-C to stop)`);
     await stopOnSignals(config.shutdownGraceMs, async (force) => {
       await worker.stop({ force });
       await database.close();
@@ -366,6 +369,12 @@ tokens
       console.log(`Revoked upd_${revokeApiToken.prefix}${revokeApiToken.name ? ` "${revokeApiToken.name}"` : ''} at ${revokeApiToken.revokedAt}`);
     }),
   );
+
+addPoolCommands(program, {
+  remote: (command) => command.option(urlOption, urlHelp).option(tokenOption, tokenHelp),
+  withClient: (opts, fn) => withClient(opts as RemoteOptions, fn),
+  printTable,
+});
 
 const TOKEN_FIELDS = 'prefix name role dagIds tags status expiresAt revokedAt lastUsedAt';
 

@@ -7,6 +7,7 @@ import { durationMs, memoryMb } from './duration.js';
 import { paramsSchemaProblem } from './params.js';
 import { scheduleProblem } from './timetable.js';
 import { timezoneProblem } from './timezone.js';
+import { effectiveWeights, MAX_WEIGHT, MIN_WEIGHT } from './priority-weights.js';
 
 /**
  * A validated DAG structure with every default filled in: what a DagVersion stores and
@@ -29,6 +30,8 @@ export interface DagStructure {
   failRunOnAnyFailure: boolean;
   /** JSON Schema of the run's params (an object schema), or null. */
   paramsSchema: object | null;
+  /** Most task instances of the DAG queued or running at once, across its runs (absent: no limit). */
+  maxActiveTasks?: number;
   /** The DAG's run callbacks (absent: none). */
   runCallbacks?: Array<'onSuccess' | 'onFailure'>;
   /**
@@ -81,6 +84,14 @@ export interface TaskStructure {
   owner?: string;
   /** URIs of the assets a successful try updates (an asset event each). Absent: none. */
   outlets?: string[];
+  /** The worker queue it runs on; absent: `default`. */
+  queue?: string;
+  /** The pool whose slots it takes; absent: `default_pool`. */
+  pool?: string;
+  /** Slots of its pool it takes; absent: 1. */
+  poolSlots?: number;
+  /** Its effective priority weight (its weight rule applied); absent: 1. */
+  priorityWeight?: number;
 }
 
 export type TaskCallbackName = 'onSuccess' | 'onFailure' | 'onRetry' | 'onSkip';
@@ -112,6 +123,11 @@ export const MAX_ACTIVE_RUNS_LIMIT = 1_000;
 export const DEFAULT_MAX_ACTIVE_RUNS = 16;
 
 const ID = /^[A-Za-z0-9_.-]{1,250}$/;
+/** What names a queue or a pool. */
+export const CAPACITY_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+export const CAPACITY_NAME_RULE = 'must be 1-100 letters, digits, "_", "-" or "."';
+/** The most slots a pool (and so a task's poolSlots) may have. */
+export const MAX_POOL_SLOTS = 1_000_000;
 const idSchema = z.string().regex(ID, 'must be 1-250 letters, digits, "_", "-" or "."');
 
 const duration = z
@@ -147,6 +163,11 @@ const policySchema = z.strictObject({
   maxMapLength: z.number().int('must be a whole number').min(1, 'must be 1 or more').max(MAX_MAP_LENGTH_LIMIT, `must be at most ${MAX_MAP_LENGTH_LIMIT.toLocaleString('en')}`).optional(),
   maxActiveTisPerTask: z.number().int('must be a whole number').min(1, 'must be 1 or more').optional(),
   owner: z.string().trim().min(1, 'must not be empty').max(100, 'must have at most 100 characters').optional(),
+  queue: z.string().regex(CAPACITY_NAME, CAPACITY_NAME_RULE).optional(),
+  pool: z.string().regex(CAPACITY_NAME, CAPACITY_NAME_RULE).optional(),
+  poolSlots: z.number().int('must be a whole number').min(1, 'must be 1 or more').max(MAX_POOL_SLOTS, `must be at most ${MAX_POOL_SLOTS.toLocaleString('en')}`).optional(),
+  priorityWeight: z.number().int('must be a whole number').min(MIN_WEIGHT, `must be at least ${MIN_WEIGHT}`).max(MAX_WEIGHT, `must be at most ${MAX_WEIGHT}`).optional(),
+  weightRule: z.enum(['downstream', 'upstream', 'absolute'], 'must be "downstream", "upstream" or "absolute"').optional(),
 });
 
 const argSchema = z.union([
@@ -162,6 +183,7 @@ const rawSchema = z.strictObject({
   tags: z.array(z.string()),
   defaultArgs: policySchema,
   failRunOnAnyFailure: z.boolean().optional(),
+  maxActiveTasks: z.number().int('must be a whole number').min(1, 'must be 1 or more').optional(),
   params: z.unknown().optional(),
   tasks: z.array(
     z.strictObject({
@@ -264,6 +286,12 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
 
   const downstream = new Map(dag.tasks.map((t) => [t.id, [] as string[]]));
   for (const t of dag.tasks) for (const up of t.upstreamIds) downstream.get(up)!.push(t.id);
+  const weights = effectiveWeights(
+    dag.tasks.map((t) => {
+      const policy = { ...dag.defaultArgs, ...t.policy };
+      return { id: t.id, upstreamIds: t.upstreamIds, weight: policy.priorityWeight ?? 1, rule: policy.weightRule ?? 'downstream' };
+    }),
+  );
 
   return {
     format: 4,
@@ -274,6 +302,7 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
     tags: dag.tags,
     failRunOnAnyFailure: dag.failRunOnAnyFailure ?? false,
     paramsSchema: (dag.params as object | null | undefined) ?? null,
+    ...(dag.maxActiveTasks !== undefined ? { maxActiveTasks: dag.maxActiveTasks } : {}),
     ...(dag.callbacks?.length ? { runCallbacks: dag.callbacks } : {}),
     ...(dag.timezone !== undefined && dag.timezone !== 'UTC' ? { timezone: dag.timezone } : {}),
     ...(dag.startDate !== undefined ? { startDate: new Date(dag.startDate).toISOString() } : {}),
@@ -305,6 +334,10 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
         ...(t.map ? { map: t.map } : {}),
         ...(policy.owner ? { owner: policy.owner } : {}),
         ...(t.outlets?.length ? { outlets: [...new Set(t.outlets)] } : {}),
+        ...(policy.queue && policy.queue !== 'default' ? { queue: policy.queue } : {}),
+        ...(policy.pool && policy.pool !== 'default_pool' ? { pool: policy.pool } : {}),
+        ...(policy.poolSlots && policy.poolSlots !== 1 ? { poolSlots: policy.poolSlots } : {}),
+        ...(weights.get(t.id) !== 1 ? { priorityWeight: weights.get(t.id)! } : {}),
       };
     }),
   };

@@ -2,6 +2,7 @@ import type { PoolClient } from 'pg';
 import type { DagStructure, TaskStructure } from '../dags/structure.js';
 import { taskOf } from '../dags/versions.js';
 import type { RunChanges } from '../live/notifications.js';
+import { enqueueTaskInstances } from './capacity.js';
 import { sql } from './sql.js';
 import { setTaskStates, type Finished } from './transitions.js';
 
@@ -30,7 +31,7 @@ export async function startTaskInstances(
   const unexpanded = (ti: InstanceRow) => ti.map_index === -1 && taskOf(structure, ti.task_id).map !== undefined;
   const plain = instances.filter((ti) => !unexpanded(ti));
   if (plain.length > 0) {
-    await sql(client, 'enqueue_task_instances', [plain.map((ti) => ti.id)]);
+    await enqueueTaskInstances(client, dagRunId, structure, plain.map((ti) => ti.id), changes);
     changes.instances(dagRunId, plain, 'queued');
   }
   let started = plain.length;
@@ -90,7 +91,7 @@ async function expand(
     task.maxActiveTisPerTask ?? n,
     task.map!.zip,
   ]);
-  await sql(client, 'enqueue_task_instances', [toEnqueue.map((ti) => ti.id)]);
+  await enqueueTaskInstances(client, dagRunId, structure, toEnqueue.map((ti) => ti.id), changes);
   changes.more(dagRunId); // n instances now exist: subscribers read them anew
   return 'expanded';
 }
@@ -123,11 +124,11 @@ async function listLengths(client: PoolClient, dagRunId: number, structure: DagS
  * An instance of a mapped task with `maxActiveTisPerTask` ended for good: the next one
  * waiting for a slot is enqueued, in the same transaction.
  */
-export async function releaseMappedSlot(client: PoolClient, dagRunId: number, task: TaskStructure, mapIndex: number, changes: RunChanges): Promise<void> {
+export async function releaseMappedSlot(client: PoolClient, dagRunId: number, structure: DagStructure, task: TaskStructure, mapIndex: number, changes: RunChanges): Promise<void> {
   if (!task.map || task.maxActiveTisPerTask === null) return;
   const next = await sql<Required<InstanceRow>>(client, 'select_scheduled_instances', [dagRunId, task.id, mapIndex]);
   if (next.length === 0) return;
-  await sql(client, 'enqueue_task_instances', [next.map((ti) => ti.id)]);
+  await enqueueTaskInstances(client, dagRunId, structure, next.map((ti) => ti.id), changes);
   changes.instances(dagRunId, next, 'queued');
 }
 

@@ -53,10 +53,6 @@ const NAMES = [
   'select_dag_run',
   'select_variable',
   'select_connection',
-  'record_asset_events',
-  'select_asset_queue',
-  'consume_asset_queue',
-  'record_webhook_delivery',
   'count_running_runs',
   'has_queued_runs',
   'start_queued_runs',
@@ -71,6 +67,17 @@ const NAMES = [
   'select_runs_at',
   'cancel_backfill',
   'select_run_instances',
+  'record_asset_events',
+  'select_asset_queue',
+  'consume_asset_queue',
+  'record_webhook_delivery',
+  'select_capacity_scope',
+  'lock_pools',
+  'lock_dag_limits',
+  'select_capacity_usage',
+  'select_waiting_instances',
+  'admit_task_instances',
+  'select_waiting_pools',
 ] as const;
 
 export type StatementName = (typeof NAMES)[number];

@@ -4,6 +4,7 @@ import type { DagStructure, TaskStructure } from '../dags/structure.js';
 import { leafTaskIds, taskOf } from '../dags/versions.js';
 import { inTransactionRetryingConflicts } from '../db/transaction.js';
 import { RunChanges } from '../live/notifications.js';
+import { admitPending, DEFAULT_POOL, enqueueTaskInstances, needAdmission, scopeOf } from './capacity.js';
 import { releaseMappedSlot, startTaskInstances } from './mapping.js';
 import { retryDelayMs } from './retry.js';
 import { sql } from './sql.js';
@@ -108,7 +109,7 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
   const extraTry = interrupted || taskState === 'up_for_reschedule';
   const valueJson = outcome.kind === 'success' ? (outcome.valueJson ?? null) : null;
   const { logs } = args;
-  const updated = await sql<{ id: string; map_index: number }>(client, 'finish_try', [
+  const updated = await sql<{ id: string; map_index: number; gated: boolean }>(client, 'finish_try', [
     args.tryId,
     tryState,
     error,
@@ -120,17 +121,20 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
     extraTry ? 1 : 0,
   ]);
   if (updated.length === 0) return null;
-  changes.instances(args.dagRunId, updated.map((ti) => ({ ...ti, task_id: task.id, try_number: args.tryNumber })), taskState);
+  changes.instances(args.dagRunId, updated.map((ti) => ({ id: ti.id, map_index: ti.map_index, task_id: task.id, try_number: args.tryNumber })), taskState);
+  // The slots it held are free: what waits for them may start (admitPending, below).
+  if (updated[0]!.gated) needAdmission(changes, scopeOf(args.structure, [task.pool ?? DEFAULT_POOL]));
 
   if (taskState === 'up_for_retry' || taskState === 'up_for_reschedule') {
-    await sql(client, 'enqueue_task_instances', [[args.taskInstanceId]]);
+    await enqueueTaskInstances(client, args.dagRunId, args.structure, [args.taskInstanceId], changes);
+    await admitPending(client, changes);
     return { taskState, runState: null };
   }
   // An asset is updated by a success only, recorded with it (Airflow: not by a failure or a skip).
   if (taskState === 'success' && task.outlets) {
     await recordTaskAssetEvents(client, { dagId: args.structure.id, dagRunId: args.dagRunId, taskId: task.id, mapIndex: updated[0]!.map_index, outlets: task.outlets });
   }
-  await releaseMappedSlot(client, args.dagRunId, task, updated[0]!.map_index, changes);
+  await releaseMappedSlot(client, args.dagRunId, args.structure, task, updated[0]!.map_index, changes);
   const skip = outcome.kind === 'success' ? outcome.skip : undefined;
   const finished: Finished[] = skip
     ? [
@@ -144,6 +148,8 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
       ]
     : [{ taskId: task.id, outcome: taskState }];
   const pending = await scheduleDownstream(client, args.dagRunId, args.structure, finished, changes);
+  // After the task instances, before the run row: the lock order.
+  await admitPending(client, changes);
   // A run with a downstream instance just enqueued or still waiting cannot be over: only
   // finishers that leave none take the run-row lock, so wide runs do not queue on it.
   return { taskState, runState: pending > 0 ? null : await finishRunIfDone(client, args.dagRunId, args.structure, changes) };

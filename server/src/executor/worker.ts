@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { Logger, run, type Runner } from 'graphile-worker';
+import { Logger, run, type Runner, type Task } from 'graphile-worker';
 import type { Pool } from 'pg';
 import { BundleLoader } from '../bundle/loader.js';
-import { bundleCacheDir, type UpdraftConfig } from '../config.js';
+import { bundleCacheDir, checkQueues, type UpdraftConfig } from '../config.js';
 import { coerceError } from '../errors.js';
 import { noSecretKey, SECRET_KEY_VARIABLE, type SecretKeySource } from '../secrets/key.js';
 import { HEARTBEAT_TIMEOUT_MS, heartbeatIntervalMs, recoverLostTries } from './recovery.js';
@@ -21,6 +21,8 @@ export interface WorkerOptions {
   cacheDir: string;
   /** Task instances run at once. Default 8. */
   concurrency?: number;
+  /** The queues it takes task instances from (tasks choose theirs with `queue`). Default `['default']`. */
+  queues?: string[];
   /** Memory of a task process unless the task sets `memoryLimit`, in MB. Default 1024. */
   memoryLimitMb?: number;
   /** A worker silent this long is taken for dead (by this worker's recovery pass too). Default 30 s. */
@@ -42,11 +44,20 @@ export interface WorkerOptions {
   onWarning?: (message: string) => void;
 }
 
+/** The queue of every task not given one. */
+export const DEFAULT_QUEUE = 'default';
+
+/** The graphile-worker task identifier of a queue's jobs (as enqueue_task_instances.sql names them). */
+export function taskIdentifier(queue: string): string {
+  return queue === DEFAULT_QUEUE ? 'run_task' : `run_task:${queue}`;
+}
+
 /** The worker options a platform configuration decides. */
 export function workerSettings(config: UpdraftConfig) {
   return {
     cacheDir: bundleCacheDir(config),
     concurrency: config.concurrency,
+    queues: config.queues,
     memoryLimitMb: config.memoryLimitMb,
     lostWorkerTimeoutMs: config.lostWorkerTimeoutMs,
     shutdownGraceMs: config.shutdownGraceMs,
@@ -65,13 +76,14 @@ export interface Worker {
 }
 
 /**
- * Starts a worker: a graphile-worker runner whose only task, `run_task`, runs one try of
- * a task instance, in a pool of task processes. Any number of workers on any machines can
+ * Starts a worker: a graphile-worker runner whose only task, `run_task` (`run_task:<queue>`
+ * for each queue other than `default` it serves), runs one try of a task instance, in a pool of task processes. Any number of workers on any machines can
  * share one database; each also runs lost-worker recovery, so no scheduler is needed for it.
  */
 export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   const id = `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const concurrency = opts.concurrency ?? 8;
+  const queues = checkQueues(opts.queues ?? [DEFAULT_QUEUE]);
   const lostWorkerTimeoutMs = opts.lostWorkerTimeoutMs ?? HEARTBEAT_TIMEOUT_MS;
   const killGraceMs = opts.killGraceMs ?? 5_000;
   const warn = (message: string) => opts.onWarning?.(message);
@@ -96,7 +108,15 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   };
   process.setSourceMapsEnabled(true);
 
-  await sql(opts.pool, 'register_worker', [id, os.hostname(), process.pid, concurrency]);
+  await sql(opts.pool, 'register_worker', [id, os.hostname(), process.pid, concurrency, queues]);
+  const runTask: Task = async (payload, helpers) => {
+    if (helpers.job.locked_by && !lockers.has(helpers.job.locked_by)) {
+      // Recovery must know a job slot's id before that slot could need releasing.
+      lockers.add(helpers.job.locked_by);
+      await beat();
+    }
+    return runTaskInstance(deps, payload as RunTaskPayload, helpers.job.id);
+  };
   const runner: Runner = await run({
     pgPool: opts.pool,
     concurrency,
@@ -107,16 +127,8 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     logger: new Logger(() => (level, message) => {
       if (level === 'error' || level === 'warning') warn(message);
     }),
-    taskList: {
-      run_task: async (payload, helpers) => {
-        if (helpers.job.locked_by && !lockers.has(helpers.job.locked_by)) {
-          // Recovery must know a job slot's id before that slot could need releasing.
-          lockers.add(helpers.job.locked_by);
-          await beat();
-        }
-        return runTaskInstance(deps, payload as RunTaskPayload, helpers.job.id);
-      },
-    },
+    // Only the task identifiers of its queues: graphile-worker never hands it another queue's job.
+    taskList: Object.fromEntries(queues.map((queue) => [taskIdentifier(queue), runTask])),
   });
 
   let beating: Promise<void> | undefined;

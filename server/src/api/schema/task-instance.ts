@@ -6,6 +6,7 @@ import { builder } from '../builder.js';
 import { JSON_FIELD_COST, pageLimits } from '../limits.js';
 import { nestedPage, type NestedPageSpec } from '../nested-pages.js';
 import { TaskInstanceState } from './states.js';
+import { waitingReason } from '../../executor/pools.js';
 
 /** A try's log lines in `seq` order (the unique key's index range). */
 const LOG_LINES: NestedPageSpec = {
@@ -46,6 +47,20 @@ builder.prismaObject('TaskInstance', {
       description: 'endedAt − startedAt of its latest try, in milliseconds; null until it ended.',
       select: { startedAt: true, endedAt: true },
       resolve: (ti) => durationMs(ti.startedAt, ti.endedAt),
+    }),
+    queue: t.exposeString('queue', { description: 'The worker queue it runs on (workers serve the queues they were started with).' }),
+    pool: t.exposeString('pool', { description: 'The pool whose slots it takes while queued or running.' }),
+    poolSlots: t.exposeInt('poolSlots', { description: 'How many of its pool’s slots it takes.' }),
+    priorityWeight: t.exposeInt('priorityWeight', { description: 'Its effective priority weight (its task’s weight rule applied): when slots are short, higher starts first.' }),
+    waitingFor: t.string({
+      nullable: true,
+      description:
+        'Why it has not started though it may: the pool slots or the DAG’s maxActiveTasks it waits for (it is `scheduled`), or its queue that no live worker serves (it is `queued`). Null otherwise.',
+      select: { state: true, gated: true, pool: true, poolSlots: true, queue: true, nextTryAt: true, dagRun: { select: { dagId: true } } },
+      resolve: (ti, _args, ctx) =>
+        ti.state === 'scheduled' || ti.state === 'queued' || ti.state === 'up_for_retry' || ti.state === 'up_for_reschedule'
+          ? waitingReason(ctx.pool, { ...ti, dagId: ti.dagRun.dagId }, ctx.lostWorkerTimeoutMs)
+          : null,
     }),
     nextTryAt: t.expose('nextTryAt', { type: 'DateTime', nullable: true, description: 'When an `up_for_retry` or `up_for_reschedule` instance runs again.' }),
     returnValue: t.field({

@@ -1,13 +1,13 @@
 -- Expands a mapped task's instance (map_index -1) into one instance per item, in one
 -- statement however many items: the -1 row becomes instance 0, the others are inserted,
--- all `scheduled` with their item. Items come from the task's lists: literal arrays,
+-- all `scheduled` with their item (and the task's queue, pool and weight). Items come from the task's lists: literal arrays,
 -- unmapped upstreams' array values, and mapped upstreams' values in map_index order;
 -- zipped lists give tuples. Returns the ids of the first $7 instances, to be enqueued.
 -- $1 task instance id (map_index -1), $2 number of items (the shortest list's length),
 -- $3 list kinds ('value', 'xcom' or 'mapped'), $4 upstream task ids, $5 keys,
 -- $6 literal lists (jsonb), $7 how many to enqueue now, $8 zip
 WITH ti AS (
-  SELECT id, dag_run_id, task_id, max_tries FROM task_instance WHERE id = $1 AND map_index = -1 AND state IN ('none', 'scheduled')
+  SELECT id, dag_run_id, task_id, max_tries, queue, pool, pool_slots, priority_weight FROM task_instance WHERE id = $1 AND map_index = -1 AND state IN ('none', 'scheduled')
 ), src AS (
   SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::jsonb[]) WITH ORDINALITY AS s(kind, task_id, key, literal, pos)
 ), elements AS (
@@ -40,8 +40,8 @@ WITH ti AS (
   WHERE t.id = ti.id AND items.idx = 0
   RETURNING t.id, t.map_index
 ), rest AS (
-  INSERT INTO task_instance (dag_run_id, task_id, map_index, map_item, max_tries, state)
-  SELECT ti.dag_run_id, ti.task_id, items.idx, items.item, ti.max_tries, 'scheduled'
+  INSERT INTO task_instance (dag_run_id, task_id, map_index, map_item, max_tries, state, queue, pool, pool_slots, priority_weight)
+  SELECT ti.dag_run_id, ti.task_id, items.idx, items.item, ti.max_tries, 'scheduled', ti.queue, ti.pool, ti.pool_slots, ti.priority_weight
   FROM ti, items
   WHERE items.idx > 0
   RETURNING id, map_index

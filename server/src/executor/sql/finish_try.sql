@@ -1,5 +1,6 @@
 -- Ends a running try: its state and error, its task instance's next state, its return
--- value (XCom) and the log lines not yet written while it ran, in one statement. No row:
+-- value (XCom) and the log lines not yet written while it ran, in one statement (`gated`:
+-- the instance held slots of a limit, which admission may now give on). No row:
 -- the try was no longer running (ended elsewhere), and nothing was written. A line already
 -- stored (a batch written while the try ran, whose acknowledgement was lost) is left as it is.
 -- $1 try id, $2 try state, $3 error json, $4 task instance state, $5 next try at,
@@ -19,7 +20,7 @@ WITH try AS (
       max_tries = ti.max_tries + $13::int
   FROM try
   WHERE ti.id = try.task_instance_id AND ti.state = 'running'
-  RETURNING ti.id, ti.map_index
+  RETURNING ti.id, ti.map_index, ti.gated
 ), xcom AS (
   INSERT INTO xcom (task_instance_id, key, value, size_bytes)
   SELECT ti.id, 'return_value', $6::jsonb, $7 FROM ti WHERE $6::jsonb IS NOT NULL
@@ -31,4 +32,4 @@ WITH try AS (
   WHERE EXISTS (SELECT 1 FROM ti)
   ON CONFLICT (task_try_id, seq) DO NOTHING
 )
-SELECT id::text, map_index FROM ti
+SELECT id::text, map_index, gated FROM ti
