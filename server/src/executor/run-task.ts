@@ -186,12 +186,19 @@ async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure |
     const where = { dagId: claim.dag_id, dagRunId: claim.dag_run_id, taskId: claim.task_id, mapIndex: claim.map_index, tryId: claim.try_id };
     try {
       xcom = await retryWhileDatabaseFails(() => placeValue(deps.pool, deps.xcom, encoded, where), deps.forced);
-      // A list PostgreSQL cannot split (not inline plain JSON) that a mapped task maps over: split here.
-      if (xcom.json === null && structure && isMappedOver(structure, claim.task_id)) items = splitItems(encoded, deps.xcom.inlineMaxBytes) ?? null;
     } catch (e) {
       const message = masker.mask(`Task "${claim.task_id}" returned a value of ${encoded.bytes} bytes that could not be put in the XCom object store: ${coerceError(e).message}`);
       outcome = { kind: 'failed', error: { name: 'ResultNotStorable', message }, retryable: true };
       logs = [...logs, { seq: nextSeq++, level: 'error', message, fields: undefined, loggedAt: new Date() }];
+    }
+    // A list PostgreSQL cannot split (not inline plain JSON) that a mapped task maps over: split
+    // here. Unsplittable (an item over the inline limit): the mapped task fails saying so.
+    if (xcom && xcom.json === null && structure && isMappedOver(structure, claim.task_id)) {
+      try {
+        items = splitItems(encoded, deps.xcom.inlineMaxBytes) ?? null;
+      } catch {
+        items = null;
+      }
     }
   }
   const finish = async (outcome: TryOutcome, logs: LogLine[]) => {

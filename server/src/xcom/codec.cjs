@@ -14,7 +14,9 @@
 // (a non-plain object with them fails, as devalue refuses them).
 'use strict';
 
-const devalue = require('devalue');
+// Loaded on first use: a task process whose values are plain JSON never pays for it.
+let loaded;
+const devalue = () => (loaded ??= require('devalue'));
 
 /** Deeper values are refused: serializers recurse, and a stack overflow tells a user nothing. */
 const MAX_DEPTH = 1000;
@@ -132,7 +134,7 @@ function encode(value, what, maxBytes) {
   const { plain } = inspect(value, what, maxBytes);
   let text;
   try {
-    text = plain ? JSON.stringify(value) : devalue.stringify(value);
+    text = plain ? JSON.stringify(value) : devalue().stringify(value);
   } catch (e) {
     if (e instanceof RangeError && /string length/i.test(e.message)) throw tooLarge(what, 'more text than one string can hold (about 512 MB)', maxBytes);
     if (e instanceof RangeError) throw new ValueNotStorable(`${what} could not be serialized: ${e.message}`);
@@ -146,7 +148,7 @@ function encode(value, what, maxBytes) {
 /** The value an encoded text stands for. */
 function decode(encoding, text) {
   if (encoding === 'json') return JSON.parse(text);
-  if (encoding === 'devalue') return devalue.parse(text);
+  if (encoding === 'devalue') return devalue().parse(text);
   throw new Error(`unknown XCom encoding "${encoding}"`);
 }
 

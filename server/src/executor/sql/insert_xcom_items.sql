@@ -6,3 +6,5 @@ INSERT INTO xcom_item (xcom_id, idx, value, serialized)
 SELECT x.id, i.idx, i.value::jsonb, i.serialized
 FROM xcom x, unnest($2::int[], $3::text[], $4::text[]) AS i(idx, value, serialized)
 WHERE x.task_instance_id = $1 AND x.key = 'return_value'
+-- A value replaced in place (finish_try's ON CONFLICT) replaces its items; item_count bounds the reading.
+ON CONFLICT (xcom_id, idx) DO UPDATE SET value = excluded.value, serialized = excluded.serialized
