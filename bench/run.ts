@@ -12,6 +12,7 @@ import { API_READS, apiReadRatios, apiReadRows, copyRunHistory, explainApiReads,
 import { measureRawLatency, measureRawThroughput } from './raw-graphile-worker.js';
 import { benchmarksMarkdown, ratioLine, table, type Row } from './report.js';
 import { summarize } from './stats.js';
+import { measureIdleQueries } from './idle-queries.js';
 
 // Raw and Updraft blocks alternate so that both see the same background load on a shared
 // machine; only one runner exists at a time, so they never compete.
@@ -30,6 +31,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   const { db, home, dagsDir, kind } = await openBenchDatabase(cleanup);
   const machine = await describeMachine(db.pool, kind);
   if (process.argv.includes('--api-only')) return apiOnly(db, home, dagsDir, cleanup);
+  if (process.argv.includes('--sched-only')) return schedOnly(home, dagsDir);
 
   log(`deploying a chain of ${CHAIN_LENGTH} no-op tasks`);
   await writeChainDag(dagsDir, CHAIN_LENGTH);
@@ -159,6 +161,15 @@ async function apiOnly(db: Database, home: string, dagsDir: string, cleanup: Cle
       console.log(`\n## ${dagId}\n\n${await explainApiReads(db, { dagId, runId: rows[0]!.id })}`);
     }
   }
+}
+
+/** `--sched-only`: the idle platform's statements per second (issue 9: at most 2). */
+async function schedOnly(home: string, dagsDir: string): Promise<void> {
+  const measureMs = Number(process.env.IDLE_SECONDS ?? 60) * 1000;
+  log(`idle platform (API, scheduler, worker; example DAGs deployed): counting its statements for ${measureMs / 1000} s`);
+  const idle = await measureIdleQueries(home, path.join(dagsDir, 'idle'), { measureMs });
+  console.log(`\nidle queries/s: ${idle.perSecond.toFixed(2)} (${idle.queries} statements in ${idle.seconds} s)`);
+  for (const [label, count] of idle.byLabel) console.log(`  ${String(count).padStart(5)}  ${label}`);
 }
 
 function append(into: HandoffResult, from: HandoffResult): void {
