@@ -198,6 +198,9 @@ describe('execution', () => {
       tryNumber: 1,
       maxTries: 5,
       logicalDate: run.logicalDate.toISOString(),
+      // Unscheduled: a manual run's data interval is its instant.
+      dataIntervalStart: run.logicalDate.toISOString(),
+      dataIntervalEnd: run.logicalDate.toISOString(),
       conf: { answer: 42 },
       params: { answer: 42 },
       idempotencyKey: `introspect/${run.runId}/whoami`,
