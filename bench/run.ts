@@ -14,6 +14,7 @@ import { measureRetention } from './retention.js';
 import { benchmarksMarkdown, ratioLine, table, type Row } from './report.js';
 import { summarize } from './stats.js';
 import { measureWebhook, WEBHOOK_CALLS, webhookRows } from './webhook.js';
+import { measureIdleQueries } from './idle-queries.js';
 
 // Raw and Updraft blocks alternate so that both see the same background load on a shared
 // machine; only one runner exists at a time, so they never compete.
@@ -24,6 +25,7 @@ const RUNS_AT_CONCURRENCY_8 = { warmup: 1, measured: 5 };
 const HELLO_WORLD_RUNS = { warmup: 1, measured: 20 };
 const FAN_OUT_WIDTH = 10_000;
 const FAN_OUT_RUNS = 1;
+const IDLE_MS = 60_000;
 const MAPPED_COUNT = 10_000;
 
 async function main(cleanup: Cleanup): Promise<void> {
@@ -41,6 +43,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     console.log(JSON.stringify(await measureRetention(db, { runs })));
     return;
   }
+  if (process.argv.includes('--sched-only')) return schedOnly(home, dagsDir);
 
   log(`deploying a chain of ${CHAIN_LENGTH} no-op tasks`);
   await writeChainDag(dagsDir, CHAIN_LENGTH);
@@ -79,6 +82,8 @@ async function main(cleanup: Cleanup): Promise<void> {
   const apiReads = await measureApiOnBenchRuns(db);
   log(`webhooks: ${WEBHOOK_CALLS.warmup} warm-up + ${WEBHOOK_CALLS.measured} calls per figure, over HTTP with a token`);
   const webhook = await measureWebhook(db, cleanup, { dagsDir, cacheDir });
+  log(`idle platform: counting its statements for ${IDLE_MS / 1000} s`);
+  const idle = await measureIdleQueries(home, path.join(dagsDir, 'idle'), { measureMs: IDLE_MS });
 
   const raw = summarize(rawLatencies);
   const handoff1 = summarize(chain1.handoffs);
@@ -114,6 +119,10 @@ async function main(cleanup: Cleanup): Promise<void> {
     `${FAN_OUT_WIDTH.toLocaleString('en')}-task fan-out run / the same number of raw jobs: **${(fanOutP50 / rawWide).toFixed(1)}x** isolated, **${(fanOutInProcessP50 / rawWide).toFixed(1)}x** in-process; isolated / in-process: **${(fanOutP50 / fanOutInProcessP50).toFixed(2)}x**.`,
     `${MAPPED_COUNT.toLocaleString('en')}-instance mapped run / the same number of raw jobs: **${(mappedP50 / rawWide).toFixed(1)}x** isolated, **${(mappedInProcessP50 / rawWide).toFixed(1)}x** in-process; mapped / ${FAN_OUT_WIDTH.toLocaleString('en')}-task fan-out: **${(mappedP50 / fanOutP50).toFixed(2)}x**.`,
     apiReadRatios(apiReads),
+    `Idle platform (API, scheduler, worker at concurrency 8): **${idle.perSecond.toFixed(2)} queries/s** (${idle.queries} statements in ${idle.seconds} s: ${idle.byLabel
+      .slice(0, 4)
+      .map(([label, n]) => `${n} \`${label}\``)
+      .join(', ')}…).`,
   ].join('\n\n');
   const elapsedS = (performance.now() - began) / 1000;
   const markdown = benchmarksMarkdown({ machine, rows, ratio, method: METHOD, elapsedS });
@@ -131,6 +140,7 @@ const METHOD = [
   `**Mapped.** One run of a DAG whose first task returns ${MAPPED_COUNT.toLocaleString('en')} numbers, a no-op task mapped over them (\`noop.map(list())\`, expanded into ${MAPPED_COUNT.toLocaleString('en')} instances when \`list\` ends) and a task that sums the mapped outputs, at concurrency 8, isolated and in-process; its baseline is the same raw burn-down as the fan-out's. Expansion is measured from the \`list\` try's \`ended_at\` to the first mapped try's \`started_at\` (database clock), which spans the finishing transaction that expands and enqueues every instance.`,
   `**API reads.** What a dashboard asks of a 10,000-task DAG, through the GraphQL handler in process (\`createApi(...).fetch\`: parse, validate, cost, authorize, resolve, serialize; no socket), each sample followed by its baseline, a plain SELECT of the same rows on the same pg pool, so both see the same load; ${API_READS.warmup} warm-up samples, then ${API_READS.samples}. Two DAGs: the isolated fan-out (10,002 tasks) and the isolated mapped DAG (10,000 instances of one task); after its real run each gets a history of ${API_READS.runs} runs (copies of the real run's task instances, about 1% of them failed, written in one statement and analyzed). *First page*: \`dagRun(id) { taskInstances(first: ${API_READS.pageSize}) { … } }\` of the real run (7 fields per instance and the page info) next to \`SELECT … FROM task_instance WHERE dag_run_id = $1 ORDER BY task_id, map_index LIMIT ${API_READS.pageSize + 1}\`. *Grid*: \`dagGrid(dagId, runs: ${API_READS.runs}) { runs { … } rows(first: ${API_READS.pageSize}) { … cells { dagRunId state instances counts { state count } } } }\` next to the runs' SELECT and the cells' statement the API sends (for the fan-out, one probe of the unique key per cell of the first ${API_READS.pageSize} tasks × ${API_READS.runs} runs; for the mapped DAG, whose 3 tasks fit one page, a GROUP BY over the ${API_READS.runs} runs' 250,000 instances). The budget for each is p95 ≤ 200 ms.`,
   `**Webhooks.** The API is served on a loopback port with tokens required; each call is a real HTTP \`POST /api/dags/<id>/trigger\` (Node's fetch, \`Authorization: Bearer\` of an op token, a small JSON conf), made after the previous run ended, on one worker at concurrency 4 (${WEBHOOK_CALLS.warmup} warm-up calls, then ${WEBHOOK_CALLS.measured}). *Webhook → first task start*: the bench's clock just before the request is sent to the run's first \`task_try.started_at\` (database clock, same machine). *Asset event → first task start*: \`POST /api/assets/events\` for an asset a DAG is scheduled on, to the first try of the asset-triggered run it causes: the event's NOTIFY wakes the scheduler, which creates the run (NOTIFY again for the worker).`,
+  `**Idle.** \`updraft start\` in process (API, scheduler, a worker at concurrency 8) with hello_world, daily_report and daily_etl deployed, left alone for 5 s, then every statement any pg client of the process sends is counted for ${IDLE_MS / 1000} s (bench/query-trace.ts); nothing is due meanwhile and nobody calls the API. \`npm run bench -- --sched-only\` measures only this (IDLE_SECONDS sets the duration) and lists the statements.`,
   `**Fan-out.** One run of a DAG with a root, ${FAN_OUT_WIDTH.toLocaleString('en')} no-op tasks after it and one task after all of them, on one worker at concurrency 8 (the machine has 2 cores): run wall time as above, and the time from the trigger's transaction to the root task's start, which includes creating every task instance. Its baseline: ${FAN_OUT_WIDTH.toLocaleString('en')} no-op jobs added to graphile-worker in one \`add_jobs\` call and run by a bare runner at the same concurrency, from the add to the last job's end.`,
 ];
 
@@ -183,6 +193,15 @@ async function apiOnly(db: Database, home: string, dagsDir: string, cleanup: Cle
       console.log(`\n## ${dagId}\n\n${await explainApiReads(db, { dagId, runId: rows[0]!.id })}`);
     }
   }
+}
+
+/** `--sched-only`: the idle platform's statements per second (issue 9: at most 2). */
+async function schedOnly(home: string, dagsDir: string): Promise<void> {
+  const measureMs = Number(process.env.IDLE_SECONDS ?? IDLE_MS / 1000) * 1000;
+  log(`idle platform (API, scheduler, worker; example DAGs deployed): counting its statements for ${measureMs / 1000} s`);
+  const idle = await measureIdleQueries(home, path.join(dagsDir, 'idle'), { measureMs });
+  console.log(`\nidle queries/s: ${idle.perSecond.toFixed(2)} (${idle.queries} statements in ${idle.seconds} s)`);
+  for (const [label, count] of idle.byLabel) console.log(`  ${String(count).padStart(5)}  ${label}`);
 }
 
 function append(into: HandoffResult, from: HandoffResult): void {

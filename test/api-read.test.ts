@@ -86,9 +86,10 @@ describe('DAGs', () => {
     ]);
     expect(dag.paramsSchema).toMatchObject({ type: 'object', properties: { n: { type: 'number', default: 1 } } });
     expect(dag.tags).toEqual(['team-a']);
-    // @daily: the next midnight, UTC.
+    // @daily without catchup, not planned by a scheduler yet: the latest day that has ended
+    // (yesterday) runs at once, so its run is due since midnight, UTC.
     const midnight = new Date();
-    midnight.setUTCHours(24, 0, 0, 0);
+    midnight.setUTCHours(0, 0, 0, 0);
     expect(dag.nextRunAt).toBe(midnight.toISOString());
     // Paused or unscheduled: no next run.
     await data(`mutation { setDagPaused(input: { dagId: "shapes", paused: true }) { paused } }`);

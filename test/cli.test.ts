@@ -119,6 +119,21 @@ describe('updraft CLI against a database', () => {
     expect(await ownerOf()).toBe('cli/second');
   });
 
+  it('dags backfill creates a backfill run per interval of the range and explains bad dates', { timeout: 90_000 }, async () => {
+    const dir = await dagFolder({
+      'berlin.ts': `import { dag, task } from '@updraft/sdk';\nexport default dag({ id: 'cli_berlin', schedule: '@daily', timezone: 'Europe/Berlin' }, () => { task('t', () => 1)(); });`,
+    });
+    expect((await updraft(['deploy', dir, '--source', 'cli/berlin'], env)).code).toBe(0);
+    const result = await updraft(['dags', 'backfill', 'cli_berlin', '--from', '2026-01-01', '--to', '2026-01-05T00:00:00Z', '--max-active-runs', '2'], env);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^Backfill \d+ of cli_berlin: 4 run\(s\) created/); // Berlin midnights 2026-01-01T23:00Z … 2026-01-04T23:00Z
+    const runs = await platform.db.prisma.dagRun.findMany({ where: { dagId: 'cli_berlin', runType: 'backfill' }, orderBy: { logicalDate: 'asc' } });
+    expect(runs.map((r) => r.logicalDate.toISOString())).toEqual(['2026-01-01T23:00:00.000Z', '2026-01-02T23:00:00.000Z', '2026-01-03T23:00:00.000Z', '2026-01-04T23:00:00.000Z']);
+    const bad = await updraft(['dags', 'backfill', 'cli_berlin', '--from', 'last tuesday', '--to', '2026-01-05'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("option '--from <date>' argument 'last tuesday' is invalid. must be an ISO 8601 date");
+  });
+
   it('`updraft scheduler` creates scheduled runs until stopped', async () => {
     const dir = await dagFolder({
       'ticking.ts': `import { dag, task } from '@updraft/sdk';\nexport default dag({ id: 'ticking', schedule: '* * * * * *' }, () => { task('t', () => 1)(); });`,

@@ -80,7 +80,7 @@ export const badly_scheduled = dag({ id: 'badly_scheduled', schedule: 'whenever'
     expect(result.importErrors).toHaveLength(1);
     const lines = result.importErrors[0]!.message.split('\n').sort();
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(/^several\.ts: DAG "badly_scheduled": schedule "whenever" is not a cron expression/);
+    expect(lines[0]).toMatch(/^several\.ts: DAG "badly_scheduled": schedule: "whenever" is not a cron expression/);
     expect(lines[1]).toBe('several.ts: DAG "dangling", task "t": depends on unknown task "nowhere"');
     expect(lines[2]).toMatch(/^several\.ts: DAG "looping": cycle between tasks (x -> y -> x|y -> x -> y)$/);
     expect(await platform.db.prisma.dag.count({ where: { id: { in: ['looping', 'valid_sibling', 'dangling', 'badly_scheduled'] } } })).toBe(0);
@@ -114,7 +114,7 @@ export const badly_scheduled = dag({ id: 'badly_scheduled', schedule: 'whenever'
       'sched.ts': `import { dag, task } from '@updraft/sdk';\nexport default dag({ id: 'sched', schedule: '61 * * * *' }, () => { task('t', () => 1)(); });`,
     });
     const result = await platform.deploy(dir);
-    expect(result.importErrors[0]!.message).toContain('sched.ts: DAG "sched": schedule "61 * * * *" is not a cron expression or preset');
+    expect(result.importErrors[0]!.message).toContain('sched.ts: DAG "sched": schedule: "61 * * * *" is not a cron expression (Constraint error, got value 61 expected range 0-59)');
   });
 
   it('stores a new DagVersion only when the structure or the code changed', async () => {

@@ -94,7 +94,7 @@ describe('timetables', () => {
     expect(scheduleProblem('0 6 * * 1-5')).toBeNull();
     expect(scheduleProblem('@fortnightly')).toMatch(/not a preset/);
     expect(scheduleProblem('61 * * * *')).toMatch(/not a cron expression/);
-    expect(scheduleProblem('* * *')).toMatch(/has 3 fields/);
+    expect(scheduleProblem('* * *')).toMatch(/is not a cron expression: it has 3 fields/);
     expect(scheduleProblem('0.5s')).toMatch(/shorter than the shortest interval/);
     expect(scheduleProblem('15x')).toMatch(/not a fixed interval/);
     expect(scheduleProblem('x'.repeat(100_000))).toMatch(/longer than 200/);

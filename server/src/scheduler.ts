@@ -69,10 +69,13 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
   const clock = opts.now ?? (() => new Date());
   const pool = opts.pool;
   const warn = (message: string) => opts.onWarning?.(`scheduler: ${message}`);
-  // Heartbeats (and lost-worker sweeps) often enough for `health` to see it alive: a
-  // quarter of the timeout, at most every 10 s, so that an idle scheduler costs little.
+  // Heartbeats often enough for `health` to see it alive (a third of the timeout, at most
+  // every 10 s); lost-worker sweeps once per timeout, since every worker sweeps too (the
+  // scheduler's are for when none is left). An idle scheduler costs little.
   const timeoutMs = opts.lostWorkerTimeoutMs ?? HEARTBEAT_TIMEOUT_MS;
-  const heartbeatEveryMs = Math.min(10_000, Math.max(250, Math.floor(timeoutMs / 4)));
+  const heartbeatEveryMs = Math.min(10_000, Math.max(250, Math.floor(timeoutMs / 3)));
+  const recoverEveryMs = Math.max(heartbeatEveryMs, timeoutMs);
+  let lastRecovery = 0;
   const heartbeat = (stopping: boolean) => sql(pool, 'heartbeat_scheduler', [id, os.hostname(), process.pid, stopping]);
 
   let dags = new Map<string, ScheduledDag>();
@@ -110,6 +113,9 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
     if (now.getTime() - lastHeartbeat >= heartbeatEveryMs) {
       lastHeartbeat = now.getTime();
       await heartbeat(false);
+    }
+    if (now.getTime() - lastRecovery >= recoverEveryMs) {
+      lastRecovery = now.getTime();
       const { tries } = await recoverLostTries(pool, { heartbeatTimeoutMs: opts.lostWorkerTimeoutMs });
       for (const lost of tries) {
         warn(`${lost.reason}: ${lost.taskId} (run ${lost.dagRunId}, try ${lost.tryNumber}) of worker ${lost.workerId} failed and is ${lost.result?.taskState ?? 'already ended'}`);
@@ -143,7 +149,7 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
     }
     // Sleep until the next thing to do.
     now = clock();
-    let until = lastHeartbeat + heartbeatEveryMs;
+    let until = Math.min(lastHeartbeat + heartbeatEveryMs, lastRecovery + recoverEveryMs);
     for (const dag of dags.values()) {
       const at = Math.max(dag.planned ? (dag.dueAt?.getTime() ?? Infinity) : now.getTime(), retryAt.get(dag.id) ?? 0);
       until = Math.min(until, at);

@@ -61,7 +61,9 @@ export function scheduleProblem(schedule: string | null): string | null {
   }
   const expression = PRESETS[schedule] ?? schedule;
   const fields = expression.trim().split(/\s+/).length;
-  if (fields !== 5 && fields !== 6) return `"${schedule}" has ${fields} fields; a cron expression has 5 (minute hour day month weekday) or 6 (with seconds first)`;
+  if (fields !== 5 && fields !== 6) {
+    return `"${schedule.slice(0, 64)}" is not a cron expression: it has ${fields} field${fields === 1 ? '' : 's'}, and a cron expression has 5 (minute hour day month weekday) or 6 (seconds first); or use a preset such as "@daily" or an interval such as "15m"`;
+  }
   try {
     CronExpressionParser.parse(expression, { tz: 'UTC', strict: false });
     return null;

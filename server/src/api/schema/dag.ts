@@ -3,7 +3,7 @@ import { dagWhere } from '../../auth.js';
 import { badInput, notFound } from '../../errors.js';
 import { Prisma } from '../../generated/prisma/client.js';
 import { checkDagId } from '../../runs.js';
-import type { DataInterval } from '../../dags/timetable.js';
+import { nextInterval, timetableOf, type DataInterval } from '../../dags/timetable.js';
 import { batch, responsePath } from '../batch.js';
 import { builder, type ApiContext } from '../builder.js';
 import { pageLimits } from '../limits.js';
@@ -63,10 +63,43 @@ const DataIntervalRef = builder.objectRef<DataInterval>('DataInterval').implemen
   }),
 });
 
-/** The next scheduled run's interval as the scheduler's cursor holds it. */
-function nextOf(dag: { paused: boolean; isActive: boolean; nextRunPlanned: boolean; nextDataIntervalStart: Date | null; nextDataIntervalEnd: Date | null }): DataInterval | null {
-  if (dag.paused || !dag.isActive || !dag.nextRunPlanned || !dag.nextDataIntervalStart || !dag.nextDataIntervalEnd) return null;
-  return { start: dag.nextDataIntervalStart, end: dag.nextDataIntervalEnd };
+const NEXT_SELECT = {
+  paused: true,
+  isActive: true,
+  schedule: true,
+  timezone: true,
+  startDate: true,
+  endDate: true,
+  catchup: true,
+  createdAt: true,
+  nextRunPlanned: true,
+  nextDataIntervalStart: true,
+  nextDataIntervalEnd: true,
+} as const;
+
+/**
+ * The next scheduled run's interval as the scheduler's cursor holds it; before a scheduler
+ * planned the DAG (just deployed or changed), as it will plan it for a DAG without scheduled runs.
+ */
+function nextOf(dag: {
+  paused: boolean;
+  isActive: boolean;
+  schedule: string | null;
+  timezone: string;
+  startDate: Date | null;
+  endDate: Date | null;
+  catchup: boolean;
+  createdAt: Date;
+  nextRunPlanned: boolean;
+  nextDataIntervalStart: Date | null;
+  nextDataIntervalEnd: Date | null;
+}): DataInterval | null {
+  if (dag.paused || !dag.isActive || dag.schedule === null) return null;
+  if (dag.nextRunPlanned) return dag.nextDataIntervalStart && dag.nextDataIntervalEnd ? { start: dag.nextDataIntervalStart, end: dag.nextDataIntervalEnd } : null;
+  const timetable = timetableOf(dag.schedule, dag.timezone, dag.startDate);
+  if (!timetable) return null;
+  const startDate = dag.startDate ?? (dag.catchup || timetable.kind === 'once' ? dag.createdAt : null);
+  return nextInterval(timetable, null, { startDate, endDate: dag.endDate, catchup: dag.catchup }, new Date());
 }
 
 builder.prismaObject('Dag', {
@@ -90,7 +123,7 @@ builder.prismaObject('Dag', {
       type: DataIntervalRef,
       nullable: true,
       description: 'The data interval of its next scheduled run (its logical date is the start). Null when paused, inactive, unscheduled, past its endDate, or not yet planned by a scheduler.',
-      select: { paused: true, isActive: true, nextRunPlanned: true, nextDataIntervalStart: true, nextDataIntervalEnd: true },
+      select: NEXT_SELECT,
       resolve: (dag) => nextOf(dag),
     }),
     tags: t.exposeStringList('tags', { description: 'Tags of the newest version; API tokens may be granted DAGs by tag.' }),
@@ -104,7 +137,7 @@ builder.prismaObject('Dag', {
       nullable: true,
       description:
         'When its next scheduled run is created: the end of its next data interval (the run’s logical date is the start, `nextDataInterval.start`). In the past when a scheduler is about to create it. Null like `nextDataInterval`.',
-      select: { paused: true, isActive: true, nextRunPlanned: true, nextDataIntervalStart: true, nextDataIntervalEnd: true },
+      select: NEXT_SELECT,
       resolve: (dag) => nextOf(dag)?.end ?? null,
     }),
     latestVersion: t.prismaField({
