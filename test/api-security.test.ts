@@ -13,8 +13,8 @@ import { MAX_CONF_BYTES } from '../server/src/runs.js';
 import { createTestPlatform, REPO_ROOT, type TestPlatform } from './support/platform.js';
 import { closedPort } from './support/ports.js';
 
-/** The DAGs of examples/dags, which these tests deploy. */
-const EXAMPLE_DAGS = 8;
+/** The DAGs of examples/dags (the maintenance DAGs included), which these tests deploy. */
+const EXAMPLE_DAGS = 11;
 
 type Api = ReturnType<typeof createApi>;
 interface Reply {
@@ -151,7 +151,7 @@ describe('API limits and HTTP safety', () => {
       expect(reply.status).toBe(400);
       expect(reply.body.errors[0]).toMatchObject({ message: expect.stringMatching(/^Query cost 3003001 exceeds the limit of 2000000/), extensions: { code: 'QUERY_LIMIT_EXCEEDED' } });
       // The same shape with small pages runs.
-      const small = await post(api, query, { a: 10, b: 10 });
+      const small = await post(api, query, { a: 20, b: 10 });
       expect(small.status).toBe(200);
       expect(small.body.data.dags.edges).toHaveLength(EXAMPLE_DAGS);
     });
@@ -368,7 +368,7 @@ describe('API limits and HTTP safety', () => {
       const downPrisma = createPrisma(url.toString());
       const downPool = createPool(url.toString(), { onError: () => undefined });
       const flaky = createApi({ prisma: downPrisma, pool: downPool });
-      const listDags = () => post(flaky, `{ dags(first: 10) { edges { node { id } } } }`);
+      const listDags = () => post(flaky, `{ dags(first: 20) { edges { node { id } } } }`);
       try {
         expect((await listDags()).body.data.dags.edges).toHaveLength(EXAMPLE_DAGS);
 

@@ -321,6 +321,7 @@ dags
       pool: database.pool,
       databaseUrl: database.url,
       ...workerSettings(config),
+      retention: null, // a worker for one run carries no retention job
       secretKey: processSecretKey(config.home),
       onWarning: warn,
       onEvent: (event) => {
@@ -511,7 +512,8 @@ async function ensureWorker(client: ApiClient): Promise<() => Promise<void>> {
   if (workers!.live > 0) return async () => {};
   console.error('No worker is running; running one in this process until the run ends.');
   survivePromiseLeaks();
-  const worker = await startWorker({ pool: database.pool, databaseUrl: database.url, ...workerSettings(config), secretKey: processSecretKey(config.home), onEvent: printEvent, onWarning: warn });
+  // For this run only: no retention job.
+  const worker = await startWorker({ pool: database.pool, databaseUrl: database.url, ...workerSettings(config), retention: null, secretKey: processSecretKey(config.home), onEvent: printEvent, onWarning: warn });
   return () => worker.stop();
 }
 
