@@ -25,3 +25,4 @@ export {
 } from './secrets/key.js';
 export { setVariable, deleteVariable, type VariableInput } from './secrets/variables.js';
 export { upsertConnection, deleteConnection, type ConnectionInput } from './secrets/connections.js';
+export { setPool, deletePool, type PoolState } from './executor/pools.js';
