@@ -1,3 +1,5 @@
+export { allOf, anyOf, asset, assetUriProblem, isAsset, Asset, MAX_ASSET_CONDITION_ASSETS, MAX_ASSET_CONDITION_DEPTH, MAX_ASSET_URI_LENGTH } from './assets.js';
+export type { AllOf, AnyOf, AssetCondition, AssetConditionSpec, AssetSchedule } from './assets.js';
 export { context, params } from './context.js';
 export { branch, dag, group, isDag, isTaskGroup, latestOnly, sensor, shortCircuit, task, Dag, TaskGroup } from './dag.js';
 export type { BranchChoice, Found, GroupOptions, SensorOptions, ShortCircuitOptions, Task, TaskArgs } from './dag.js';
@@ -35,6 +37,7 @@ export type {
   TaskPolicy,
   TriggerRule,
   WeightRule,
+  WebhookOptions,
 } from './interfaces.js';
 export { zip, Zipped } from './mapping.js';
 export { connection, SECRETS_ACCESS, variable } from './secrets.js';

@@ -11,6 +11,7 @@
  *   **Try**: one attempt at a task instance (`tryNumber` starts at 1).
  */
 import type { Jsonify } from 'type-fest';
+import type { Asset, AssetSchedule } from './assets.js';
 
 /** Milliseconds, or a string such as `"500ms"`, `"30s"`, `"5m"`, `"2h"`, `"1d"`. */
 export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
@@ -150,6 +151,11 @@ export interface RunCallbackContext {
 export interface TaskOptions extends TaskPolicy, TaskCallbacks {
   /** Task id, unique within its DAG: letters, digits, `_`, `-` and `.`. */
   id: string;
+  /**
+   * The assets the task updates (Airflow's outlets): each successful try records an event
+   * for each of them, which runs the DAGs scheduled on them. A failed or skipped try records none.
+   */
+  outlets?: Asset[];
 }
 
 /** Options of a DAG. */
@@ -157,8 +163,40 @@ export interface DagOptions {
   /** DAG id, unique across the deployment: letters, digits, `_`, `-` and `.`. */
   id: string;
   description?: string;
-  /** A cron expression or preset (`@daily`); `null` (the default) runs only when triggered. */
-  schedule?: string | null;
+  /**
+   * When scheduled runs happen: a cron expression of 5 fields (or 6, seconds first), a
+   * preset (`@hourly`, `@daily`, `@weekly`, `@monthly`, `@quarterly`, `@yearly`, `@once`)
+   * or a fixed interval (`"15m"`, `"1h"`, `"1d"`); `null` (the default) runs only when
+   * triggered. Each scheduled run covers a data interval, from one tick to the next; its
+   * logical date is the interval's start, and it is created once the interval has ended.
+   * Or assets: `[asset(a), asset(b)]` runs once each of them has been updated since the DAG's
+   * last asset-triggered run; `anyOf(a, b)` once any of them has (see `asset()`).
+   */
+  schedule?: string | null | AssetSchedule;
+  /**
+   * IANA timezone the cron expression's times are read in (`'Europe/Berlin'`); default
+   * `'UTC'`. Across DST changes, a time that does not exist runs an hour later by the new
+   * clock, and a time that exists twice runs once, at the second one.
+   */
+  timezone?: string;
+  /** No scheduled interval starts before it. Default: none (with `catchup`, the first deploy). */
+  startDate?: Date | string;
+  /** No scheduled interval starts after it. Default: none. */
+  endDate?: Date | string;
+  /**
+   * Create a run for every interval missed since `startDate` or the last scheduled run
+   * (while paused, or while no scheduler ran). Default false: only the latest one.
+   */
+  catchup?: boolean;
+  /** Most runs of this DAG running at once (backfills have their own limit); more wait `queued`. Default 16. */
+  maxActiveRuns?: number;
+  /**
+   * Signed calls of `POST /api/dags/<id>/trigger`: when set, every call must carry
+   * `X-Updraft-Timestamp` and `X-Updraft-Signature: sha256=<hex>`, the HMAC-SHA256 of
+   * `<timestamp>.<raw body>` keyed with the secret, which is read from a variable or from a
+   * connection's password. A valid signature authenticates the call (for this DAG only).
+   */
+  webhook?: WebhookOptions;
   /** Defaults for every task of this DAG (callbacks included); a task's own options win. */
   defaultArgs?: TaskPolicy & TaskCallbacks;
   /**
@@ -193,6 +231,14 @@ export interface DagOptions {
   params?: ParamsSchema;
 }
 
+/** How a DAG's webhook checks signatures (`DagOptions.webhook`). */
+export interface WebhookOptions {
+  /** Where the shared secret is kept: a variable (best a secret one) or a connection's password. */
+  secret: { variable: string } | { connection: string };
+  /** How far `X-Updraft-Timestamp` may be from the server's clock, in seconds. Default 300 (5 minutes). */
+  toleranceSeconds?: number;
+}
+
 /** What `DagOptions.params` takes: a zod schema (zod 4), or anything that describes itself as JSON Schema. */
 export interface ParamsSchema {
   toJSONSchema(options?: { io?: 'input' | 'output' }): unknown;
@@ -219,7 +265,16 @@ export interface TaskContext {
   /** 1 for the first try. */
   tryNumber: number;
   maxTries: number;
+  /** The start of the run's data interval (Airflow's logical date). */
   logicalDate: Date;
+  /**
+   * The run's data interval: the span of time it processes. A scheduled run's interval is
+   * the one between two ticks of the schedule, and the run starts once it has ended; a
+   * manual run gets the latest interval that has ended when it is triggered (an instant,
+   * start = end, for DAGs without a schedule).
+   */
+  dataIntervalStart: Date;
+  dataIntervalEnd: Date;
   /** The JSON object the run was triggered with. */
   conf: Readonly<Record<string, unknown>>;
   /** The run's params: `conf` checked against the DAG's `params` schema, with its defaults (just `conf` without one). */

@@ -11,6 +11,7 @@ import { isRole, type Role, ROLES } from '../auth.js';
 import { openDatabase, startPlatform } from '../platform.js';
 import { triggerDagRun } from '../runs.js';
 import { startScheduler } from '../scheduler.js';
+import { LiveUpdates } from '../live/live-updates.js';
 import { fixedSecretKey, localSecretKey, processSecretKey, SECRET_KEY_VARIABLE, secretKeyFromEnv } from '../secrets/key.js';
 import { connectClient, type ApiClient } from './client.js';
 import { addPoolCommands } from './pools.js';
@@ -25,6 +26,12 @@ const memorySize = (value: string) => {
   const mb = memoryMb(value);
   if (mb === undefined) throw new InvalidArgumentError('must be a memory size such as "512MB" or "2GB"');
   return mb;
+};
+const isoDate = (value: string) => {
+  const text = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value;
+  const date = new Date(text);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(date.getTime())) throw new InvalidArgumentError('must be an ISO 8601 date such as 2026-01-01 or 2026-01-01T00:00:00Z');
+  return date;
 };
 const integer = (value: string) => {
   const n = Number(value);
@@ -132,10 +139,13 @@ program
   .action(async () => {
     const config = resolveConfig();
     const database = await openDatabase(config);
-    const scheduler = startScheduler({ pool: database.pool, lostWorkerTimeoutMs: config.lostWorkerTimeoutMs, onWarning: warn });
+    // The one LISTEN connection of this process: the scheduler wakes on its notifications.
+    const live = new LiveUpdates({ databaseUrl: database.url, onWarning: warn });
+    const scheduler = startScheduler({ pool: database.pool, live, lostWorkerTimeoutMs: config.lostWorkerTimeoutMs, onWarning: warn });
     console.log('Scheduler is running (Ctrl-C to stop)');
     await untilSignal();
     await scheduler.stop();
+    await live.close();
     await database.close();
   });
 
@@ -207,6 +217,27 @@ dags
       } finally {
         await stopLocalWorker();
       }
+    });
+  });
+
+dags
+  .command('backfill <dagId>')
+  .description('Run the DAG for every interval of its schedule whose logical date lies in --from..--to (runs typed backfill)')
+  .requiredOption('--from <date>', 'first logical date, ISO 8601 (e.g. 2026-01-01 or 2026-01-01T00:00:00Z; a date alone is UTC midnight)', isoDate)
+  .requiredOption('--to <date>', 'last logical date (included)', isoDate)
+  .option('--reprocess <which>', 'dates that already have a run: none (default), failed, or all', 'none')
+  .option('--max-active-runs <n>', "most of its runs running at once (default: the DAG's maxActiveRuns)", integer)
+  .option(urlOption, urlHelp)
+  .option(tokenOption, tokenHelp)
+  .action(async (dagId: string, opts: { from: Date; to: Date; reprocess: string; maxActiveRuns?: number } & RemoteOptions) => {
+    const reprocess = opts.reprocess.toUpperCase();
+    if (!['NONE', 'FAILED', 'ALL'].includes(reprocess)) throw new InvalidArgumentError(`--reprocess must be none, failed or all, got "${opts.reprocess}"`);
+    await withClient(opts, async (client) => {
+      const { backfill } = await client.request<{ backfill: { runsCreated: number; backfillId: string } }>(
+        `mutation ($input: BackfillInput!) { backfill(input: $input) { runsCreated backfillId } }`,
+        { input: { dagId, from: opts.from.toISOString(), to: opts.to.toISOString(), reprocess, maxActiveRuns: opts.maxActiveRuns ?? null } },
+      );
+      console.log(`Backfill ${backfill.backfillId} of ${dagId}: ${backfill.runsCreated} run(s) created (progress: query { backfill(id: "${backfill.backfillId}") { runsDone runsCreated } })`);
     });
   });
 

@@ -1,9 +1,13 @@
 import type { MapSpec, RawDagStructure, TaskKind } from '@updraft/sdk';
 import { z } from 'zod';
+import { assetConditionSchema, assetUriSchema, type AssetConditionSpec } from '../assets/condition.js';
+import { webhookOptionsSchema, type WebhookStructure } from '../api/webhook-signature.js';
 import { TRIGGER_RULES, type TriggerRule } from '../executor/trigger-rules.js';
 import { durationMs, memoryMb } from './duration.js';
 import { paramsSchemaProblem } from './params.js';
 import { effectiveWeights, MAX_WEIGHT, MIN_WEIGHT } from './priority-weights.js';
+import { scheduleProblem } from './timetable.js';
+import { timezoneProblem } from './timezone.js';
 
 /**
  * A validated DAG structure with every default filled in: what a DagVersion stores and
@@ -30,6 +34,20 @@ export interface DagStructure {
   maxActiveTasks?: number;
   /** The DAG's run callbacks (absent: none). */
   runCallbacks?: Array<'onSuccess' | 'onFailure'>;
+  /**
+   * Scheduling options (DagOptions); absent in structures stored before they existed, and
+   * when left at their defaults: `timezone` UTC, no `startDate`/`endDate` (ISO text),
+   * `catchup` false, `maxActiveRuns` 16. The `dag` row holds them too, for the scheduler.
+   */
+  timezone?: string;
+  startDate?: string;
+  endDate?: string;
+  catchup?: boolean;
+  maxActiveRuns?: number;
+  /** What an asset-scheduled DAG waits for (`schedule` is then null). Absent: not asset-scheduled. */
+  assetSchedule?: AssetConditionSpec;
+  /** Signature checks of `POST /api/dags/<id>/trigger`. Absent: none (bearer tokens only). */
+  webhook?: WebhookStructure;
   tasks: TaskStructure[];
 }
 
@@ -72,6 +90,8 @@ export interface TaskStructure {
   poolSlots?: number;
   /** Its effective priority weight (its weight rule applied); absent: 1. */
   priorityWeight?: number;
+  /** URIs of the assets a successful try updates (an asset event each). Absent: none. */
+  outlets?: string[];
 }
 
 export type TaskCallbackName = 'onSuccess' | 'onFailure' | 'onRetry' | 'onSkip';
@@ -96,6 +116,11 @@ export const TASK_DEFAULTS = {
 
 /** The highest `maxMapLength` a task may set: expanding a task inserts that many rows in one transaction. */
 export const MAX_MAP_LENGTH_LIMIT = 1_000_000;
+
+/** The highest `maxActiveRuns` a DAG (or a backfill) may set. */
+export const MAX_ACTIVE_RUNS_LIMIT = 1_000;
+/** DagOptions.maxActiveRuns when absent (Airflow's default). */
+export const DEFAULT_MAX_ACTIVE_RUNS = 16;
 
 const ID = /^[A-Za-z0-9_.-]{1,250}$/;
 /** What names a queue or a pool. */
@@ -194,9 +219,17 @@ const rawSchema = z.strictObject({
         })
         .refine((map) => map.zip || map.sources.length === 1, 'maps over one list unless zipped')
         .optional(),
+      outlets: z.array(assetUriSchema).max(100, 'may list at most 100 assets').optional(),
     }),
   ),
   callbacks: z.array(z.enum(['onSuccess', 'onFailure'])).optional(),
+  timezone: z.string().optional(),
+  startDate: z.string().optional(),
+  endDate: z.string().optional(),
+  catchup: z.boolean().optional(),
+  maxActiveRuns: z.number().int('must be a whole number').min(1, 'must be 1 or more').max(MAX_ACTIVE_RUNS_LIMIT, `must be at most ${MAX_ACTIVE_RUNS_LIMIT}`).optional(),
+  assetSchedule: assetConditionSchema.optional(),
+  webhook: webhookOptionsSchema.optional(),
 });
 
 /** A DAG file's structure failed validation; `problems` each name the DAG and task. */
@@ -244,6 +277,7 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
     const problem = paramsSchemaProblem(dag.params);
     if (problem) problems.push(`DAG "${dag.id}": params ${problem}`);
   }
+  problems.push(...scheduleProblems(dag));
   if (problems.length === 0) {
     const cycle = findCycle(dag.tasks);
     if (cycle) problems.push(`DAG "${dag.id}": cycle between tasks ${cycle.join(' -> ')}`);
@@ -270,6 +304,13 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
     paramsSchema: (dag.params as object | null | undefined) ?? null,
     ...(dag.maxActiveTasks !== undefined ? { maxActiveTasks: dag.maxActiveTasks } : {}),
     ...(dag.callbacks?.length ? { runCallbacks: dag.callbacks } : {}),
+    ...(dag.timezone !== undefined && dag.timezone !== 'UTC' ? { timezone: dag.timezone } : {}),
+    ...(dag.startDate !== undefined ? { startDate: new Date(dag.startDate).toISOString() } : {}),
+    ...(dag.endDate !== undefined ? { endDate: new Date(dag.endDate).toISOString() } : {}),
+    ...(dag.catchup ? { catchup: true } : {}),
+    ...(dag.maxActiveRuns !== undefined && dag.maxActiveRuns !== DEFAULT_MAX_ACTIVE_RUNS ? { maxActiveRuns: dag.maxActiveRuns } : {}),
+    ...(dag.assetSchedule ? { assetSchedule: dag.assetSchedule } : {}),
+    ...(dag.webhook ? { webhook: dag.webhook } : {}),
     tasks: dag.tasks.map((t) => {
       const policy = { ...dag.defaultArgs, ...t.policy };
       return {
@@ -296,6 +337,7 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
         ...(policy.pool && policy.pool !== 'default_pool' ? { pool: policy.pool } : {}),
         ...(policy.poolSlots && policy.poolSlots !== 1 ? { poolSlots: policy.poolSlots } : {}),
         ...(weights.get(t.id) !== 1 ? { priorityWeight: weights.get(t.id)! } : {}),
+        ...(t.outlets?.length ? { outlets: [...new Set(t.outlets)] } : {}),
       };
     }),
   };
@@ -341,4 +383,28 @@ function describePath(raw: unknown, path: PropertyKey[]): string {
     return `task "${String(taskId)}": ${field ? `${field}: ` : ''}`;
   }
   return path.length ? `${path.join('.')}: ` : '';
+}
+
+/** What is wrong with a DAG's schedule, timezone, startDate and endDate, each naming the field. */
+function scheduleProblems(dag: { id: string; schedule: string | null; timezone?: string; startDate?: string; endDate?: string }): string[] {
+  const problems: string[] = [];
+  const schedule = scheduleProblem(dag.schedule);
+  if (schedule) problems.push(`DAG "${dag.id}": schedule: ${schedule}`);
+  const timezone = dag.timezone === undefined ? null : timezoneProblem(dag.timezone);
+  if (timezone) problems.push(`DAG "${dag.id}": timezone: ${timezone}`);
+  const dates: Array<['startDate' | 'endDate', string | undefined]> = [
+    ['startDate', dag.startDate],
+    ['endDate', dag.endDate],
+  ];
+  for (const [field, text] of dates) {
+    if (text === undefined) continue;
+    // ISO 8601 with a timezone (Z or an offset), or a Date: a date without a zone would be read in the server's.
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) || Number.isNaN(new Date(text).getTime())) {
+      problems.push(`DAG "${dag.id}": ${field}: ${JSON.stringify(text.slice(0, 64))} is not a date; give a Date or ISO 8601 text with a timezone, e.g. "2026-01-01T00:00:00Z"`);
+    }
+  }
+  if (problems.length === 0 && dag.startDate && dag.endDate && new Date(dag.endDate) < new Date(dag.startDate)) {
+    problems.push(`DAG "${dag.id}": endDate: ${dag.endDate} is before startDate ${dag.startDate}`);
+  }
+  return problems;
 }

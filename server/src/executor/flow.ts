@@ -1,5 +1,5 @@
 import type { DagStructure, TaskStructure } from '../dags/structure.js';
-import { nextTick } from '../dags/schedule.js';
+import { timetableOf } from '../dags/timetable.js';
 import type { TryOutcome } from './transitions.js';
 
 /**
@@ -42,8 +42,10 @@ export function flowOf(task: TaskStructure, outcome: TryOutcome): TryOutcome {
  * in a run for an older tick they are skipped.
  */
 export function latestOnlyOutcome(structure: DagStructure, task: TaskStructure, run: { runType: string; logicalDate: Date }, now = new Date()): TryOutcome {
-  const successor = structure.schedule === null ? null : nextTick(structure.schedule, run.logicalDate);
-  const older = run.runType === 'scheduled' && successor !== null && successor <= now;
+  // The run for the next interval is due once that interval ends: past it, this run is not the latest.
+  const timetable = timetableOf(structure.schedule, structure.timezone ?? 'UTC', structure.startDate ? new Date(structure.startDate) : null);
+  const successorDue = timetable && timetable.kind !== 'once' ? timetable.next(timetable.next(run.logicalDate)) : null;
+  const older = run.runType === 'scheduled' && successorDue !== null && successorDue <= now;
   return { kind: 'success', valueJson: undefined, ...(older ? { skip: { direct: task.downstreamIds } } : {}) };
 }
 

@@ -37,6 +37,9 @@ export interface Claim {
   run_id: string;
   run_type: string;
   logical_date: Date;
+  /** Null only for runs created before data intervals existed. */
+  data_interval_start: Date | null;
+  data_interval_end: Date | null;
   conf: Record<string, unknown>;
   params: Record<string, unknown>;
   dag_version_id: number;

@@ -96,7 +96,15 @@ async function run({ tryId, bundleFile, fileName, dagId, taskId, args, context, 
     const dag = findDag(bundleFile, fileName, dagId);
     const logger = Object.fromEntries(['debug', 'info', 'warn', 'error'].map((level) => [level, (message, fields) => log(level, message, fields)]));
     const secrets = { variable: (key) => lookup(tryId, 'variable', key), connection: (id) => lookup(tryId, 'connection', id) };
-    const ctx = { ...context, logicalDate: new Date(context.logicalDate), log: logger, signal: controller.signal, [SECRETS_ACCESS]: secrets };
+    const ctx = {
+      ...context,
+      logicalDate: new Date(context.logicalDate),
+      dataIntervalStart: new Date(context.dataIntervalStart),
+      dataIntervalEnd: new Date(context.dataIntervalEnd),
+      log: logger,
+      signal: controller.signal,
+      [SECRETS_ACCESS]: secrets,
+    };
     if (callback && callback.runState) {
       const { dagId: d, runId, dagRunId, logicalDate, conf, params } = ctx;
       await dag.runDagCallback({ dagId: d, runId, dagRunId, logicalDate, conf, params, log: logger, state: callback.runState });

@@ -18,8 +18,8 @@ export interface IsolatedTry {
   dagId: string;
   taskId: string;
   args: unknown[];
-  /** The task context without `log` and `signal`, which the task's process makes; `logicalDate` as ISO text. */
-  context: Record<string, unknown> & { logicalDate: string };
+  /** The task context without `log` and `signal`, which the task's process makes; its dates as ISO text. */
+  context: Record<string, unknown> & { logicalDate: string; dataIntervalStart: string; dataIntervalEnd: string };
   timeoutMs: number | null;
   memoryLimitMb: number;
   maxResultBytes: number;

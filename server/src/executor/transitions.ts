@@ -1,14 +1,16 @@
 import type { Pool, PoolClient } from 'pg';
+import { recordTaskAssetEvents } from '../assets/events.js';
 import type { DagStructure, TaskStructure } from '../dags/structure.js';
 import { leafTaskIds, taskOf } from '../dags/versions.js';
 import { inTransactionRetryingConflicts } from '../db/transaction.js';
 import { RunChanges } from '../live/notifications.js';
-import { admitPending, DEFAULT_POOL, enqueueTaskInstances, needAdmission, scopeOf } from './capacity.js';
+import { admitLeftover, admitPending, DEFAULT_POOL, enqueueTaskInstances, needAdmission, scopeOf } from './capacity.js';
 import { releaseMappedSlot, startTaskInstances } from './mapping.js';
 import { retryDelayMs } from './retry.js';
 import { sql } from './sql.js';
 import type { Skip } from './flow.js';
 import { isWaiting } from './states.js';
+import { startQueuedRuns } from '../run-queue.js';
 import { evaluateTriggerRule, type UpstreamOutcome } from './trigger-rules.js';
 
 /** How a try ended. `value` is the task's return value as JSON text (undefined: none). */
@@ -76,13 +78,15 @@ export async function finishTry(
  * records what it changed in `changes` (a new one each attempt), and the COMMIT announces it
  * to live subscribers, one notification per run.
  */
-export function inRunTransaction<T>(pool: Pool, fn: (client: PoolClient, changes: RunChanges) => Promise<T>): Promise<T> {
+export async function inRunTransaction<T>(pool: Pool, fn: (client: PoolClient, changes: RunChanges) => Promise<T>): Promise<T> {
   let changes = new RunChanges();
-  return inTransactionRetryingConflicts(
+  const result = await inTransactionRetryingConflicts(
     pool,
     (client) => fn(client, (changes = new RunChanges())),
     () => changes.notifications(),
   );
+  await admitLeftover(pool, changes); // capacity.ts: what it gated past its own admission
+  return result;
 }
 
 async function finishInTransaction(client: PoolClient, args: Parameters<typeof finishTry>[1], changes: RunChanges): Promise<FinishedTry | null> {
@@ -127,6 +131,10 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
     await enqueueTaskInstances(client, args.dagRunId, args.structure, [args.taskInstanceId], changes);
     await admitPending(client, changes);
     return { taskState, runState: null };
+  }
+  // An asset is updated by a success only, recorded with it (Airflow: not by a failure or a skip).
+  if (taskState === 'success' && task.outlets) {
+    await recordTaskAssetEvents(client, { dagId: args.structure.id, dagRunId: args.dagRunId, taskId: task.id, mapIndex: updated[0]!.map_index, outlets: task.outlets });
   }
   await releaseMappedSlot(client, args.dagRunId, args.structure, task, updated[0]!.map_index, changes);
   const skip = outcome.kind === 'success' ? outcome.skip : undefined;
@@ -281,9 +289,12 @@ export async function decide(
 /** Ends the run when nothing in it can still run; returns its final state, if it ended. */
 export async function finishRunIfDone(client: PoolClient, dagRunId: number, structure: DagStructure, changes: RunChanges): Promise<'success' | 'failed' | null> {
   await sql(client, 'lock_dag_run', [dagRunId]);
-  const [ended] = await sql<{ state: 'success' | 'failed' }>(client, 'finish_dag_run', [dagRunId, leafTaskIds(structure), structure.failRunOnAnyFailure]);
-  if (ended) changes.run(dagRunId, ended.state);
-  return ended?.state ?? null;
+  const [ended] = await sql<{ state: 'success' | 'failed'; dag_id: string }>(client, 'finish_dag_run', [dagRunId, leafTaskIds(structure), structure.failRunOnAnyFailure]);
+  if (!ended) return null;
+  changes.run(dagRunId, ended.state);
+  // A slot freed: a run waiting `queued` (maxActiveRuns, a backfill's limit) starts now.
+  await startQueuedRuns(client, ended.dag_id, changes);
+  return ended.state;
 }
 
 /** Ends task instances that will not run (`upstream_failed`, `skipped`); returns those it ended. */

@@ -13,7 +13,10 @@ import {
 } from './notifications.js';
 
 /** What a subscriber can hear: a run's changes, a try's new log lines, the DAG list's changes. */
-export type LiveEvent = { kind: 'run'; n: RunNotification } | { kind: 'log'; n: LogNotification } | { kind: 'dags'; n: DagsNotification };
+export type LiveEvent = { kind: 'run'; n: RunNotification } | { kind: 'log'; n: LogNotification } | { kind: 'dags'; n: DagsNotification } | { kind: 'assets' };
+
+/** What a watch() listener hears: every notification, and `resync` after a reconnection. */
+export type WatchedEvent = LiveEvent | { kind: 'resync' };
 
 /** The topics a subscriber listens to. */
 export interface LiveTopics {
@@ -23,6 +26,8 @@ export interface LiveTopics {
   log?: string;
   /** Changes of the DAG list. */
   dags?: boolean;
+  /** Asset events queued for some DAG (the scheduler's asset loop). */
+  assets?: boolean;
 }
 
 export interface LiveUpdatesOptions {
@@ -58,8 +63,11 @@ export class LiveUpdates {
     run: [dagRunId: number, event: LiveEvent];
     log: [tryId: string, event: LiveEvent];
     dags: [event: LiveEvent];
+    assets: [event: LiveEvent];
   }>({ eventTarget: manyListeners(new EventTarget()) });
   private readonly inboxes = new Set<Inbox>();
+  /** This process's own listeners (watch()). */
+  private readonly watchers = new Set<(event: WatchedEvent) => void>();
   /** Open subscriptions per client. */
   private readonly clients = new Map<string, number>();
   private client: pg.Client | undefined;
@@ -120,6 +128,7 @@ export class LiveUpdates {
     if (topics.run !== undefined) listen(this.pubsub.subscribe('run', topics.run));
     if (topics.log !== undefined) listen(this.pubsub.subscribe('log', topics.log));
     if (topics.dags) listen(this.pubsub.subscribe('dags'));
+    if (topics.assets) listen(this.pubsub.subscribe('assets'));
     try {
       await this.listening();
     } catch (e) {
@@ -127,6 +136,25 @@ export class LiveUpdates {
       throw e;
     }
     return inbox;
+  }
+
+  /**
+   * Hears every notification on every channel, for this process's own components (the
+   * scheduler wakes on them), over the same LISTEN connection as the subscriptions: no
+   * limit applies. After a reconnection the listener hears `resync` (notifications sent
+   * meanwhile are lost). Resolves once listening (throws when the database cannot be
+   * reached); the function it returns stops listening.
+   */
+  async watch(listener: (event: WatchedEvent) => void): Promise<() => void> {
+    if (this.closed) throw new UpdraftError('SERVICE_UNAVAILABLE', 'The server is shutting down', { httpStatus: 503 });
+    this.watchers.add(listener);
+    try {
+      await this.listening();
+    } catch (e) {
+      this.watchers.delete(listener);
+      throw e;
+    }
+    return () => this.watchers.delete(listener);
   }
 
   /** Ends every subscription and closes the LISTEN connection. */
@@ -178,7 +206,10 @@ export class LiveUpdates {
     this.failures = 0;
     this.wasListening = true;
     // Whatever was notified while no connection listened is lost: subscribers read anew.
-    if (reconnected) for (const inbox of this.inboxes) inbox.resync();
+    if (reconnected) {
+      for (const inbox of this.inboxes) inbox.resync();
+      for (const watcher of this.watchers) watcher({ kind: 'resync' });
+    }
   }
 
   private scheduleReconnect(): void {
@@ -196,15 +227,19 @@ export class LiveUpdates {
   }
 
   private dispatch(channel: string, payload: string): void {
+    let event: LiveEvent | undefined;
     if (channel === CHANNELS.run) {
       const n = parseRunNotification(payload);
-      if (n) this.pubsub.publish('run', n.run, { kind: 'run', n });
+      if (n) this.pubsub.publish('run', n.run, (event = { kind: 'run', n }));
     } else if (channel === CHANNELS.log) {
       const n = parseLogNotification(payload);
-      if (n) this.pubsub.publish('log', n.try, { kind: 'log', n });
+      if (n) this.pubsub.publish('log', n.try, (event = { kind: 'log', n }));
     } else if (channel === CHANNELS.dags) {
-      this.pubsub.publish('dags', { kind: 'dags', n: parseDagsNotification(payload) });
+      this.pubsub.publish('dags', (event = { kind: 'dags', n: parseDagsNotification(payload) }));
+    } else if (channel === CHANNELS.asset) {
+      this.pubsub.publish('assets', (event = { kind: 'assets' }));
     }
+    if (event) for (const watcher of this.watchers) watcher(event);
   }
 }
 

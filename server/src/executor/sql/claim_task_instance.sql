@@ -13,7 +13,7 @@ WITH ti AS (
   RETURNING id
 )
 SELECT ti.id::text AS task_instance_id, ti.dag_run_id, ti.task_id, ti.map_index, ti.map_item, ti.try_number, ti.max_tries,
-       try.id::text AS try_id, r.dag_id, r.run_id, r.run_type, r.logical_date, r.conf, coalesce(r.params, r.conf) AS params, r.dag_version_id, v.bundle_hash,
+       try.id::text AS try_id, r.dag_id, r.run_id, r.run_type, r.logical_date, r.data_interval_start, r.data_interval_end, r.conf, coalesce(r.params, r.conf) AS params, r.dag_version_id, v.bundle_hash,
        pg_notify('updraft_run', json_build_object(
          'run', ti.dag_run_id, 'tis', json_build_array(json_build_array(ti.id::text, ti.task_id, ti.map_index, 'running', ti.try_number))
        )::text) IS NULL AS notified
