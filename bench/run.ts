@@ -10,6 +10,7 @@ import { expansionMs, FAN_OUT_DAG_ID, FAN_OUT_IN_PROCESS_DAG_ID, MAPPED_DAG_ID, 
 import { CHAIN_IN_PROCESS_DAG_ID, CHAIN_LOGGING_DAG_ID, deployChain, measureHandoff, writeChainDag, type HandoffResult } from './handoff.js';
 import { API_READS, apiReadRatios, apiReadRows, copyRunHistory, explainApiReads, measureApiReads, type ApiReadFigure } from './api-reads.js';
 import { measureRawLatency, measureRawThroughput } from './raw-graphile-worker.js';
+import { measureRetention } from './retention.js';
 import { benchmarksMarkdown, ratioLine, table, type Row } from './report.js';
 import { summarize } from './stats.js';
 import { measureWebhook, WEBHOOK_CALLS, webhookRows } from './webhook.js';
@@ -32,6 +33,14 @@ async function main(cleanup: Cleanup): Promise<void> {
   const machine = await describeMachine(db.pool, kind);
   if (process.argv.includes('--api-only')) return apiOnly(db, home, dagsDir, cleanup);
   if (process.argv.includes('--webhook-only')) return webhookOnly(db, home, dagsDir, cleanup);
+  if (process.argv.includes('--retention-only')) {
+    const at = process.argv.indexOf('--retention-runs');
+    const runs = at > 0 ? Number(process.argv[at + 1]) : 5_000;
+    if (!Number.isInteger(runs) || runs < 5) throw new Error(`--retention-runs must be a whole number of at least 5, got ${process.argv[at + 1]}`);
+    log(`retention: a pass over ${runs} old runs (2 tasks, 20 log lines a try) over 90 days, older than 30 days deleted`);
+    console.log(JSON.stringify(await measureRetention(db, { runs })));
+    return;
+  }
 
   log(`deploying a chain of ${CHAIN_LENGTH} no-op tasks`);
   await writeChainDag(dagsDir, CHAIN_LENGTH);

@@ -287,17 +287,18 @@ const QUERIES: Record<string, { role: Role; query: string; variables?: () => Rec
   workers: { role: 'viewer', query: `{ workers(first: 10) { edges { node { id } } } }` },
   apiTokens: { role: 'admin', query: `{ apiTokens(first: 10) { edges { node { prefix } } } }` },
   auditLog: { role: 'op', query: `{ auditLog(first: 10) { edges { node { id } } } }` },
+  retentionPasses: { role: 'op', query: `{ retentionPasses(first: 10) { edges { node { id deleted } } } }` },
   variables: { role: 'viewer', query: `{ variables(first: 10) { edges { node { key value } } } }` },
   variable: { role: 'viewer', query: `{ variable(key: "matrix_sample") { key value } }` },
   connections: { role: 'viewer', query: `{ connections(first: 10) { edges { node { id hasPassword extra } } } }` },
   connection: { role: 'viewer', query: `{ connection(id: "matrix_sample") { id hasPassword extra } }` },
-  pools: { role: 'viewer', query: `{ pools(first: 10) { edges { node { name slots usage { occupiedSlots openSlots } } } } }` },
-  pool: { role: 'viewer', query: `{ pool(name: "default_pool") { name slots } }` },
   backfill: { role: 'viewer', query: `query ($id: ID!) { backfill(id: $id) { id runsDone } }`, variables: () => ({ id: String(sampleBackfill) }) },
   backfills: { role: 'viewer', query: `{ backfills(first: 10) { edges { node { id dagId } } } }` },
   assets: { role: 'viewer', query: `{ assets(first: 10) { edges { node { uri consumingDags { id } } } } }` },
   asset: { role: 'viewer', query: `{ asset(uri: "s3://matrix/sample") { uri events(first: 5) { edges { node { id } } } } }` },
   assetEvents: { role: 'viewer', query: `{ assetEvents(first: 10) { edges { node { id extra triggeredRuns { id } } } } }` },
+  pools: { role: 'viewer', query: `{ pools(first: 10) { edges { node { name slots usage { occupiedSlots openSlots } } } } }` },
+  pool: { role: 'viewer', query: `{ pool(name: "default_pool") { name slots } }` },
 };
 
 /** Root fields anyone may use without a token, with a sample call. */

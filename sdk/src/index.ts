@@ -20,9 +20,11 @@ export {
   VariableNotFound,
   WorkerLost,
   WorkerShutdown,
+  XComUnreadable,
 } from './errors.js';
 export type {
   DagOptions,
+  DagRetention,
   Duration,
   Isolation,
   Logger,
@@ -36,8 +38,8 @@ export type {
   TaskOptions,
   TaskPolicy,
   TriggerRule,
-  WeightRule,
   WebhookOptions,
+  WeightRule,
 } from './interfaces.js';
 export { zip, Zipped } from './mapping.js';
 export { connection, SECRETS_ACCESS, variable } from './secrets.js';
@@ -45,3 +47,5 @@ export type { SecretsAccess, TaskConnection } from './secrets.js';
 export type { MapItems } from './mapping.js';
 export type { ArgSpec, MapSpec, RawDagStructure, RawTaskStructure, TaskKind } from './structure.js';
 export { XComArg, chain, isXComArg } from './xcom-arg.js';
+export { MAINTENANCE_ACCESS } from './maintenance.js';
+export type { MaintenanceAccess, MaintenanceCleanOptions, MaintenanceCleanResult, OrphanSweepResult, RetentionTableName } from './maintenance.js';

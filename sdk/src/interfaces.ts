@@ -10,7 +10,6 @@
  * - **DagRun**: one execution of a DAG. **TaskInstance**: one task in one DagRun.
  *   **Try**: one attempt at a task instance (`tryNumber` starts at 1).
  */
-import type { Jsonify } from 'type-fest';
 import type { Asset, AssetSchedule } from './assets.js';
 
 /** Milliseconds, or a string such as `"500ms"`, `"30s"`, `"5m"`, `"2h"`, `"1d"`. */
@@ -229,6 +228,23 @@ export interface DagOptions {
    * ```
    */
   params?: ParamsSchema;
+  /**
+   * How long this DAG's history is kept: its runs (with their task instances, tries, XCom and
+   * logs) and its audit rows are deleted by the platform's retention once older than `days`,
+   * instead of after the platform's default (30 days). The latest run is always kept.
+   */
+  retention?: DagRetention;
+  /**
+   * Deploy the DAG paused the first time it is deployed (Airflow's `is_paused_upon_creation`),
+   * so that it runs only once someone unpauses it. Later deploys keep whatever it is now.
+   */
+  pausedOnCreation?: boolean;
+}
+
+/** A DAG's retention (`DagOptions.retention`). */
+export interface DagRetention {
+  /** Days its runs, logs, XCom and audit rows are kept: a whole number from 1 to 36,500. */
+  days: number;
 }
 
 /** How a DAG's webhook checks signatures (`DagOptions.webhook`). */
@@ -290,5 +306,57 @@ export interface TaskContext {
   idempotencyKey: string;
 }
 
-/** What a task's return value becomes after it travels through XCom (JSON). */
-export type Serialized<T> = Jsonify<Awaited<T>>;
+/**
+ * What a task's return value is when it arrives downstream: the same value (XCom keeps
+ * `Date`, `Map`, `Set`, `BigInt`, `undefined`, `RegExp`, `URL`, typed arrays, `NaN`, `-0`,
+ * strings with NUL, repeated and cyclic references), with a `Buffer` arriving as a
+ * `Uint8Array`. `never` when a part of it cannot be stored (a function, a symbol, or a class
+ * instance with methods): such a task fails with `ResultNotStorable`, so nothing arrives.
+ * (A class instance without methods looks like a plain object to the type system, but fails
+ * too: return plain objects.)
+ */
+export type Serialized<T> = false extends Storable<Awaited<T>> ? never : Arrives<Awaited<T>>;
+
+/** Values XCom keeps as they are. */
+type KeptAsIs = string | number | boolean | null | undefined | void | bigint | Date | RegExp | URL | URLSearchParams | ArrayBuffer | DataView;
+type TypedArray =
+  | Int8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
+
+/** `true` for each part of T that can be stored, `false` for each that cannot. */
+type Storable<T> = T extends KeptAsIs | Uint8Array | TypedArray
+  ? true
+  : T extends (...args: never[]) => unknown
+    ? false
+    : T extends symbol
+      ? false
+      : T extends Map<infer K, infer V>
+        ? Storable<K> | Storable<V>
+        : T extends Set<infer V>
+          ? Storable<V>
+          : T extends readonly (infer E)[]
+            ? Storable<E>
+            : T extends object
+              ? Storable<T[keyof T]>
+              : false;
+
+/** T as it arrives (given it is storable). */
+type Arrives<T> = T extends KeptAsIs | TypedArray
+  ? T
+  : T extends Uint8Array
+    ? Uint8Array
+    : T extends Map<infer K, infer V>
+      ? Map<Arrives<K>, Arrives<V>>
+      : T extends Set<infer V>
+        ? Set<Arrives<V>>
+        : T extends object
+          ? { [K in keyof T]: Arrives<T[K]> }
+          : T;

@@ -19,6 +19,10 @@ export interface RawDagStructure {
   params?: unknown;
   /** DagOptions.maxActiveTasks; absent: no limit. */
   maxActiveTasks?: number;
+  /** `DagOptions.retention`; absent: the platform's policy. */
+  retention?: { days: number };
+  /** `DagOptions.pausedOnCreation`; absent: false. */
+  pausedOnCreation?: boolean;
   /** The run callbacks the DAG has. */
   callbacks?: Array<'onSuccess' | 'onFailure'>;
   /** DagOptions.timezone (absent: UTC). */

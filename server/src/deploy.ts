@@ -166,13 +166,13 @@ async function store(
     const maxActiveRuns = structure.maxActiveRuns ?? DEFAULT_MAX_ACTIVE_RUNS;
     // A changed timetable makes the scheduler plan the DAG's next run anew (next_run_planned).
     const written = await tx.$queryRaw<Array<{ id: string }>>`
-      INSERT INTO dag (id, source, file_name, description, schedule, tags, is_active, timezone, start_date, end_date, catchup, max_active_runs, max_active_tasks)
+      INSERT INTO dag (id, source, file_name, description, schedule, tags, is_active, timezone, start_date, end_date, catchup, max_active_runs, max_active_tasks, retention_days, paused)
       VALUES (${structure.id}, ${source}, ${fileName}, ${structure.description}, ${structure.schedule}, ${structure.tags}::text[], true,
-        ${timezone}, ${startDate}::timestamptz, ${endDate}::timestamptz, ${catchup}, ${maxActiveRuns}, ${structure.maxActiveTasks ?? null}::int)
+        ${timezone}, ${startDate}::timestamptz, ${endDate}::timestamptz, ${catchup}, ${maxActiveRuns}, ${structure.maxActiveTasks ?? null}::int, ${structure.retentionDays ?? null}::int, ${structure.pausedOnCreation ?? false})
       ON CONFLICT (id) DO UPDATE SET source = EXCLUDED.source, file_name = EXCLUDED.file_name, description = EXCLUDED.description,
         schedule = EXCLUDED.schedule, tags = EXCLUDED.tags, is_active = true, updated_at = CURRENT_TIMESTAMP,
         timezone = EXCLUDED.timezone, start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date, catchup = EXCLUDED.catchup,
-        max_active_runs = EXCLUDED.max_active_runs, max_active_tasks = EXCLUDED.max_active_tasks,
+        max_active_runs = EXCLUDED.max_active_runs, max_active_tasks = EXCLUDED.max_active_tasks, retention_days = EXCLUDED.retention_days,
         next_run_planned = dag.next_run_planned AND dag.is_active AND (dag.schedule, dag.timezone, dag.start_date, dag.end_date, dag.catchup)
           IS NOT DISTINCT FROM (EXCLUDED.schedule, EXCLUDED.timezone, EXCLUDED.start_date, EXCLUDED.end_date, EXCLUDED.catchup)
       WHERE dag.source = EXCLUDED.source OR NOT dag.is_active OR ${takeover}::boolean

@@ -20,11 +20,6 @@ export interface TriggerInput {
    * interval is the one Airflow infers for a manual run at that date (timetable.ts).
    */
   logicalDate?: Date | null;
-  /**
-   * Called in the run's creating transaction once the run exists (asset events it consumes,
-   * a webhook delivery); throwing rolls the run back and is rethrown.
-   */
-  onCreated?: (client: PoolClient, dagRunId: number) => Promise<void>;
 }
 
 /** Largest run `conf`, as JSON text in UTF-8 bytes. It is stored with the run and handed to every task. */
@@ -193,7 +188,6 @@ export async function insertDagRun(client: PoolClient, input: NewRun, changes: R
     input.backfillId ?? null,
   ]);
   if (!run) return null;
-  await input.onCreated?.(client, run.id);
   changes.run(run.id, state);
   const created = await sql<{ id: string; task_id: string; map_index: number }>(client, 'create_task_instances', [
     run.id,

@@ -28,7 +28,7 @@ export interface SchedulerOptions {
    * The process's live updates: the scheduler wakes on their notifications (a deploy, a
    * pause or unpause, a run that ended, an asset event for the asset loop in
    * assets/triggers.ts) over the one LISTEN connection the process has. Without them it
-   * looks at the DAG table every `pollMs`, and the asset loop every 30 s.
+   * looks at the DAG table every `pollMs`, and the asset loop every 2 s.
    */
   live?: LiveUpdates;
   /** A worker silent this long is taken for dead. Default 30 s. */
@@ -40,6 +40,7 @@ export interface SchedulerOptions {
   /** Longest sleep without live updates. Default 2 s. */
   pollMs?: number;
   onRun?: (dagId: string, runId: number, logicalDate: Date) => void;
+  /** An asset-triggered run was created (assets/triggers.ts, which runs beside the loop, woken by the same live updates). */
   onAssetRun?: (run: AssetTriggeredRun) => void;
   onWarning?: (message: string) => void;
 }
@@ -63,7 +64,7 @@ const FAILED_RETRY_MS = 30_000;
  * a reconnection of the LISTEN connection it reloads everything. Any number may run at once.
  */
 export function startScheduler(opts: SchedulerOptions): Scheduler {
-  const assets = startAssetTriggers({ pool: opts.pool, live: opts.live, onRun: opts.onAssetRun, onWarning: opts.onWarning });
+  const assets = opts.loop === false ? null : startAssetTriggers({ pool: opts.pool, live: opts.live, onRun: opts.onAssetRun, onWarning: opts.onWarning });
   const id = `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const clock = opts.now ?? (() => new Date());
   const pool = opts.pool;
@@ -192,8 +193,8 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
       wake();
       await loop;
       await passing;
+      await assets?.stop();
       unwatch?.();
-      await assets.stop();
       if (lastHeartbeat > 0) await heartbeat(true).catch((e) => warn(coerceError(e).message));
     },
   };

@@ -19,8 +19,9 @@ import { type AuditOutcome, recordAudit } from '../audit.js';
 import type { Db } from '../db/prisma.js';
 import { loadStructure } from '../dags/versions.js';
 import { isConnectionError, UpdraftError } from '../errors.js';
-import { sql } from '../executor/sql.js';
-import { checkDagId, MAX_CONF_BYTES, triggerDagRun } from '../runs.js';
+import { inTransaction } from '../db/transaction.js';
+import { RunChanges } from '../live/notifications.js';
+import { checkConf, checkDagId, insertDagRun, MAX_CONF_BYTES, triggerDagRun } from '../runs.js';
 import type { SecretKeySource } from '../secrets/key.js';
 import type { authentication } from './authentication.js';
 import { clientAddressOf } from './authentication.js';
@@ -88,8 +89,8 @@ async function triggerDag(
     if (authenticated instanceof fetchAPI.Response) return authenticated;
     caller = authenticated.caller;
     const body = await readBody(request);
-    const [dag] = await sql<{ dag_version_id: number | null }>(db.pool, 'select_dag_state', [dagId]);
-    const webhook: WebhookStructure | undefined = dag?.dag_version_id ? (await loadStructure(db.pool, dag.dag_version_id)).webhook : undefined;
+    const version = await db.prisma.dagVersion.findFirst({ where: { dagId }, orderBy: { versionNumber: 'desc' }, select: { id: true } });
+    const webhook: WebhookStructure | undefined = version ? (await loadStructure(db.pool, version.id)).webhook : undefined;
     let delivery: Buffer | undefined;
     if (webhook) {
       try {
@@ -102,9 +103,9 @@ async function triggerDag(
       if (request.headers.get('authorization') === null) caller = { actor: `webhook:${dagId}`, name: null, role: 'user', grants: { dagIds: [dagId], tags: [] } };
     }
     await authorize(db.prisma, caller, 'user', dagId, `POST /api/dags/${dagId}/trigger`);
-    if (!dag || dag.dag_version_id === null) throw new Refusal(404, 'NOT_FOUND', `DAG "${dagId}" does not exist; deploy it first (\`updraft deploy <dir>\`)`);
+    if (!version) throw new Refusal(404, 'NOT_FOUND', `DAG "${dagId}" does not exist; deploy it first (\`updraft deploy <dir>\`)`);
     const conf = parseJson(body, request, {});
-    const dagRunId = await triggerDagRun(db.pool, { dagId, conf, ...(delivery ? { onCreated: (client) => recordDelivery(client, delivery) } : {}) });
+    const dagRunId = delivery ? await triggerSigned(db.pool, dagId, conf, delivery) : await triggerDagRun(db.pool, { dagId, conf });
     await audit('success', { dagRunId });
     return json(fetchAPI, 200, { dagId, dagRunId });
   } catch (e) {
@@ -140,6 +141,25 @@ async function assetEvent(db: { prisma: Db; pool: Pool }, auth: Auth, request: R
     await audit(outcomeOf(e));
     return response;
   }
+}
+
+/**
+ * A signed call's run, with its delivery booked in the run's own transaction: replayed, the
+ * call is refused (409); if the run could not be created, the sender's retry is accepted.
+ */
+async function triggerSigned(pool: Pool, dagId: string, conf: unknown, delivery: Buffer): Promise<number> {
+  checkConf(conf);
+  const changes = new RunChanges();
+  return inTransaction(
+    pool,
+    async (client) => {
+      await recordDelivery(client, delivery);
+      const run = await insertDagRun(client, { dagId, conf, runType: 'manual', logicalDate: null }, changes);
+      if (!run) throw new Refusal(409, 'BAD_USER_INPUT', `DAG "${dagId}" already has a run at this logical date; try again`);
+      return run.id;
+    },
+    () => changes.notifications(),
+  );
 }
 
 /** The caller's role and grant, decided by auth.ts; `dagId` null: a token not limited to some DAGs. */

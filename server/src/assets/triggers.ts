@@ -7,8 +7,10 @@ import type { Pool } from 'pg';
 import { loadStructure } from '../dags/versions.js';
 import { coerceError, UpdraftError } from '../errors.js';
 import { sql } from '../executor/sql.js';
-import type { LiveUpdates } from '../live/live-updates.js';
-import { createDagRun } from '../runs.js';
+import type { LiveUpdates, WatchedEvent } from '../live/live-updates.js';
+import { inTransaction } from '../db/transaction.js';
+import { RunChanges } from '../live/notifications.js';
+import { insertDagRun } from '../runs.js';
 import { conditionHolds, type AssetConditionSpec } from './condition.js';
 
 /** DAGs looked at per pass; more wait for the next pass, which follows at once. */
@@ -44,19 +46,26 @@ export async function createAssetTriggeredRuns(pool: Pool, onWarning?: (message:
   return { runs, more: queued.length === DAGS_PER_PASS };
 }
 
-/** One run consuming the DAG's queued events, or null when another scheduler consumed them first. */
+/**
+ * One run consuming the DAG's queued events, in one transaction, or null when another
+ * scheduler consumed them first (insertDagRun locks the DAG's row, so the second waits for the
+ * first's COMMIT and then finds the queue rows gone).
+ */
 async function createAssetTriggeredRun(pool: Pool, dagId: string, condition: AssetConditionSpec): Promise<number | null> {
+  let changes = new RunChanges();
   try {
-    return await createDagRun(pool, {
-      dagId,
-      runType: 'asset_triggered',
-      logicalDate: null,
-      conf: {},
-      onCreated: async (client, dagRunId) => {
-        const consumed = await sql<{ uri: string }>(client, 'consume_asset_queue', [dagId, dagRunId]);
+    return await inTransaction(
+      pool,
+      async (client) => {
+        changes = new RunChanges();
+        const run = await insertDagRun(client, { dagId, runType: 'asset_triggered', logicalDate: null, conf: {} }, changes);
+        if (!run) return null;
+        const consumed = await sql<{ uri: string }>(client, 'consume_asset_queue', [dagId, run.id]);
         if (!conditionHolds(condition, new Set(consumed.map((r) => r.uri)))) throw new AlreadyConsumed();
+        return run.id;
       },
-    });
+      () => changes.notifications(),
+    );
   } catch (e) {
     if (e instanceof AlreadyConsumed) return null;
     throw e;
@@ -72,9 +81,9 @@ export interface AssetTriggers {
 
 /**
  * The scheduler's asset loop: a pass at start, then one whenever an asset event was queued
- * (NOTIFY updraft_asset, heard on the process's LISTEN connection), the DAG list changed
- * (an unpause, a deploy) or the connection was re-established, and at least every 30 s.
- * Without `live` it passes every `pollMs` (default 2 s).
+ * (NOTIFY updraft_asset, heard through `live.watch` on the process's LISTEN connection), the
+ * DAG list changed (an unpause, a deploy) or the connection was re-established, and at least
+ * every 30 s. Without `live` it passes every `pollMs` (default 2 s).
  */
 export function startAssetTriggers(opts: {
   pool: Pool;
@@ -84,13 +93,20 @@ export function startAssetTriggers(opts: {
   onWarning?: (message: string) => void;
 }): AssetTriggers {
   let stopped = false;
+  let heard = false;
   let wake: () => void = () => {};
-  let inbox: Awaited<ReturnType<LiveUpdates['open']>> | undefined;
+  let unwatch: (() => void) | undefined;
+  const onEvent = (event: WatchedEvent) => {
+    if (event.kind === 'dags' && event.n.dags?.length === 0) return; // import errors only
+    if (event.kind !== 'assets' && event.kind !== 'dags' && event.kind !== 'resync') return;
+    heard = true;
+    wake();
+  };
   const waitMs = opts.live ? FALLBACK_PASS_MS : (opts.pollMs ?? 2_000);
   const loop = (async () => {
     while (!stopped) {
-      if (opts.live && (!inbox || inbox.closed)) {
-        inbox = await opts.live.open({ assets: true, dags: true }, 'scheduler').catch((e: unknown) => {
+      if (opts.live && !unwatch) {
+        unwatch = await opts.live.watch(onEvent).catch((e: unknown) => {
           // A server shutting down closes its live updates before its scheduler: nothing to report.
           if (!(e instanceof UpdraftError && e.code === 'SERVICE_UNAVAILABLE')) {
             opts.onWarning?.(`asset triggers: cannot listen for asset events (${coerceError(e).message}); looking every ${FALLBACK_PASS_MS / 1000} s`);
@@ -98,7 +114,7 @@ export function startAssetTriggers(opts: {
           return undefined;
         });
       }
-      inbox?.take(); // what it heard so far is covered by this pass
+      heard = false; // what was heard so far is covered by this pass
       let more = false;
       try {
         const pass = await createAssetTriggeredRuns(opts.pool, opts.onWarning);
@@ -107,15 +123,15 @@ export function startAssetTriggers(opts: {
       } catch (e) {
         opts.onWarning?.(`asset triggers: ${coerceError(e).message}`);
       }
-      if (more || stopped) continue;
+      if (more || heard || stopped) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, waitMs);
         wake = () => {
           clearTimeout(timer);
           resolve();
         };
-        void inbox?.wait().then(() => wake());
       });
+      wake = () => {};
     }
   })();
   return {
@@ -123,7 +139,7 @@ export function startAssetTriggers(opts: {
       stopped = true;
       wake();
       await loop;
-      inbox?.close();
+      unwatch?.();
     },
   };
 }

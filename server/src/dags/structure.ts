@@ -5,9 +5,9 @@ import { webhookOptionsSchema, type WebhookStructure } from '../api/webhook-sign
 import { TRIGGER_RULES, type TriggerRule } from '../executor/trigger-rules.js';
 import { durationMs, memoryMb } from './duration.js';
 import { paramsSchemaProblem } from './params.js';
-import { effectiveWeights, MAX_WEIGHT, MIN_WEIGHT } from './priority-weights.js';
 import { scheduleProblem } from './timetable.js';
 import { timezoneProblem } from './timezone.js';
+import { effectiveWeights, MAX_WEIGHT, MIN_WEIGHT } from './priority-weights.js';
 
 /**
  * A validated DAG structure with every default filled in: what a DagVersion stores and
@@ -32,6 +32,10 @@ export interface DagStructure {
   paramsSchema: object | null;
   /** Most task instances of the DAG queued or running at once, across its runs (absent: no limit). */
   maxActiveTasks?: number;
+  /** Days the DAG's history is kept (`DagOptions.retention.days`); absent: the platform's policy. */
+  retentionDays?: number;
+  /** Deployed paused the first time (`DagOptions.pausedOnCreation`); absent: false. */
+  pausedOnCreation?: boolean;
   /** The DAG's run callbacks (absent: none). */
   runCallbacks?: Array<'onSuccess' | 'onFailure'>;
   /**
@@ -82,6 +86,8 @@ export interface TaskStructure {
    * defaultArgs). Absent: nobody said, and in structures stored before owners existed.
    */
   owner?: string;
+  /** URIs of the assets a successful try updates (an asset event each). Absent: none. */
+  outlets?: string[];
   /** The worker queue it runs on; absent: `default`. */
   queue?: string;
   /** The pool whose slots it takes; absent: `default_pool`. */
@@ -90,8 +96,6 @@ export interface TaskStructure {
   poolSlots?: number;
   /** Its effective priority weight (its weight rule applied); absent: 1. */
   priorityWeight?: number;
-  /** URIs of the assets a successful try updates (an asset event each). Absent: none. */
-  outlets?: string[];
 }
 
 export type TaskCallbackName = 'onSuccess' | 'onFailure' | 'onRetry' | 'onSkip';
@@ -141,6 +145,9 @@ const duration = z
     return ms;
   });
 
+/** Longest retention a DAG may ask for (100 years): beyond it, keep it forever by other means. */
+const MAX_RETENTION_DAYS = 36_500;
+
 const policySchema = z.strictObject({
   retries: z.number().int('must be a whole number').min(0, 'must be 0 or more').optional(),
   retryDelay: duration.optional(),
@@ -185,6 +192,10 @@ const rawSchema = z.strictObject({
   failRunOnAnyFailure: z.boolean().optional(),
   maxActiveTasks: z.number().int('must be a whole number').min(1, 'must be 1 or more').optional(),
   params: z.unknown().optional(),
+  retention: z
+    .strictObject({ days: z.number().int('must be a whole number of days').min(1, 'must be at least 1 day').max(MAX_RETENTION_DAYS, `must be at most ${MAX_RETENTION_DAYS} days`) })
+    .optional(),
+  pausedOnCreation: z.boolean().optional(),
   tasks: z.array(
     z.strictObject({
       id: idSchema,
@@ -303,6 +314,8 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
     failRunOnAnyFailure: dag.failRunOnAnyFailure ?? false,
     paramsSchema: (dag.params as object | null | undefined) ?? null,
     ...(dag.maxActiveTasks !== undefined ? { maxActiveTasks: dag.maxActiveTasks } : {}),
+    ...(dag.retention ? { retentionDays: dag.retention.days } : {}),
+    ...(dag.pausedOnCreation ? { pausedOnCreation: true } : {}),
     ...(dag.callbacks?.length ? { runCallbacks: dag.callbacks } : {}),
     ...(dag.timezone !== undefined && dag.timezone !== 'UTC' ? { timezone: dag.timezone } : {}),
     ...(dag.startDate !== undefined ? { startDate: new Date(dag.startDate).toISOString() } : {}),
@@ -333,11 +346,11 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
         ...(t.callbacks?.length ? { callbacks: t.callbacks } : {}),
         ...(t.map ? { map: t.map } : {}),
         ...(policy.owner ? { owner: policy.owner } : {}),
+        ...(t.outlets?.length ? { outlets: [...new Set(t.outlets)] } : {}),
         ...(policy.queue && policy.queue !== 'default' ? { queue: policy.queue } : {}),
         ...(policy.pool && policy.pool !== 'default_pool' ? { pool: policy.pool } : {}),
         ...(policy.poolSlots && policy.poolSlots !== 1 ? { poolSlots: policy.poolSlots } : {}),
         ...(weights.get(t.id) !== 1 ? { priorityWeight: weights.get(t.id)! } : {}),
-        ...(t.outlets?.length ? { outlets: [...new Set(t.outlets)] } : {}),
       };
     }),
   };

@@ -1,5 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { recordTaskAssetEvents } from '../assets/events.js';
+import { decode, type EncodedValue } from '../xcom/codec.cjs';
+import type { StoredXCom, XComItem } from '../xcom/values.js';
 import type { DagStructure, TaskStructure } from '../dags/structure.js';
 import { leafTaskIds, taskOf } from '../dags/versions.js';
 import { inTransactionRetryingConflicts } from '../db/transaction.js';
@@ -13,10 +15,10 @@ import { isWaiting } from './states.js';
 import { startQueuedRuns } from '../run-queue.js';
 import { evaluateTriggerRule, type UpstreamOutcome } from './trigger-rules.js';
 
-/** How a try ended. `value` is the task's return value as JSON text (undefined: none). */
+/** How a try ended. `value` is the task's return value, encoded (xcom/codec.cjs; undefined: none). */
 export type TryOutcome =
   /** `skip`: what a branch, short-circuit or latest-only task skips (executor/flow.ts). */
-  | { kind: 'success'; valueJson: string | undefined; skip?: Skip }
+  | { kind: 'success'; value: EncodedValue | undefined; skip?: Skip }
   /** The task threw `SkipError`: skipped, never retried. */
   | { kind: 'skipped'; reason: string }
   /** A reschedule-mode sensor found nothing yet: checked again at `nextCheckAt`, without using up a retry. */
@@ -28,6 +30,11 @@ export type TryOutcome =
       /** Not the task's doing (the worker shut down): retried at once, without using up a retry. */
       interrupted?: boolean;
     };
+
+/** A successful outcome's value, decoded (for branches, short-circuits and sensors, which look at it). */
+export function outcomeValue(outcome: Extract<TryOutcome, { kind: 'success' }>): unknown {
+  return outcome.value === undefined ? undefined : decode(outcome.value.encoding, outcome.value.text);
+}
 
 /** The outcome of a try whose task threw: `SkipError` skips, anything else fails. */
 export function thrownOutcome(error: { name: string; message: string; stack?: string }, retryable: boolean): TryOutcome {
@@ -68,7 +75,21 @@ export interface FinishedTry {
  */
 export async function finishTry(
   pool: Pool,
-  args: { dagRunId: number; taskInstanceId: string; tryId: string; tryNumber: number; maxTries: number; structure: DagStructure; task: TaskStructure; outcome: TryOutcome; logs: LogLine[] },
+  args: {
+    dagRunId: number;
+    taskInstanceId: string;
+    tryId: string;
+    tryNumber: number;
+    maxTries: number;
+    structure: DagStructure;
+    task: TaskStructure;
+    outcome: TryOutcome;
+    logs: LogLine[];
+    /** Where a successful outcome's value was stored (xcom/values.ts placeValue); null: none. */
+    xcom?: StoredXCom | null;
+    /** The value's items, when a list that is not inline plain JSON was split for a mapped task (splitItems). */
+    items?: XComItem[] | null;
+  },
 ): Promise<FinishedTry | null> {
   return inRunTransaction(pool, (client, changes) => finishInTransaction(client, args, changes));
 }
@@ -109,7 +130,7 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
   const error = outcome.kind === 'failed' ? JSON.stringify(outcome.error) : null;
   const tryState = taskState === 'up_for_retry' ? 'failed' : taskState;
   const extraTry = interrupted || taskState === 'up_for_reschedule';
-  const valueJson = outcome.kind === 'success' ? (outcome.valueJson ?? null) : null;
+  const xcom = outcome.kind === 'success' ? args.xcom : null;
   const { logs } = args;
   const updated = await sql<{ id: string; map_index: number; gated: boolean }>(client, 'finish_try', [
     args.tryId,
@@ -117,12 +138,21 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
     error,
     taskState,
     nextTryAt,
-    valueJson,
-    valueJson === null ? 0 : Buffer.byteLength(valueJson),
+    xcom?.json ?? null,
+    xcom?.size_bytes ?? 0,
     ...logColumns(logs),
     extraTry ? 1 : 0,
+    xcom?.encoding ?? null,
+    xcom?.serialized ?? null,
+    xcom?.blob_key ?? null,
+    xcom?.blob_sha256 ?? null,
+    xcom && args.items ? args.items.length : null,
   ]);
   if (updated.length === 0) return null;
+  if (xcom && args.items && args.items.length > 0) {
+    const { items } = args;
+    await sql(client, 'insert_xcom_items', [args.taskInstanceId, items.map((_, i) => i), items.map((i) => i.json), items.map((i) => i.serialized)]);
+  }
   changes.instances(args.dagRunId, updated.map((ti) => ({ id: ti.id, map_index: ti.map_index, task_id: task.id, try_number: args.tryNumber })), taskState);
   // The slots it held are free: what waits for them may start (admitPending, below).
   if (updated[0]!.gated) needAdmission(changes, scopeOf(args.structure, [task.pool ?? DEFAULT_POOL]));

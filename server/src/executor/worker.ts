@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
+import path from 'node:path';
 import { Logger, run, type Runner, type Task } from 'graphile-worker';
 import type { Pool } from 'pg';
 import { BundleLoader } from '../bundle/loader.js';
 import { bundleCacheDir, checkQueues, type UpdraftConfig } from '../config.js';
 import { coerceError } from '../errors.js';
+import { RETENTION_TASK, retentionCrontab, retentionTask } from '../retention/cron.js';
+import type { RetentionHooks } from '../retention/engine.js';
+import type { RetentionPolicy } from '../retention/policy.js';
+import { maintenanceAccess } from '../retention/maintenance-access.js';
 import { noSecretKey, SECRET_KEY_VARIABLE, type SecretKeySource } from '../secrets/key.js';
 import { HEARTBEAT_TIMEOUT_MS, heartbeatIntervalMs, recoverLostTries } from './recovery.js';
 import { stopReason } from './stop.js';
@@ -12,6 +17,9 @@ import { runTaskInstance, type RunTaskDeps, type RunTaskPayload, type TryEvent }
 import { sql } from './sql.js';
 import { taskEnvironment } from './task-environment.js';
 import { TaskProcessPool } from './task-processes.js';
+import { DEFAULT_LOG_LIMITS, type LogLimits } from './try-log.js';
+import { LocalXComStore, type XComStore } from '../xcom/store.js';
+import { defaultXComStore, sweepDeletedBlobs, XCOM_INLINE_MAX_BYTES, XCOM_MAX_BYTES } from '../xcom/values.js';
 
 export interface WorkerOptions {
   pool: Pool;
@@ -39,6 +47,26 @@ export interface WorkerOptions {
   secretKey?: SecretKeySource;
   /** Where tasks' `UPDRAFT_CONN_<ID>` connections are read. Default `process.env`. */
   connectionEnv?: NodeJS.ProcessEnv;
+  /** How much one try may log: default 10,000 lines / 5 MB, then a truncation marker. */
+  logLimits?: Partial<LogLimits>;
+  /**
+   * Where XCom values above `xcomInlineMaxBytes` are stored: every worker (and whatever sweeps
+   * deleted blobs) must share it. Default: the folder `xcom` beside `cacheDir` (`<home>/xcom`).
+   * A plugin may pass an S3-compatible store (see XComStore).
+   */
+  xcomStore?: XComStore;
+  /** Values larger than this (their text, in bytes) go to `xcomStore`. Default 64 KB. */
+  xcomInlineMaxBytes?: number;
+  /** A larger value fails its task. Default 1 GB. */
+  xcomMaxBytes?: number;
+  /**
+   * Run the retention cron job (server/src/retention) with this policy; graphile-worker runs
+   * each tick once whatever the number of workers. Default: none (`updraft start` and
+   * `updraft worker` pass the configured one).
+   */
+  retention?: RetentionPolicy | null;
+  /** Called by retention passes, e.g. after XCom rows were deleted (their blobs may go). */
+  retentionHooks?: RetentionHooks;
   onEvent?: (event: TryEvent) => void;
   /** graphile-worker's own log lines at warning level and above, and the worker's own troubles. */
   onWarning?: (message: string) => void;
@@ -61,6 +89,11 @@ export function workerSettings(config: UpdraftConfig) {
     memoryLimitMb: config.memoryLimitMb,
     lostWorkerTimeoutMs: config.lostWorkerTimeoutMs,
     shutdownGraceMs: config.shutdownGraceMs,
+    logLimits: { maxLines: config.logMaxLines, maxBytes: config.logMaxBytes },
+    xcomStore: defaultXComStore(config.home),
+    xcomInlineMaxBytes: config.xcomInlineMaxBytes,
+    xcomMaxBytes: config.xcomMaxBytes,
+    retention: config.retention,
   } satisfies Partial<WorkerOptions>;
 }
 
@@ -91,6 +124,9 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   const forced = new AbortController();
   const processes = new TaskProcessPool({ max: concurrency, killGraceMs, env: taskEnvironment(opts.databaseUrl), onWarning: warn });
   const holding = new Map<string, AbortController>();
+  const xcomStore = opts.xcomStore ?? new LocalXComStore(path.join(path.dirname(opts.cacheDir), 'xcom'));
+  // Retention deletes XCom rows in batches: their blobs go at once (the periodic sweep below would take them too).
+  const retentionHooks: RetentionHooks = opts.retentionHooks ?? { afterXComDeleted: async () => void (await sweepDeletedBlobs(opts.pool, xcomStore, { maxBatches: 20 })) };
   const lockers = new Set<string>();
   const deps: RunTaskDeps = {
     pool: opts.pool,
@@ -104,6 +140,10 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     forced: forced.signal,
     secretKey: opts.secretKey ?? noSecretKey(`this worker was started without a secret key (${SECRET_KEY_VARIABLE})`),
     connectionEnv: opts.connectionEnv ?? process.env,
+    logLimits: checkedLogLimits(opts.logLimits),
+    xcom: { store: xcomStore, inlineMaxBytes: opts.xcomInlineMaxBytes ?? XCOM_INLINE_MAX_BYTES, maxBytes: opts.xcomMaxBytes ?? XCOM_MAX_BYTES },
+    maintenance: (dagId) =>
+      maintenanceAccess({ pool: opts.pool, lostWorkerTimeoutMs, batchSize: opts.retention?.batchSize, hooks: retentionHooks, signal: interrupt.signal }, dagId),
     onEvent: opts.onEvent,
   };
   process.setSourceMapsEnabled(true);
@@ -127,8 +167,14 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     logger: new Logger(() => (level, message) => {
       if (level === 'error' || level === 'warning') warn(message);
     }),
+    parsedCronItems: opts.retention ? retentionCrontab(opts.retention) : [],
     // Only the task identifiers of its queues: graphile-worker never hands it another queue's job.
-    taskList: Object.fromEntries(queues.map((queue) => [taskIdentifier(queue), runTask])),
+    taskList: {
+      ...(opts.retention
+        ? { [RETENTION_TASK]: retentionTask({ pool: opts.pool, policy: opts.retention, hooks: retentionHooks, signal: interrupt.signal, onWarning: warn }) }
+        : {}),
+      ...Object.fromEntries(queues.map((queue) => [taskIdentifier(queue), runTask])),
+    },
   });
 
   let beating: Promise<void> | undefined;
@@ -154,6 +200,16 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
       recovering = false;
     }
   };
+  // Blobs of deleted XCom rows (a clear, a deleted DAG, retention) are deleted here too.
+  let sweeping = false;
+  const sweep = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    void sweepDeletedBlobs(opts.pool, xcomStore, { maxBatches: 20 })
+      .catch((e: unknown) => warn(`deleting the blobs of deleted XCom values failed: ${coerceError(e).message}`))
+      .finally(() => (sweeping = false));
+  }, BLOB_SWEEP_INTERVAL_MS);
+  sweep.unref();
   const interval = heartbeatIntervalMs(lostWorkerTimeoutMs);
   const heartbeat = setInterval(() => {
     void beat();
@@ -183,8 +239,20 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     } finally {
       clearTimeout(grace);
       clearInterval(heartbeat);
+      clearInterval(sweep);
       await processes.close();
       await beat(true);
     }
   }
+}
+
+/** How often a worker deletes the blobs of deleted XCom rows. */
+const BLOB_SWEEP_INTERVAL_MS = 60_000;
+
+function checkedLogLimits(limits: Partial<LogLimits> = {}): LogLimits {
+  const checked = { ...DEFAULT_LOG_LIMITS, ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) };
+  for (const [name, value] of Object.entries(checked)) {
+    if (!Number.isInteger(value) || value < 1) throw new TypeError(`logLimits.${name} must be a whole number of at least 1, got ${value}`);
+  }
+  return checked;
 }

@@ -13,10 +13,13 @@ import {
 } from './notifications.js';
 
 /** What a subscriber can hear: a run's changes, a try's new log lines, the DAG list's changes. */
-export type LiveEvent = { kind: 'run'; n: RunNotification } | { kind: 'log'; n: LogNotification } | { kind: 'dags'; n: DagsNotification } | { kind: 'assets' };
+export type LiveEvent = { kind: 'run'; n: RunNotification } | { kind: 'log'; n: LogNotification } | { kind: 'dags'; n: DagsNotification };
 
-/** What a watch() listener hears: every notification, and `resync` after a reconnection. */
-export type WatchedEvent = LiveEvent | { kind: 'resync' };
+/**
+ * What a watch() listener hears: every notification, `assets` when asset events were queued
+ * for some DAG (the scheduler's asset loop), and `resync` after a reconnection.
+ */
+export type WatchedEvent = LiveEvent | { kind: 'assets' } | { kind: 'resync' };
 
 /** The topics a subscriber listens to. */
 export interface LiveTopics {
@@ -26,8 +29,6 @@ export interface LiveTopics {
   log?: string;
   /** Changes of the DAG list. */
   dags?: boolean;
-  /** Asset events queued for some DAG (the scheduler's asset loop). */
-  assets?: boolean;
 }
 
 export interface LiveUpdatesOptions {
@@ -63,7 +64,6 @@ export class LiveUpdates {
     run: [dagRunId: number, event: LiveEvent];
     log: [tryId: string, event: LiveEvent];
     dags: [event: LiveEvent];
-    assets: [event: LiveEvent];
   }>({ eventTarget: manyListeners(new EventTarget()) });
   private readonly inboxes = new Set<Inbox>();
   /** This process's own listeners (watch()). */
@@ -128,7 +128,6 @@ export class LiveUpdates {
     if (topics.run !== undefined) listen(this.pubsub.subscribe('run', topics.run));
     if (topics.log !== undefined) listen(this.pubsub.subscribe('log', topics.log));
     if (topics.dags) listen(this.pubsub.subscribe('dags'));
-    if (topics.assets) listen(this.pubsub.subscribe('assets'));
     try {
       await this.listening();
     } catch (e) {
@@ -227,7 +226,7 @@ export class LiveUpdates {
   }
 
   private dispatch(channel: string, payload: string): void {
-    let event: LiveEvent | undefined;
+    let event: WatchedEvent | undefined;
     if (channel === CHANNELS.run) {
       const n = parseRunNotification(payload);
       if (n) this.pubsub.publish('run', n.run, (event = { kind: 'run', n }));
@@ -237,7 +236,7 @@ export class LiveUpdates {
     } else if (channel === CHANNELS.dags) {
       this.pubsub.publish('dags', (event = { kind: 'dags', n: parseDagsNotification(payload) }));
     } else if (channel === CHANNELS.asset) {
-      this.pubsub.publish('assets', (event = { kind: 'assets' }));
+      event = { kind: 'assets' };
     }
     if (event) for (const watcher of this.watchers) watcher(event);
   }

@@ -96,6 +96,7 @@ builder.prismaObject('Dag', {
     tags: t.exposeStringList('tags', { description: 'Tags of the newest version; API tokens may be granted DAGs by tag.' }),
     paused: t.exposeBoolean('paused', { description: 'A paused DAG gets no scheduled runs and cannot be triggered.' }),
     isActive: t.exposeBoolean('isActive', { description: 'False once its file left its deploy source; its history is kept.' }),
+    retentionDays: t.exposeInt('retentionDays', { nullable: true, description: 'Days its runs, logs, XCom and audit rows are kept (its `retention.days`); null: the platform’s retention (30 days unless configured).' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the DAG was first deployed.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When a deploy last stored it (changed or not).' }),
     nextRunAt: t.field({
