@@ -7,7 +7,7 @@ import { inTransaction } from './db/transaction.js';
 import { badInput, notFound } from './errors.js';
 import { RunChanges } from './live/notifications.js';
 import { sql } from './executor/sql.js';
-import { admitPending, DEFAULT_POOL } from './executor/capacity.js';
+import { admitLeftover, DEFAULT_POOL } from './executor/capacity.js';
 import { startTaskInstances } from './executor/mapping.js';
 import { finishRunIfDone, scheduleDownstream } from './executor/transitions.js';
 
@@ -143,7 +143,11 @@ export async function createDagRun(pool: Pool, input: NewRun): Promise<number | 
   const conf = input.conf ?? {};
   checkConf(conf);
   const changes = new RunChanges();
-  return inTransaction(pool, async (client) => (await insertDagRun(client, input, changes))?.id ?? null, () => changes.notifications());
+  const id = await inTransaction(pool, async (client) => (await insertDagRun(client, input, changes))?.id ?? null, () => changes.notifications());
+  // Roots gated by a pool or maxActiveTasks: admitted now, outside the run's transaction,
+  // which holds the DAG's row (capacity locks come before it; see executor/capacity.ts).
+  await admitLeftover(pool, changes);
+  return id;
 }
 
 /**
@@ -220,6 +224,5 @@ export function rootTaskIds(structure: DagStructure): string[] {
 export async function startRun(client: PoolClient, dagRunId: number, structure: DagStructure, roots: Array<{ id: string; task_id: string; map_index: number }>, changes: RunChanges): Promise<void> {
   const { started, ended } = await startTaskInstances(client, dagRunId, structure, roots, changes);
   const pending = started + (await scheduleDownstream(client, dagRunId, structure, ended, changes));
-  await admitPending(client, changes); // roots that wait for a pool's slots may start at once
   if (pending === 0) await finishRunIfDone(client, dagRunId, structure, changes);
 }

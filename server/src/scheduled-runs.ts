@@ -4,6 +4,7 @@ import { inTransaction } from './db/transaction.js';
 import { sql } from './executor/sql.js';
 import { RunChanges } from './live/notifications.js';
 import { insertDagRun } from './runs.js';
+import { admitLeftover } from './executor/capacity.js';
 
 // Which scheduled DAGs are due, and creating their runs. Each DAG's row holds the scheduler's
 // cursor (Airflow's next_dagrun columns): the data interval of its next scheduled run, due
@@ -66,7 +67,7 @@ interface LockedDag {
  */
 export async function scheduleDag(pool: Pool, dagId: string, now: Date): Promise<ScheduleResult> {
   const changes = new RunChanges();
-  return inTransaction(
+  const result = await inTransaction(
     pool,
     async (client) => {
       const [dag] = await sql<LockedDag>(client, 'lock_scheduled_dag', [dagId]);
@@ -99,6 +100,8 @@ export async function scheduleDag(pool: Pool, dagId: string, now: Date): Promise
     },
     () => changes.notifications(),
   );
+  await admitLeftover(pool, changes); // roots gated by a pool or maxActiveTasks (executor/capacity.ts)
+  return result;
 }
 
 /** Without catchup, the latest interval that has ended when `interval` is older. */

@@ -16,8 +16,9 @@ export const DEFAULT_POOL = 'default_pool';
  * admission pass queues it. Instances of unlimited pools — every task of a platform that set
  * no limit — are queued as before, with no lock and no extra statement.
  *
- * Admission runs at the end of the transactions that gate instances or end gated ones (the
- * finish of a try, the creation of a run) and after operator actions, plus a periodic pass
+ * Admission runs at the end of the transactions that end gated instances or gate new ones
+ * (the finish of a try), right after those that cannot take pool locks in order (creating a
+ * run holds its DAG's row; operator actions hold the run's), plus a periodic pass
  * in every worker's recovery loop for what a path missed (a due retry, an abandoned try). It
  * locks the pool rows (in name order), then the DAGs' maxActiveTasks advisory locks (in id
  * order), counts what is held (from the instances' states: nothing to release by hand, no
@@ -71,6 +72,19 @@ export async function admitPending(client: PoolClient, changes: RunChanges): Pro
   if (!noted) return;
   pending.delete(changes);
   await admit(client, { pools: [...noted.pools], dagIds: [...noted.dagIds] }, changes);
+}
+
+/**
+ * After a transaction committed: admits what it noted but did not admit itself (instances it
+ * gated after its own admission point, e.g. the roots of a run it started while holding a
+ * run or DAG row, which come after pools in the lock order). A failure is left to the
+ * periodic pass: the transaction has committed.
+ */
+export async function admitLeftover(pool: Pool, changes: RunChanges): Promise<void> {
+  const noted = pending.get(changes);
+  if (!noted) return;
+  pending.delete(changes);
+  await admitInTransaction(pool, { pools: [...noted.pools], dagIds: [...noted.dagIds] }).catch(() => undefined);
 }
 
 /** One admission pass over `scope`, in a transaction of its own (after operator actions, a pool's change). Returns how many it queued. */

@@ -6,7 +6,7 @@ import type { DagStructure, TaskStructure } from '../dags/structure.js';
 import { leafTaskIds, taskOf } from '../dags/versions.js';
 import { inTransactionRetryingConflicts } from '../db/transaction.js';
 import { RunChanges } from '../live/notifications.js';
-import { admitPending, DEFAULT_POOL, enqueueTaskInstances, needAdmission, scopeOf } from './capacity.js';
+import { admitLeftover, admitPending, DEFAULT_POOL, enqueueTaskInstances, needAdmission, scopeOf } from './capacity.js';
 import { releaseMappedSlot, startTaskInstances } from './mapping.js';
 import { retryDelayMs } from './retry.js';
 import { sql } from './sql.js';
@@ -99,13 +99,15 @@ export async function finishTry(
  * records what it changed in `changes` (a new one each attempt), and the COMMIT announces it
  * to live subscribers, one notification per run.
  */
-export function inRunTransaction<T>(pool: Pool, fn: (client: PoolClient, changes: RunChanges) => Promise<T>): Promise<T> {
+export async function inRunTransaction<T>(pool: Pool, fn: (client: PoolClient, changes: RunChanges) => Promise<T>): Promise<T> {
   let changes = new RunChanges();
-  return inTransactionRetryingConflicts(
+  const result = await inTransactionRetryingConflicts(
     pool,
     (client) => fn(client, (changes = new RunChanges())),
     () => changes.notifications(),
   );
+  await admitLeftover(pool, changes); // capacity.ts: what it gated past its own admission
+  return result;
 }
 
 async function finishInTransaction(client: PoolClient, args: Parameters<typeof finishTry>[1], changes: RunChanges): Promise<FinishedTry | null> {
