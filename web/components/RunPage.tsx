@@ -19,7 +19,8 @@ export function RunPage() {
   const id = params.get('id') ?? '';
   const [{ data, error }, refetchRun] = useQuery({ query: DAG_RUN, variables: { id }, pause: !id });
   const run = data?.dagRun;
-  const [live] = useSubscription({ query: DAG_RUN_UPDATED, variables: { id }, pause: !id || !run || !UNFINISHED.has(run.state) });
+  // Followed even when finished: a clear or a mark brings it back.
+  const [live] = useSubscription({ query: DAG_RUN_UPDATED, variables: { id }, pause: !id });
   const [listGeneration, setListGeneration] = useState(0);
   useEffect(() => {
     // Task instances arrive as entities and update the list by themselves; a resync (or new

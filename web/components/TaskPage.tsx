@@ -21,8 +21,8 @@ export function TaskPage() {
   const [{ data, error }, refetch] = useQuery({ query: TASK_INSTANCE, variables, pause: !runId || !taskId, requestPolicy: 'cache-and-network' });
   const run = data?.dagRun;
   const ti = run?.taskInstance;
-  // Follow the run while it goes on: a change of this instance re-reads it (tries, XComs).
-  const [live] = useSubscription({ query: DAG_RUN_UPDATED, variables: { id: runId }, pause: !run || !UNFINISHED.has(run.state) });
+  // Follow the run, finished or not (a clear brings it back): a change of this instance re-reads it (tries, XComs).
+  const [live] = useSubscription({ query: DAG_RUN_UPDATED, variables: { id: runId }, pause: !runId });
   useEffect(() => {
     const event = live.data?.dagRunUpdated;
     if (event && (event.resync || event.taskInstances?.some((t) => t.id === ti?.id))) refetch({ requestPolicy: 'network-only' });
@@ -71,7 +71,8 @@ export function TaskPage() {
         ) : null}
       </dl>
       <Tries ti={ti} />
-      <Logs runId={run.id} ti={ti} />
+      {/* Read anew when a new try starts or the instance changes state. */}
+      <Logs key={`${ti.tryNumber}:${ti.state}`} runId={run.id} ti={ti} />
       <section aria-label="XCom">
         <h2>XCom</h2>
         {(ti.xcoms ?? []).length === 0 ? (
