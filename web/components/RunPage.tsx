@@ -22,10 +22,13 @@ export function RunPage() {
   // Followed even when finished: a clear or a mark brings it back.
   const [live] = useSubscription({ query: DAG_RUN_UPDATED, variables: { id }, pause: !id });
   const [listGeneration, setListGeneration] = useState(0);
+  const events = useRef(0);
   useEffect(() => {
-    // Task instances arrive as entities and update the list by themselves; a resync (or new
-    // mapped instances, which change the list's membership) reads the list anew.
-    if (live.data?.dagRunUpdated.resync) {
+    // Task instances arrive as entities and update the list by themselves; a resync after the
+    // opening one (the first event always says resync) reads the list anew.
+    if (!live.data) return;
+    events.current += 1;
+    if (live.data.dagRunUpdated.resync && events.current > 1) {
       refetchRun({ requestPolicy: 'network-only' });
       setListGeneration((g) => g + 1);
     }
