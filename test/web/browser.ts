@@ -8,7 +8,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { Pool } from 'pg';
+import { seedMappedRun as seedRun } from '../../bench/web.js';
 import type { AuthOptions } from '../../server/src/api/authentication.js';
 import { serveApi } from '../../server/src/api/server.js';
 import { LiveUpdates } from '../../server/src/live/live-updates.js';
@@ -88,27 +88,7 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
 }
 
-/**
- * A finished run of `dagId` whose mapped task `taskId` has `count` instances (all success but
- * every 97th failed), written straight to the database (no worker sees a queued run). Returns its id.
- */
-export async function seedMappedRun(platform: TestPlatform, dagId: string, taskId: string, count: number): Promise<number> {
-  const pool: Pool = platform.pool;
-  const { rows } = await pool.query<{ id: number }>(
-    `INSERT INTO dag_run (dag_id, dag_version_id, run_id, run_type, state, logical_date, queued_at, started_at, ended_at)
-     SELECT $1, (SELECT max(id) FROM dag_version WHERE dag_id = $1), 'seeded__' || gen_random_uuid(), 'manual', 'success',
-            now() - interval '1 hour' * (SELECT count(*) + 1 FROM dag_run WHERE dag_id = $1), now() - interval '11 minutes', now() - interval '10 minutes', now()
-     RETURNING id`,
-    [dagId],
-  );
-  const runId = rows[0]!.id;
-  await pool.query(
-    `INSERT INTO task_instance (dag_run_id, task_id, map_index, state, try_number, max_tries, queued_at, started_at, ended_at, map_item)
-     SELECT $1, $2, g, CASE WHEN g % 97 = 0 THEN 'failed'::"TaskInstanceState" ELSE 'success'::"TaskInstanceState" END, 1, 1,
-            now() - interval '10 minutes', now() - interval '10 minutes' + make_interval(secs => g * 0.05), now() - interval '10 minutes' + make_interval(secs => g * 0.05 + 1), to_jsonb(g)
-     FROM generate_series(0, $3::int - 1) AS g`,
-    [runId, taskId, count],
-  );
-  await pool.query('ANALYZE task_instance');
-  return runId;
+/** A finished run of `dagId` whose mapped task has `count` instances, written to the database (bench/web.ts). */
+export function seedMappedRun(platform: TestPlatform, dagId: string, taskId: string, count: number): Promise<number> {
+  return seedRun(platform.pool, dagId, taskId, count);
 }

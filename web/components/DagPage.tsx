@@ -26,25 +26,30 @@ export function DagPage() {
   if (!id) return <Empty title="No DAG chosen"><Link href="/">Pick one from the list</Link></Empty>;
   if (error) return <ErrorNote error={error} />;
   const dag = data?.dag;
-  if (!dag) return fetching ? <p className="muted">Loading…</p> : <Empty title={`No DAG ${id}`} />;
+  if (!dag && !fetching) return <Empty title={`No DAG ${id}`} />;
   const href = (t: Tab) => `/dag?id=${encodeURIComponent(id)}&tab=${t}`;
+  // The grid reads its own query: it starts at once, alongside the DAG's details.
   return (
     <section>
       <p className="muted">
-        <Link href="/">DAGs</Link> / {dag.id}
+        <Link href="/">DAGs</Link> / {id}
       </p>
       <div className="row">
-        <h1 style={{ margin: 0 }}>{dag.id}</h1>
-        <label>
-          <input type="checkbox" checked={!dag.paused} disabled={!auth.canAct || paused.fetching} aria-label={dag.paused ? `Unpause ${dag.id}` : `Pause ${dag.id}`} onChange={(e) => setPaused({ dagId: dag.id, paused: !e.target.checked })} />
-          {dag.paused ? 'paused' : 'active'}
-        </label>
+        <h1 style={{ margin: 0 }}>{id}</h1>
+        {dag ? (
+          <label>
+            <input type="checkbox" checked={!dag.paused} disabled={!auth.canAct || paused.fetching} aria-label={dag.paused ? `Unpause ${dag.id}` : `Pause ${dag.id}`} onChange={(e) => setPaused({ dagId: dag.id, paused: !e.target.checked })} />
+            {dag.paused ? 'paused' : 'active'}
+          </label>
+        ) : null}
       </div>
       <ErrorNote error={paused.error} />
-      <p className="muted">
-        {dag.description} · {scheduleInWords(dag.schedule)} · next run {dag.paused ? 'none (paused)' : formatTime(dag.nextRunAt)} · {dag.fileName}
-      </p>
-      {dag.importError ? (
+      {dag ? (
+        <p className="muted">
+          {dag.description} · {scheduleInWords(dag.schedule)} · next run {dag.paused ? 'none (paused)' : formatTime(dag.nextRunAt)} · {dag.fileName}
+        </p>
+      ) : null}
+      {dag?.importError ? (
         <div className="banner" role="alert">
           Import error in <code>{dag.importError.fileName}</code>: {dag.importError.message}
         </div>
@@ -56,11 +61,12 @@ export function DagPage() {
           </Link>
         ))}
       </nav>
-      {tab === 'grid' ? <Grid dagId={dag.id} groups={dag.groups ?? []} /> : null}
-      {tab === 'graph' ? <Graph dag={dag} /> : null}
-      {tab === 'runs' ? <RunsList dag={dag} /> : null}
-      {tab === 'code' ? <Code dagId={dag.id} runId={params.get('run')} /> : null}
-      {tab === 'trigger' ? auth.canAct ? <TriggerForm dag={dag} /> : <Empty title="Your role may not trigger runs" /> : null}
+      {tab === 'grid' ? <Grid dagId={id} groups={dag?.groups ?? []} /> : null}
+      {!dag && tab !== 'grid' ? <p className="muted">Loading…</p> : null}
+      {dag && tab === 'graph' ? <Graph dag={dag} /> : null}
+      {dag && tab === 'runs' ? <RunsList dag={dag} /> : null}
+      {dag && tab === 'code' ? <Code dagId={dag.id} runId={params.get('run')} /> : null}
+      {dag && tab === 'trigger' ? auth.canAct ? <TriggerForm dag={dag} /> : <Empty title="Your role may not trigger runs" /> : null}
     </section>
   );
 }

@@ -43,7 +43,7 @@ export function Shell({ children }: { children: ReactNode }) {
 }
 
 function Who({ refused, renew, children }: { refused: boolean; renew: () => void; children: ReactNode }) {
-  const [{ data, error, fetching }] = useQuery({ query: ME, requestPolicy: 'network-only' });
+  const [{ data, error }] = useQuery({ query: ME, requestPolicy: 'network-only' });
   const me = data?.me;
   const signOut = useCallback(() => {
     storeToken(null);
@@ -65,7 +65,8 @@ function Who({ refused, renew, children }: { refused: boolean; renew: () => void
       <Header />
       <main id="main" className="main" tabIndex={-1}>
         {error && !needsToken ? <p className="error" role="alert">Cannot reach the Updraft API: {error.message}</p> : null}
-        {needsToken ? <TokenPrompt rejected={refused || storedToken() !== null} onToken={(t) => (storeToken(t), renew())} /> : fetching && !me ? <p className="muted">Loading…</p> : children}
+        {/* Pages load alongside `me` (no waterfall); their action buttons appear once the role is known. */}
+        {needsToken ? <TokenPrompt rejected={refused || storedToken() !== null} onToken={(t) => (storeToken(t), renew())} /> : children}
       </main>
     </AuthContext.Provider>
   );
