@@ -181,11 +181,23 @@ describe('the dashboard in Chromium', () => {
     await page.close();
   }, 60_000);
 
-  it('works in a narrow window', async () => {
+  it('works in a narrow window, in both themes, from the keyboard', async () => {
     const { page, problems } = await open('/dag?id=hello_world', { width: 390, height: 800 });
     await page.locator('[data-testid=grid]').waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
+    // The theme switch changes the colours, and the choice is kept.
+    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const before = await background();
+    const toDark = (await page.getByRole('button', { name: /Switch to the (dark|light) theme/ }).getAttribute('aria-label'))!;
+    await page.getByRole('button', { name: toDark }).click();
+    expect(await background()).not.toBe(before);
+    await page.reload();
+    await page.locator('[data-testid=grid]').waitFor();
+    expect(await background()).not.toBe(before);
+    // The keyboard reaches the skip link first, and the grid's cells are links in reading order.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
     expect(problems).toEqual([]);
     await page.close();
   }, 30_000);

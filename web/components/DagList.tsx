@@ -2,7 +2,7 @@
 // The DAG list: search, tags, paused toggle, schedule, next run, the last runs as marks, and a
 // banner with every import error. Kept current by the `dagsChanged` subscription.
 import Link from 'next/link';
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { useMutation, useQuery, useSubscription } from 'urql';
 import { DAGS, DAGS_CHANGED, SET_PAUSED, type DagSummary } from '../lib/queries';
 import { scheduleInWords } from '../lib/schedule';
@@ -19,9 +19,12 @@ export function DagList() {
 
   // A deploy, retirement or import error changes the list's membership: read it anew.
   // (Pauses arrive as entities and update the cache by themselves.)
+  // The first event (always `resync`) comes right after the list was read: skip it.
+  const events = useRef(0);
   useEffect(() => {
     const event = changed.data?.dagsChanged;
-    if (event && (event.resync || event.importErrorsChanged || (event.dags?.length ?? 0) > 0)) refetch({ requestPolicy: 'network-only' });
+    if (!event || ++events.current === 1) return;
+    if (event.resync || event.importErrorsChanged || (event.dags?.length ?? 0) > 0) refetch({ requestPolicy: 'network-only' });
   }, [changed.data, refetch]);
 
   const dags = useMemo(() => data?.dags.edges.map((e) => e.node) ?? [], [data]);

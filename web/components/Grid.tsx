@@ -157,10 +157,12 @@ function StickyNames({ scroller }: { scroller: React.RefObject<HTMLDivElement | 
   return null;
 }
 
+/** Follows a run; every event but the opening one (a resync of what was just read) calls `onEvent`. */
 export function RunWatcher({ id, onEvent }: { id: string; onEvent: () => void }) {
   const [{ data }] = useSubscription({ query: DAG_RUN_UPDATED, variables: { id } });
+  const events = useRef(0);
   useEffect(() => {
-    if (data) onEvent();
+    if (data && ++events.current > 1) onEvent();
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [data]);
   return null;
