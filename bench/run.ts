@@ -15,6 +15,7 @@ import { benchmarksMarkdown, ratioLine, table, type Row } from './report.js';
 import { summarize } from './stats.js';
 import { measureWebhook, WEBHOOK_CALLS, webhookRows } from './webhook.js';
 import { measureIdleQueries } from './idle-queries.js';
+import { measureDashboard, WEB_BENCH } from './web.js';
 
 // Raw and Updraft blocks alternate so that both see the same background load on a shared
 // machine; only one runner exists at a time, so they never compete.
@@ -44,6 +45,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     return;
   }
   if (process.argv.includes('--sched-only')) return schedOnly(home, dagsDir);
+  if (process.argv.includes('--web-only')) return webOnly(db, home, dagsDir);
 
   log(`deploying a chain of ${CHAIN_LENGTH} no-op tasks`);
   await writeChainDag(dagsDir, CHAIN_LENGTH);
@@ -202,6 +204,24 @@ async function schedOnly(home: string, dagsDir: string): Promise<void> {
   const idle = await measureIdleQueries(home, path.join(dagsDir, 'idle'), { measureMs });
   console.log(`\nidle queries/s: ${idle.perSecond.toFixed(2)} (${idle.queries} statements in ${idle.seconds} s)`);
   for (const [label, count] of idle.byLabel) console.log(`  ${String(count).padStart(5)}  ${label}`);
+}
+
+/**
+ * `npm run bench -- --web-only`: the dashboard in headless Chromium at 10,000 mapped instances
+ * (bench/web.ts), printed (BENCHMARKS.md is left alone). Needs the dashboard built (npm ci does).
+ */
+async function webOnly(db: Database, home: string, dagsDir: string): Promise<void> {
+  await fs.mkdir(path.join(dagsDir, 'node_modules', '@updraft'), { recursive: true });
+  await fs.symlink(path.resolve(import.meta.dirname, '..', 'sdk'), path.join(dagsDir, 'node_modules', '@updraft', 'sdk'), 'dir');
+  await writeMappedDag(dagsDir, MAPPED_COUNT);
+  await deployChain(db.prisma, dagsDir, bundleCacheDir({ home }));
+  await db.pool.query('UPDATE dag SET paused = true WHERE id = $1', [MAPPED_DAG_ID]);
+  const figures = await measureDashboard(db, { dagId: MAPPED_DAG_ID, taskId: 'noop', chromiumPath: process.env.UPDRAFT_CHROMIUM, log });
+  console.log(`\n${table(figures)}\n`);
+  for (const f of figures) {
+    const verdict = f.summary.p95 <= WEB_BENCH.budgetMs ? 'within' : 'OVER';
+    console.log(`${f.name}: p95 ${f.summary.p95.toFixed(0)} ms, ${verdict} the ${WEB_BENCH.budgetMs} ms budget${f.domRows !== undefined ? `; ${f.domRows} list rows in the DOM` : ''}`);
+  }
 }
 
 function append(into: HandoffResult, from: HandoffResult): void {

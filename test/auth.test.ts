@@ -304,6 +304,7 @@ const QUERIES: Record<string, { role: Role; query: string; variables?: () => Rec
 /** Root fields anyone may use without a token, with a sample call. */
 const PUBLIC_QUERIES: Record<string, string> = {
   health: `{ health { status database { reachable } migrations { current } schedulers { alive } workers { alive } } }`,
+  me: `{ me { actor name role } }`,
 };
 
 /** The whole audit log as text. */
@@ -396,6 +397,15 @@ describe('every query × every kind of caller', () => {
       expect((await call(api, query, undefined, { token: `upd_000000000000_${'A'.repeat(43)}` })).status).toBe(401);
     });
   }
+
+  it('me: says who the caller is (anonymous without a token, the token and its role with one)', async () => {
+    const api = closedApi();
+    expect((await call(api, `{ me { actor name role } }`)).body.data.me).toEqual({ actor: 'anonymous', name: null, role: null });
+    for (const role of ROLES) {
+      const me = (await call(api, `{ me { actor role } }`, undefined, { token: tokens[role] })).body.data.me;
+      expect(me).toEqual({ actor: expect.stringMatching(/^token:/), role });
+    }
+  });
 
   it('keeps public fields public only: next to a closed field, an anonymous caller gets the public one and UNAUTHENTICATED for the other', async () => {
     const reply = await call(closedApi(), `{ health { status } dags(first: 1) { edges { node { id } } } }`);

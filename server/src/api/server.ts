@@ -8,6 +8,7 @@ import { isConnectionError, UpdraftError } from '../errors.js';
 import { HEARTBEAT_TIMEOUT_MS } from '../executor/recovery.js';
 import { noSecretKey, SECRET_KEY_VARIABLE, type SecretKeySource } from '../secrets/key.js';
 import { authentication, type AuthOptions } from './authentication.js';
+import { dashboardHandler, DEFAULT_DASHBOARD_DIR } from './dashboard.js';
 import { errorResponse } from './http.js';
 import { inputErrorCodes, markInputError } from './input-errors.js';
 import type { ApiDatabase } from './builder.js';
@@ -47,6 +48,11 @@ export interface ServeOptions extends ApiOptions {
    * the port), e.g. the name a reverse proxy forwards. See `hostAllowed` for the defaults.
    */
   allowedHosts?: string[];
+  /**
+   * The dashboard's static export, served at every path but /graphql (api/dashboard.ts).
+   * Default: web/out of this checkout; null serves the API alone.
+   */
+  dashboardDir?: string | null;
 }
 
 export const DB_UNAVAILABLE_MESSAGE = 'The metadata database is unreachable; retry shortly';
@@ -139,12 +145,14 @@ function jsonPostOnly(): Plugin {
 }
 
 /**
- * Serves the API on http://host:port/graphql. An open API (`auth.open`, the default) is served
+ * Serves the API on http://host:port/graphql and the dashboard at every other path. An open API (`auth.open`, the default) is served
  * on loopback addresses only: anything else is refused before listening.
  */
 export async function serveApi(db: ApiDatabase, opts: ServeOptions): Promise<Server> {
   checkOpenHost(opts.host, opts.auth);
   const api = createApi(db, opts);
+  const dashboardDir = opts.dashboardDir === undefined ? DEFAULT_DASHBOARD_DIR : opts.dashboardDir;
+  const dashboard = dashboardDir === null ? null : dashboardHandler(dashboardDir);
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const { port } = server.address() as AddressInfo;
     if (!hostAllowed(req.headers.host, { host: opts.host, port, allowedHosts: opts.allowedHosts })) {
@@ -153,7 +161,9 @@ export async function serveApi(db: ApiDatabase, opts: ServeOptions): Promise<Ser
       res.end(JSON.stringify({ errors: [{ message, extensions: { code: 'FORBIDDEN_HOST' } }] }));
       return;
     }
-    void api(req, res);
+    const pathname = (req.url ?? '/').split('?')[0];
+    if (dashboard && pathname !== '/graphql') dashboard(req, res);
+    else void api(req, res);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>

@@ -11,7 +11,7 @@ const ROLE_DESCRIPTIONS: Record<Role, string> = {
   admin: 'Also manages API tokens and deletes DAGs.',
 };
 
-const ApiRole = builder.enumType('ApiRole', {
+export const ApiRole = builder.enumType('ApiRole', {
   description: 'What a token may do, weakest first; each role may do what the ones before it may (Airflow’s roles).',
   values: Object.fromEntries(ROLES.map((role) => [role, { description: ROLE_DESCRIPTIONS[role] }])) as Record<Role, { description: string }>,
 });

@@ -18,6 +18,7 @@ import './connection.js';
 import './backfill.js';
 import './asset.js';
 import './pool.js';
+import './me.js';
 
 // Every field needs a token (or an open API) unless it sets `skipTypeScopes` (public fields).
 builder.queryType({ description: 'What the API answers: DAGs and their runs, task instances, workers, tokens, the audit log and the platform’s health.', authScopes: { authenticated: true } });

@@ -1,0 +1,245 @@
+// The dashboard in Debian's Chromium against a real API, worker and PostgreSQL: what an
+// operator does all day, checked the way they would see it.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiToken } from '../../server/src/tokens.js';
+import { exampleDags, ensureDashboardBuilt, launchChromium, openPage, screenshot, seedMappedRun, startDashboard, type Dashboard } from './browser.js';
+
+const GATES = path.join(process.env.UPDRAFT_TEST_SCRATCH ?? '/tmp', 'web-gates');
+
+const TEST_DAGS = {
+  ...exampleDags('hello_world'),
+  // Fails until its gate file exists: a clear from the dashboard makes it succeed.
+  'flaky.ts': `import fs from 'node:fs';
+import { context, dag, task } from '@updraft/sdk';
+const flaky = task('flaky', () => {
+  if (!fs.existsSync(${JSON.stringify(path.join(GATES, 'flaky'))})) throw new Error('the gate is closed');
+  context().log.info('the gate is open');
+});
+export default dag({ id: 'flaky', tags: ['test'] }, () => { flaky(); });
+`,
+  // Params with bounds, for the trigger form.
+  'sized.ts': `import { z } from 'zod';
+import { dag, task } from '@updraft/sdk';
+const Params = z.object({ count: z.number().int().min(1).max(50), label: z.string().default('x') });
+const noop = task('noop', () => 1);
+export default dag({ id: 'sized', params: Params, tags: ['test'] }, () => { noop(); });
+`,
+  // A mapped task whose runs the tests write straight to the database.
+  'wide.ts': `import { dag, task } from '@updraft/sdk';
+const items = task('items', () => [1, 2, 3]);
+const echo = task('echo', (n: number) => n);
+const total = task('total', (xs: number[]) => xs.length);
+export default dag({ id: 'wide', tags: ['test'] }, () => { total(echo.map(items())); });
+`,
+};
+
+describe('the dashboard in Chromium', () => {
+  let browser: Browser;
+  let dashboard: Dashboard;
+
+  beforeAll(async () => {
+    ensureDashboardBuilt();
+    browser = await launchChromium();
+    await fs.mkdir(GATES, { recursive: true });
+    dashboard = await startDashboard(TEST_DAGS);
+  }, 300_000);
+  afterAll(async () => {
+    await browser?.close();
+    await dashboard?.close();
+  });
+
+  async function open(url: string, viewport?: { width: number; height: number }): Promise<{ page: Page; problems: string[] }> {
+    const opened = await openPage(browser, viewport);
+    await opened.page.goto(`${dashboard.origin}${url}`);
+    return opened;
+  }
+
+  it('lists the DAGs; triggering hello_world from the UI turns its grid green, live', async () => {
+    const { page, problems } = await open('/');
+    await page.getByRole('link', { name: 'hello_world' }).waitFor();
+    expect(await page.locator('tr[data-dag]').count()).toBe(4);
+    await screenshot(page, 'dag-list');
+    await page.getByRole('link', { name: 'hello_world' }).click();
+    await page.getByRole('tab', { name: 'Trigger' }).click();
+    await page.getByRole('form', { name: 'Trigger hello_world' }).waitFor();
+    await page.getByRole('button', { name: 'Trigger', exact: true }).click();
+    // Back on the grid, the run's cells go green without a reload.
+    await page.locator('[data-testid=grid] a[data-task="say_hi"][data-state="success"]').waitFor({ timeout: 30_000 });
+    for (const task of ['make_hi', 'ready_hi', 'say_hi']) {
+      expect(await page.locator(`[data-testid=grid] a[data-task="${task}"]`).getAttribute('data-state')).toBe('success');
+    }
+    await page.locator('[data-testid=grid] a.run-link[data-state="success"]').waitFor();
+    await screenshot(page, 'grid');
+    await page.getByRole('tab', { name: 'Graph' }).click();
+    await page.locator('svg g[data-task="say_hi"][data-state="success"]').waitFor();
+    await screenshot(page, 'graph');
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it("opens say_hi's log, finds the hi line and searches it", async () => {
+    const runId = await dashboard.platform.trigger('hello_world');
+    expect(await dashboard.platform.waitForRun(runId)).toBe('success');
+    const { page, problems } = await open(`/dag?id=hello_world`);
+    await page.locator(`[data-testid=grid] a[data-task="say_hi"][data-run="${runId}"]`).click();
+    await page.getByRole('heading', { name: 'say_hi' }).waitFor();
+    const log = page.getByLabel('Log lines');
+    await log.getByText('hi, ready to fly!').waitFor();
+    await page.getByLabel('Search the log').fill('ready to fly');
+    await expect.poll(() => log.locator('mark').count()).toBe(1);
+    expect(await log.locator('mark').textContent()).toBe('ready to fly');
+    await page.getByLabel('Search the log').fill('no such text');
+    await log.getByText('No line matches').waitFor();
+    await page.getByLabel('Search the log').fill('');
+    await screenshot(page, 'logs');
+    // ready_hi's return value is an XCom.
+    await page.goto(`${dashboard.origin}/task?run=${runId}&task=ready_hi&map=-1`);
+    const xcom = page.getByRole('region', { name: 'XCom' });
+    await xcom.getByText('return_value').waitFor();
+    expect(await xcom.locator('pre').textContent()).toBe('"hi, ready to fly!"');
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('clears a failed task with confirmation and sees it run again, to success', async () => {
+    const runId = await dashboard.platform.trigger('flaky');
+    expect(await dashboard.platform.waitForRun(runId)).toBe('failed');
+    const { page, problems } = await open(`/task?run=${runId}&task=flaky&map=-1`);
+    await page.locator('.try-error', { hasText: 'the gate is closed' }).waitFor();
+    await fs.writeFile(path.join(GATES, 'flaky'), '');
+    await page.getByRole('button', { name: 'Clear' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Clear flaky?' });
+    await dialog.getByLabel('only failed ones').check();
+    await dialog.getByRole('button', { name: 'Clear' }).click();
+    await page.getByRole('heading', { name: 'flaky' }).locator('..').locator('.badge[data-state="success"]').waitFor({ timeout: 30_000 });
+    await page.getByText('Try 2').waitFor();
+    await page.getByLabel('Log lines').getByText('the gate is open').waitFor();
+    expect(await dashboard.platform.waitForRun(runId)).toBe('success');
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('pauses a DAG from the list', async () => {
+    const { page } = await open('/');
+    const toggle = page.getByLabel('Pause flaky');
+    await toggle.click();
+    await page.getByLabel('Unpause flaky').waitFor();
+    const dag = await dashboard.platform.db.prisma.dag.findUniqueOrThrow({ where: { id: 'flaky' } });
+    expect(dag.paused).toBe(true);
+    await page.close();
+  }, 30_000);
+
+  it('builds the trigger form from the params schema and rejects invalid params', async () => {
+    const { page } = await open('/dag?id=sized&tab=trigger');
+    const form = page.getByRole('form', { name: 'Trigger sized' });
+    await form.getByLabel(/count/).fill('abc');
+    await form.getByRole('button', { name: 'Trigger' }).click();
+    await form.getByText('Must be a number, not “abc”').waitFor();
+    await form.getByLabel(/count/).fill('500');
+    await form.getByRole('button', { name: 'Trigger' }).click();
+    await form.getByText('Must be at most 50').waitFor();
+    await form.getByLabel(/count/).fill('');
+    await form.getByRole('button', { name: 'Trigger' }).click();
+    await form.getByText('Required').waitFor();
+    await screenshot(page, 'trigger-form');
+    expect(await dashboard.platform.db.prisma.dagRun.count({ where: { dagId: 'sized' } })).toBe(0);
+    // A valid one is accepted and lands on the grid.
+    await form.getByLabel(/count/).fill('3');
+    await form.getByRole('button', { name: 'Trigger' }).click();
+    await page.locator('[data-testid=grid]').waitFor();
+    const runs = await dashboard.platform.db.prisma.dagRun.findMany({ where: { dagId: 'sized' } });
+    expect(runs.map((r) => r.conf)).toEqual([{ count: 3, label: 'x' }]);
+    await page.close();
+  }, 30_000);
+
+  it('renders only the visible rows of a 3,000-instance run, and more as it scrolls', async () => {
+    const runId = await seedMappedRun(dashboard.platform, 'wide', 'echo', 3_000);
+    const { page } = await open(`/run?id=${runId}`);
+    const rows = page.locator('[data-testid=ti-list] .ti-row');
+    await rows.first().waitFor();
+    const visible = await rows.count();
+    expect(visible).toBeGreaterThan(10);
+    expect(visible).toBeLessThan(60);
+    // Scroll to the end: pages load as it goes, and the DOM still holds only what is in view.
+    for (let i = 0; i < 20; i++) {
+      await page.locator('[data-testid=ti-list]').evaluate((el) => (el.scrollTop = el.scrollHeight));
+      await page.waitForTimeout(150);
+      if ((await page.locator('[data-testid=ti-list] .ti-row[data-map="2999"]').count()) > 0) break;
+    }
+    await page.locator('[data-testid=ti-list] .ti-row[data-map="2999"]').waitFor();
+    expect(await rows.count()).toBeLessThan(60);
+    // The grid shows the mapped task as one row counting its states, unfolded per state.
+    await page.goto(`${dashboard.origin}/dag?id=wide`);
+    const cell = page.locator(`[data-testid=grid] a[data-task="echo"][data-run="${runId}"]`);
+    await cell.waitFor();
+    expect(await cell.getAttribute('aria-label')).toBe(`echo in run ${(await dashboard.platform.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).runId}: 2969 success, 31 failed`);
+    await page.getByRole('button', { name: 'Unfold the states of mapped task echo' }).click();
+    await page.locator('[data-line="task:echo:failed"]').waitFor({ state: 'attached' });
+    await page.close();
+  }, 60_000);
+
+  it('works in a narrow window, in both themes, from the keyboard', async () => {
+    const { page, problems } = await open('/dag?id=hello_world', { width: 390, height: 800 });
+    await page.locator('[data-testid=grid]').waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    // The theme switch changes the colours, and the choice is kept.
+    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const before = await background();
+    const toDark = (await page.getByRole('button', { name: /Switch to the (dark|light) theme/ }).getAttribute('aria-label'))!;
+    await page.getByRole('button', { name: toDark }).click();
+    expect(await background()).not.toBe(before);
+    await page.reload();
+    await page.locator('[data-testid=grid]').waitFor();
+    expect(await background()).not.toBe(before);
+    // The keyboard reaches the skip link first, and the grid's cells are links in reading order.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 30_000);
+});
+
+describe('the dashboard on a server that requires tokens', () => {
+  let browser: Browser;
+  let dashboard: Dashboard;
+
+  beforeAll(async () => {
+    ensureDashboardBuilt();
+    browser = await launchChromium();
+    dashboard = await startDashboard(exampleDags('hello_world'), { auth: { open: false } });
+  }, 300_000);
+  afterAll(async () => {
+    await browser?.close();
+    await dashboard?.close();
+  });
+
+  it('asks for a token, refuses a wrong one, and shows a viewer no action buttons', async () => {
+    const runId = await dashboard.platform.trigger('hello_world');
+    expect(await dashboard.platform.waitForRun(runId)).toBe('success');
+    const { token } = await createApiToken(dashboard.platform.db.prisma, { role: 'viewer', name: 'e2e viewer' }, 'test');
+    const { page } = await openPage(browser);
+    await page.goto(`${dashboard.origin}/`);
+    await page.getByRole('heading', { name: 'Sign in with an API token' }).waitFor();
+    await page.getByLabel('API token').fill('upd_wrong_token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('The server refused the token').waitFor();
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: 'hello_world' }).waitFor();
+    expect(await page.getByLabel('Pause hello_world').isDisabled()).toBe(true);
+    await page.goto(`${dashboard.origin}/dag?id=hello_world`);
+    await page.locator('[data-testid=grid]').waitFor();
+    expect(await page.getByRole('tab', { name: 'Trigger' }).count()).toBe(0);
+    await page.goto(`${dashboard.origin}/task?run=${runId}&task=say_hi&map=-1`);
+    await page.getByLabel('Log lines').getByText('hi, ready to fly!').waitFor();
+    expect(await page.getByRole('button', { name: /Clear|Mark/ }).count()).toBe(0);
+    await page.goto(`${dashboard.origin}/run?id=${runId}`);
+    await page.locator('[data-testid=ti-list] .ti-row').first().waitFor();
+    expect(await page.getByRole('group', { name: 'Run actions' }).count()).toBe(0);
+    await page.close();
+  }, 60_000);
+});

@@ -1,0 +1,5 @@
+import { AuditLog } from '../../components/Operations';
+
+export default function Page() {
+  return <AuditLog />;
+}

@@ -1,0 +1,5 @@
+import { Connections } from '../../components/Operations';
+
+export default function Page() {
+  return <Connections />;
+}

@@ -1,0 +1,5 @@
+import { DagList } from '../components/DagList';
+
+export default function Home() {
+  return <DagList />;
+}

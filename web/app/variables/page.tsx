@@ -1,0 +1,5 @@
+import { Variables } from '../../components/Operations';
+
+export default function Page() {
+  return <Variables />;
+}

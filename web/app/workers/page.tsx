@@ -1,0 +1,5 @@
+import { Workers } from '../../components/Operations';
+
+export default function Page() {
+  return <Workers />;
+}

@@ -1,0 +1,79 @@
+// The urql client: graphcache normalizes entities by id, so a `dagRunUpdated` event that
+// carries a run and its changed task instances updates every page showing them, with no
+// refetch. Queries and subscriptions are POSTs with a JSON body to /graphql on this origin
+// (the API refuses GET and forms); subscriptions read the answer as SSE.
+import { Client, fetchExchange } from '@urql/core';
+import { cacheExchange } from '@urql/exchange-graphcache';
+import { relayPagination } from '@urql/exchange-graphcache/extras';
+
+const TOKEN_KEY = 'updraft.token';
+
+export function storedToken(): string | null {
+  if (typeof window === 'undefined') return null;
+  return window.localStorage.getItem(TOKEN_KEY);
+}
+
+export function storeToken(token: string | null): void {
+  if (token) window.localStorage.setItem(TOKEN_KEY, token);
+  else window.localStorage.removeItem(TOKEN_KEY);
+}
+
+/** Types without an id of their own live inside their parent in the cache. */
+const EMBEDDED = [
+  'DagGrid',
+  'DagGridRow',
+  'DagGridCell',
+  'TaskStateCount',
+  'TaskEdge',
+  'TaskGroup',
+  'ImportError',
+  'TaskLog',
+  'XCom',
+  'PageInfo',
+  'Me',
+  'Health',
+  'DagRunUpdate',
+  'TaskLogLinesUpdate',
+  'DagListUpdate',
+  'RunActionPayload',
+  'TriggerDagRunPayload',
+  'SetVariablePayload',
+  'UpsertConnectionPayload',
+  'DeleteVariablePayload',
+  'DeleteConnectionPayload',
+];
+
+/** `Task` ids repeat across DAGs: a task is keyed by nothing and lives inside its DAG or version. */
+const keys = Object.fromEntries([...EMBEDDED, 'Task'].map((name) => [name, () => null]));
+
+export function createClient(onUnauthenticated: () => void): Client {
+  const fetchOptions = (): RequestInit => {
+    const token = storedToken();
+    return { headers: token ? { authorization: `Bearer ${token}` } : {} };
+  };
+  return new Client({
+    url: '/graphql',
+    preferGetMethod: false,
+    fetchSubscriptions: true,
+    fetchOptions,
+    fetch: async (input, init) => {
+      const response = await fetch(input, init);
+      if (response.status === 401) onUnauthenticated();
+      return response;
+    },
+    exchanges: [
+      cacheExchange({
+        // A run's task instances are read page after page as the list scrolls: one list.
+        resolvers: { DagRun: { taskInstances: relayPagination() } },
+        keys: {
+          ...keys,
+          // A variable's id is its key.
+          AuditLog: (a) => (a.id as string) ?? null,
+          Variable: (v) => (v.key as string) ?? null,
+          Connection: (c) => (c.id as string) ?? null,
+        },
+      }),
+      fetchExchange,
+    ],
+  });
+}
