@@ -147,6 +147,6 @@ export async function runConnectionTest(type: ConnectionType, conn: TaskConnecti
     if (typeof result === 'string') return { ok: true, message: result };
     return { ok: result.ok === true, message: String(result.message ?? '') };
   } catch (e) {
-    return { ok: false, message: e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e) };
+    return { ok: false, message: e instanceof Error ? `${e.name.toLowerCase() === 'error' ? '' : `${e.name}: `}${e.message}` : String(e) };
   }
 }

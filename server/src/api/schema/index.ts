@@ -14,6 +14,7 @@ import './audit-log.js';
 import './live.js';
 import './variable.js';
 import './connection.js';
+import './plugin.js';
 
 // Every field needs a token (or an open API) unless it sets `skipTypeScopes` (public fields).
 builder.queryType({ description: 'What the API answers: DAGs and their runs, task instances, workers, tokens, the audit log and the platform’s health.', authScopes: { authenticated: true } });
