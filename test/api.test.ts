@@ -30,7 +30,7 @@ describe('GraphQL API', () => {
 
   it('lists DAGs with their tasks, triggers hello_world and shows every task instance', async () => {
     const dags = await graphql(LIST_DAGS);
-    expect(dags.body.data.dags.edges.map((e: any) => e.node.id)).toEqual(['branching', 'daily_report', 'hello_world', 'mapping_fanout', 'sensor_file', 'trigger_rules', 'tutorial_taskflow']);
+    expect(dags.body.data.dags.edges.map((e: any) => e.node.id)).toEqual(['branching', 'daily_report', 'hello_world', 'mapping_fanout', 'providers', 'sensor_file', 'trigger_rules', 'tutorial_taskflow']);
     expect(dags.body.data.dags.edges[2].node).toEqual({
       id: 'hello_world',
       paused: false,

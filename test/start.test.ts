@@ -91,7 +91,7 @@ describe('updraft start', () => {
       expect(second.output()).not.toContain('Generated the secret key');
       expect((await graphql(second.url, `{ connection(id: "kept") { hasPassword extra } }`)).connection).toEqual({ hasPassword: true, extra: { region: 'eu' } });
       const data = await graphql(second.url, `{ dags(first: 10) { edges { node { id } } } dagRun(id: "${id}") { state dagId } }`);
-      expect(data.dags.edges.map((e: any) => e.node.id)).toEqual(['branching', 'daily_report', 'hello_world', 'mapping_fanout', 'sensor_file', 'trigger_rules', 'tutorial_taskflow']);
+      expect(data.dags.edges.map((e: any) => e.node.id)).toEqual(['branching', 'daily_report', 'hello_world', 'mapping_fanout', 'providers', 'sensor_file', 'trigger_rules', 'tutorial_taskflow']);
       expect(data.dagRun).toEqual({ state: 'success', dagId: 'hello_world' });
       // DNS rebinding: only loopback names and the --allowed-host name reach the API.
       expect(await statusWithHost(second.url, 'updraft.internal')).toBe(200);
