@@ -116,6 +116,18 @@ async function runCommand(params: z.output<typeof ShellParams>, ctx: TaskContext
   }
 }
 
+/** Process groups of the commands running in this process: killed if it exits first (one listener for all). */
+const runningGroups = new Set<number>();
+process.once('exit', () => {
+  for (const pid of runningGroups) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // ended already
+    }
+  }
+});
+
 interface Ended {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -150,9 +162,7 @@ function run(
     const onAbort = () => ((aborted = true), stop());
     if (options.signal.aborted) onAbort();
     else options.signal.addEventListener('abort', onAbort, { once: true });
-    // A task process that exits (or is stopped) takes the group down with it.
-    const onExit = () => group('SIGKILL');
-    process.once('exit', onExit);
+    if (child.pid !== undefined) runningGroups.add(child.pid);
 
     const flushOut = options.output.follow(child.stdout!, 'stdout');
     const flushErr = options.output.follow(child.stderr!, 'stderr');
@@ -162,7 +172,7 @@ function run(
       clearTimeout(timer);
       clearTimeout(killTimer);
       options.signal.removeEventListener('abort', onAbort);
-      process.removeListener('exit', onExit);
+      if (child.pid !== undefined) runningGroups.delete(child.pid);
       // What the command left running in its group (a background job) ends with it.
       group('SIGKILL');
       flushOut();
