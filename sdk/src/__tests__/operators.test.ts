@@ -1,3 +1,9 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { dag, defineConnectionType, defineOperator, defineSensor, isConnectionType, isOperator, runConnectionTest, task } from '../index.js';
@@ -70,5 +76,24 @@ describe('defineConnectionType', () => {
     });
     const throwing = defineConnectionType({ type: 'x', fields: {}, test: async () => { throw new TypeError('no route'); } });
     expect(await runConnectionTest(throwing, { ...conn, type: 'x' }, new AbortController().signal)).toEqual({ ok: false, message: 'TypeError: no route' });
+  });
+});
+
+describe('a plugin with its own copy of the SDK', () => {
+  it('declares its tasks into the DAG being built by the DAG file’s copy', async () => {
+    // A second copy of the SDK, bundled on its own, as a plugin with a nested @updraft/sdk would bring.
+    const built = await esbuild.build({ entryPoints: [fileURLToPath(new URL('../index.ts', import.meta.url))], bundle: true, format: 'cjs', platform: 'node', write: false, logLevel: 'silent' });
+    const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'updraft-sdk-copy-')), 'sdk.cjs');
+    await writeFile(file, built.outputFiles[0]!.text);
+    const other = createRequire(import.meta.url)(file) as typeof import('../index.js');
+    const shout = other.defineOperator({ name: 'shout', params: z.object({ text: z.string() }), run: ({ text }) => text.toUpperCase() });
+    expect(other.dag).not.toBe(dag);
+    const d = dag({ id: 'mixed' }, () => {
+      shout('shout')({ text: 'hi' }).after(task('first', () => 1)());
+    });
+    expect(d.toStructure().tasks.map((t) => [t.id, t.upstreamIds])).toEqual([
+      ['shout', ['first']],
+      ['first', []],
+    ]);
   });
 });
