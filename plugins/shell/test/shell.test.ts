@@ -1,7 +1,7 @@
 // The shell operator in real DAG runs: conf that tries to inject shell code stays one plain
 // argument, output reaches the log while the command runs, exit codes fail the task, a timeout
 // kills the whole process group, huge output stays bounded, bad params name the task and field.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,6 +112,9 @@ describe('@updraft/plugin-shell', () => {
     expect(hang!.error).toMatchObject({ name: 'CommandTimedOut' });
     const pid = Number(await fs.readFile(pidFile, 'utf8'));
     expect(pid).toBeGreaterThan(0);
+    // Killed: gone, or a zombie waiting for init to reap it.
+    const deadline = Date.now() + 3_000;
+    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(alive(pid)).toBe(false);
   });
 
@@ -149,10 +152,15 @@ describe('@updraft/plugin-shell', () => {
   });
 });
 
+/** Whether `pid` is a process that still runs (a zombie has ended). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
   } catch {
     return false;
   }
