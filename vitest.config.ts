@@ -10,7 +10,7 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
   },
   test: {
-    include: ['test/**/*.test.ts', 'server/**/*.test.ts', 'sdk/**/*.test.ts', 'plugins/*/test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'server/**/*.test.ts', 'sdk/**/*.test.ts', 'plugins/**/*.test.ts'],
     // Starts (or connects to) PostgreSQL once and prepares a migrated template database
     // that each test file clones (test/support/db.ts).
     globalSetup: ['test/support/global-setup.ts'],

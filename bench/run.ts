@@ -10,8 +10,10 @@ import { expansionMs, FAN_OUT_DAG_ID, FAN_OUT_IN_PROCESS_DAG_ID, MAPPED_DAG_ID, 
 import { CHAIN_IN_PROCESS_DAG_ID, CHAIN_LOGGING_DAG_ID, deployChain, measureHandoff, writeChainDag, type HandoffResult } from './handoff.js';
 import { API_READS, apiReadRatios, apiReadRows, copyRunHistory, explainApiReads, measureApiReads, type ApiReadFigure } from './api-reads.js';
 import { measureRawLatency, measureRawThroughput } from './raw-graphile-worker.js';
+import { measureRetention } from './retention.js';
 import { benchmarksMarkdown, ratioLine, table, type Row } from './report.js';
 import { summarize } from './stats.js';
+import { measureWebhook, WEBHOOK_CALLS, webhookRows } from './webhook.js';
 
 // Raw and Updraft blocks alternate so that both see the same background load on a shared
 // machine; only one runner exists at a time, so they never compete.
@@ -30,6 +32,15 @@ async function main(cleanup: Cleanup): Promise<void> {
   const { db, home, dagsDir, kind } = await openBenchDatabase(cleanup);
   const machine = await describeMachine(db.pool, kind);
   if (process.argv.includes('--api-only')) return apiOnly(db, home, dagsDir, cleanup);
+  if (process.argv.includes('--webhook-only')) return webhookOnly(db, home, dagsDir, cleanup);
+  if (process.argv.includes('--retention-only')) {
+    const at = process.argv.indexOf('--retention-runs');
+    const runs = at > 0 ? Number(process.argv[at + 1]) : 5_000;
+    if (!Number.isInteger(runs) || runs < 5) throw new Error(`--retention-runs must be a whole number of at least 5, got ${process.argv[at + 1]}`);
+    log(`retention: a pass over ${runs} old runs (2 tasks, 20 log lines a try) over 90 days, older than 30 days deleted`);
+    console.log(JSON.stringify(await measureRetention(db, { runs })));
+    return;
+  }
 
   log(`deploying a chain of ${CHAIN_LENGTH} no-op tasks`);
   await writeChainDag(dagsDir, CHAIN_LENGTH);
@@ -66,6 +77,8 @@ async function main(cleanup: Cleanup): Promise<void> {
   log(`mapped: the same, in-process`);
   const mappedInProcess = await measureHandoff(db, cleanup, { cacheDir, concurrency: 8, dagId: MAPPED_IN_PROCESS_DAG_ID, warmup: 0, measured: FAN_OUT_RUNS, runTimeoutMs: 600_000 });
   const apiReads = await measureApiOnBenchRuns(db);
+  log(`webhooks: ${WEBHOOK_CALLS.warmup} warm-up + ${WEBHOOK_CALLS.measured} calls per figure, over HTTP with a token`);
+  const webhook = await measureWebhook(db, cleanup, { dagsDir, cacheDir });
 
   const raw = summarize(rawLatencies);
   const handoff1 = summarize(chain1.handoffs);
@@ -88,6 +101,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     { name: `the same, \`isolation: none\``, summary: summarize(mappedInProcess.runWallTimes) },
     { name: `list task ends → first mapped instance starts (expanding ${MAPPED_COUNT.toLocaleString('en')} instances)`, summary: summarize([mappedExpansion]) },
     ...apiReadRows(apiReads),
+    ...webhookRows(webhook),
   ];
 
   const fanOutP50 = summarize(fanOut.runWallTimes).p50;
@@ -116,6 +130,7 @@ const METHOD = [
   `**Isolation.** Every Updraft figure is measured twice where it says so: with the default \`isolation: 'process'\` (task code in the worker's pool of warm task processes, arguments and results over IPC) and with \`isolation: 'none'\` (task code in the worker's own process), the in-process run right after the isolated one.`,
   `**Mapped.** One run of a DAG whose first task returns ${MAPPED_COUNT.toLocaleString('en')} numbers, a no-op task mapped over them (\`noop.map(list())\`, expanded into ${MAPPED_COUNT.toLocaleString('en')} instances when \`list\` ends) and a task that sums the mapped outputs, at concurrency 8, isolated and in-process; its baseline is the same raw burn-down as the fan-out's. Expansion is measured from the \`list\` try's \`ended_at\` to the first mapped try's \`started_at\` (database clock), which spans the finishing transaction that expands and enqueues every instance.`,
   `**API reads.** What a dashboard asks of a 10,000-task DAG, through the GraphQL handler in process (\`createApi(...).fetch\`: parse, validate, cost, authorize, resolve, serialize; no socket), each sample followed by its baseline, a plain SELECT of the same rows on the same pg pool, so both see the same load; ${API_READS.warmup} warm-up samples, then ${API_READS.samples}. Two DAGs: the isolated fan-out (10,002 tasks) and the isolated mapped DAG (10,000 instances of one task); after its real run each gets a history of ${API_READS.runs} runs (copies of the real run's task instances, about 1% of them failed, written in one statement and analyzed). *First page*: \`dagRun(id) { taskInstances(first: ${API_READS.pageSize}) { … } }\` of the real run (7 fields per instance and the page info) next to \`SELECT … FROM task_instance WHERE dag_run_id = $1 ORDER BY task_id, map_index LIMIT ${API_READS.pageSize + 1}\`. *Grid*: \`dagGrid(dagId, runs: ${API_READS.runs}) { runs { … } rows(first: ${API_READS.pageSize}) { … cells { dagRunId state instances counts { state count } } } }\` next to the runs' SELECT and the cells' statement the API sends (for the fan-out, one probe of the unique key per cell of the first ${API_READS.pageSize} tasks × ${API_READS.runs} runs; for the mapped DAG, whose 3 tasks fit one page, a GROUP BY over the ${API_READS.runs} runs' 250,000 instances). The budget for each is p95 ≤ 200 ms.`,
+  `**Webhooks.** The API is served on a loopback port with tokens required; each call is a real HTTP \`POST /api/dags/<id>/trigger\` (Node's fetch, \`Authorization: Bearer\` of an op token, a small JSON conf), made after the previous run ended, on one worker at concurrency 4 (${WEBHOOK_CALLS.warmup} warm-up calls, then ${WEBHOOK_CALLS.measured}). *Webhook → first task start*: the bench's clock just before the request is sent to the run's first \`task_try.started_at\` (database clock, same machine). *Asset event → first task start*: \`POST /api/assets/events\` for an asset a DAG is scheduled on, to the first try of the asset-triggered run it causes: the event's NOTIFY wakes the scheduler, which creates the run (NOTIFY again for the worker).`,
   `**Fan-out.** One run of a DAG with a root, ${FAN_OUT_WIDTH.toLocaleString('en')} no-op tasks after it and one task after all of them, on one worker at concurrency 8 (the machine has 2 cores): run wall time as above, and the time from the trigger's transaction to the root task's start, which includes creating every task instance. Its baseline: ${FAN_OUT_WIDTH.toLocaleString('en')} no-op jobs added to graphile-worker in one \`add_jobs\` call and run by a bare runner at the same concurrency, from the add to the last job's end.`,
 ];
 
@@ -137,6 +152,15 @@ async function measureApiOnBenchRuns(db: Database): Promise<ApiReadFigure[]> {
     figures.push(...(await measureApiReads(db, { dagId, runId, label })));
   }
   return figures;
+}
+
+/** `npm run bench -- --webhook-only`: the webhook and asset-event figures, printed (BENCHMARKS.md is left alone). */
+async function webhookOnly(db: Database, home: string, dagsDir: string, cleanup: Cleanup): Promise<void> {
+  await fs.mkdir(path.join(dagsDir, 'node_modules', '@updraft'), { recursive: true });
+  await fs.symlink(path.resolve(import.meta.dirname, '..', 'sdk'), path.join(dagsDir, 'node_modules', '@updraft', 'sdk'), 'dir');
+  log(`webhooks: ${WEBHOOK_CALLS.warmup} warm-up + ${WEBHOOK_CALLS.measured} calls per figure, over HTTP with a token`);
+  const figures = await measureWebhook(db, cleanup, { dagsDir, cacheDir: bundleCacheDir({ home }) });
+  console.log(`\n${table(webhookRows(figures))}`);
 }
 
 /** `npm run bench -- --api-only`: one run of each 10,000-task DAG, then the API's reads, printed (BENCHMARKS.md is left alone). */

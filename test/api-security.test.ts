@@ -14,7 +14,7 @@ import { createTestPlatform, REPO_ROOT, type TestPlatform } from './support/plat
 import { closedPort } from './support/ports.js';
 
 /** The DAGs of examples/dags, which these tests deploy. */
-const EXAMPLE_DAGS = 8;
+const EXAMPLE_DAGS = 9;
 
 type Api = ReturnType<typeof createApi>;
 interface Reply {

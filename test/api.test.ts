@@ -30,8 +30,21 @@ describe('GraphQL API', () => {
 
   it('lists DAGs with their tasks, triggers hello_world and shows every task instance', async () => {
     const dags = await graphql(LIST_DAGS);
-    expect(dags.body.data.dags.edges.map((e: any) => e.node.id)).toEqual(['branching', 'daily_report', 'hello_world', 'mapping_fanout', 'providers', 'sensor_file', 'trigger_rules', 'tutorial_taskflow']);
-    expect(dags.body.data.dags.edges[2].node).toEqual({
+    expect(dags.body.data.dags.edges.map((e: any) => e.node.id)).toEqual([
+      'branching',
+      'daily_etl',
+      'daily_report',
+      'hello_world',
+      'maintenance_db_cleanup',
+      'maintenance_log_cleanup',
+      'maintenance_orphan_sweep',
+      'mapping_fanout',
+      'providers',
+      'sensor_file',
+      'trigger_rules',
+      'tutorial_taskflow',
+    ]);
+    expect(dags.body.data.dags.edges[3].node).toEqual({
       id: 'hello_world',
       paused: false,
       schedule: null,
@@ -41,7 +54,7 @@ describe('GraphQL API', () => {
         { id: 'say_hi', upstreamIds: ['ready_hi'] },
       ],
     });
-    expect(dags.body.data.dags.edges[1].node).toMatchObject({ id: 'daily_report', schedule: '@daily' });
+    expect(dags.body.data.dags.edges[2].node).toMatchObject({ id: 'daily_report', schedule: '@daily' });
 
     const triggered = await graphql(TRIGGER);
     const { id, state } = triggered.body.data.triggerDagRun.dagRun;

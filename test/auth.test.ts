@@ -11,6 +11,7 @@ import { createApi } from '../server/src/api/server.js';
 import { hasRole, type Role, ROLES } from '../server/src/auth.js';
 import { fixedSecretKey } from '../server/src/secrets/key.js';
 import { createApiToken, revokeApiToken, type ApiTokenInput } from '../server/src/tokens.js';
+import { createBackfill } from '../server/src/backfill.js';
 import { createTestPlatform, dagFolder, TEST_SECRET_KEY, type TestPlatform, writeDagFiles } from './support/platform.js';
 
 type Api = ReturnType<typeof createApi>;
@@ -21,13 +22,14 @@ interface Reply {
 }
 
 const dagFile = (id: string, tag: string) =>
-  `import { dag, task } from '@updraft/sdk';\nexport default dag({ id: '${id}', tags: ['${tag}'] }, () => { task('only', () => 1)(); });\n`;
+  `import { dag, task } from '@updraft/sdk';\nexport default dag({ id: '${id}', tags: ['${tag}'], schedule: '@daily', maxActiveRuns: 1000 }, () => { task('only', () => 1)(); });\n`;
 
 let platform: TestPlatform;
 let dagsDir: string;
 /** Run ids of each DAG, triggered in beforeAll. */
 let alphaRun: string;
 let betaRun: string;
+let sampleBackfill: number;
 
 /** Tokens by what they are for; each is `upd_…`. */
 const tokens: Record<string, string> = {};
@@ -63,6 +65,7 @@ beforeAll(async () => {
   const { importErrors } = await platform.deploy(dagsDir);
   expect(importErrors).toEqual([]);
   alphaRun = String(await platform.trigger('alpha'));
+  sampleBackfill = (await createBackfill(platform.pool, { dagId: 'alpha', from: new Date('1999-01-01T00:00:00Z'), to: new Date('1999-01-01T00:00:00Z') })).backfillId;
   betaRun = String(await platform.trigger('beta'));
   // A file of alpha that breaks, and a new file that never loaded: import errors of each kind.
   await writeDagFiles(dagsDir, { 'alpha.ts': `${dagFile('alpha', 'team-a')}\nthrow new Error('alpha broke');\n`, 'broken.ts': `import '@updraft/sdk';\nthrow new Error('never loaded');\n` });
@@ -75,6 +78,7 @@ beforeAll(async () => {
   tokens.viewerTeamB = (await makeToken({ role: 'viewer', name: 'viewer-team-b', tags: ['team-b'] })).token;
   await platform.db.prisma.variable.create({ data: { key: 'matrix_sample', value: 'v' } });
   await platform.db.prisma.connection.create({ data: { id: 'matrix_sample', type: 'http' } });
+  await platform.db.prisma.asset.create({ data: { uri: 's3://matrix/sample' } });
 });
 afterAll(() => platform?.close());
 
@@ -89,6 +93,11 @@ interface MutationCase {
   /** Why a token of the right role limited to DAG beta is refused. */
   noGrant: RegExp;
 }
+
+let backfillYear = 2000;
+/** A fresh backfill of alpha (one day of a year of its own), for cancelBackfill. */
+const alphaBackfill = async () =>
+  (await createBackfill(platform.pool, { dagId: 'alpha', from: new Date(Date.UTC(++backfillYear, 0, 1)), to: new Date(Date.UTC(backfillYear, 0, 1)) })).backfillId;
 
 /** A fresh run of alpha, for actions that end runs. */
 const freshAlphaRun = async () => String(await platform.trigger('alpha'));
@@ -106,6 +115,11 @@ async function doomedVariable(): Promise<string> {
   await platform.db.prisma.variable.create({ data: { key, value: 'v' } });
   return key;
 }
+async function doomedPool(): Promise<string> {
+  const name = `doomed_${++doomedNames}`;
+  await platform.db.prisma.pool.create({ data: { name, slots: 1 } });
+  return name;
+}
 async function doomedConnection(): Promise<string> {
   const id = `doomed_${++doomedNames}`;
   await platform.db.prisma.connection.create({ data: { id, type: 'http' } });
@@ -116,6 +130,14 @@ const NO_GRANT_ON_RUN = /has no grant on the DAG of run \d+/;
 const NOT_EVERY_DAG = /needs a token that is not limited to some DAGs/;
 
 const MUTATIONS: Record<string, MutationCase> = {
+  createAssetEvent: {
+    role: 'op',
+    dagId: null,
+    query: `mutation ($input: CreateAssetEventInput!) { createAssetEvent(input: $input) { assetEvent { id } } }`,
+    variables: async () => ({ input: { uri: 's3://matrix/sample', extra: { by: 'the matrix' } } }),
+    target: /^asset:s3:\/\/matrix\/sample$/,
+    noGrant: NOT_EVERY_DAG,
+  },
   triggerDagRun: {
     role: 'user',
     dagId: 'alpha',
@@ -196,6 +218,22 @@ const MUTATIONS: Record<string, MutationCase> = {
     target: /^variable:doomed_\d+$/,
     noGrant: NOT_EVERY_DAG,
   },
+  setPool: {
+    role: 'op',
+    dagId: null,
+    query: `mutation ($input: SetPoolInput!) { setPool(input: $input) { pool { name slots } } }`,
+    variables: async () => ({ input: { name: 'set_by_the_matrix', slots: 3 } }),
+    target: /^pool:set_by_the_matrix$/,
+    noGrant: NOT_EVERY_DAG,
+  },
+  deletePool: {
+    role: 'op',
+    dagId: null,
+    query: `mutation ($input: DeletePoolInput!) { deletePool(input: $input) { name } }`,
+    variables: async () => ({ input: { name: await doomedPool() } }),
+    target: /^pool:doomed_\d+$/,
+    noGrant: NOT_EVERY_DAG,
+  },
   upsertConnection: {
     role: 'op',
     dagId: null,
@@ -220,6 +258,22 @@ const MUTATIONS: Record<string, MutationCase> = {
     target: /^connection-type:no_such_type$/,
     noGrant: NOT_EVERY_DAG,
   },
+  backfill: {
+    role: 'user',
+    dagId: 'alpha',
+    query: `mutation ($input: BackfillInput!) { backfill(input: $input) { runsCreated backfillId } }`,
+    variables: async () => ({ input: { dagId: 'alpha', from: '2026-01-01T00:00:00Z', to: '2026-01-02T00:00:00Z', reprocess: 'NONE', maxActiveRuns: 1 } }),
+    target: /^dag:alpha$/,
+    noGrant: NO_GRANT_ON_ALPHA,
+  },
+  cancelBackfill: {
+    role: 'user',
+    dagId: null,
+    query: `mutation ($input: CancelBackfillInput!) { cancelBackfill(input: $input) { id cancelledAt } }`,
+    variables: async () => ({ input: { id: String(await alphaBackfill()) } }),
+    target: /^backfill:\d+$/,
+    noGrant: /has no grant on the DAG of backfill \d+/,
+  },
   revokeApiToken: {
     role: 'admin',
     dagId: null,
@@ -241,11 +295,19 @@ const QUERIES: Record<string, { role: Role; query: string; variables?: () => Rec
   workers: { role: 'viewer', query: `{ workers(first: 10) { edges { node { id } } } }` },
   apiTokens: { role: 'admin', query: `{ apiTokens(first: 10) { edges { node { prefix } } } }` },
   auditLog: { role: 'op', query: `{ auditLog(first: 10) { edges { node { id } } } }` },
+  retentionPasses: { role: 'op', query: `{ retentionPasses(first: 10) { edges { node { id deleted } } } }` },
   variables: { role: 'viewer', query: `{ variables(first: 10) { edges { node { key value } } } }` },
   variable: { role: 'viewer', query: `{ variable(key: "matrix_sample") { key value } }` },
   connections: { role: 'viewer', query: `{ connections(first: 10) { edges { node { id hasPassword extra } } } }` },
   connection: { role: 'viewer', query: `{ connection(id: "matrix_sample") { id hasPassword extra } }` },
   plugins: { role: 'viewer', query: `{ plugins { name version operators { name } connectionTypes { type } } }` },
+  backfill: { role: 'viewer', query: `query ($id: ID!) { backfill(id: $id) { id runsDone } }`, variables: () => ({ id: String(sampleBackfill) }) },
+  backfills: { role: 'viewer', query: `{ backfills(first: 10) { edges { node { id dagId } } } }` },
+  assets: { role: 'viewer', query: `{ assets(first: 10) { edges { node { uri consumingDags { id } } } } }` },
+  asset: { role: 'viewer', query: `{ asset(uri: "s3://matrix/sample") { uri events(first: 5) { edges { node { id } } } } }` },
+  assetEvents: { role: 'viewer', query: `{ assetEvents(first: 10) { edges { node { id extra triggeredRuns { id } } } } }` },
+  pools: { role: 'viewer', query: `{ pools(first: 10) { edges { node { name slots usage { occupiedSlots openSlots } } } } }` },
+  pool: { role: 'viewer', query: `{ pool(name: "default_pool") { name slots } }` },
 };
 
 /** Root fields anyone may use without a token, with a sample call. */

@@ -30,7 +30,8 @@ export default dag({ id: 'spin' }, () => { spin(); });
 `,
   'huge.ts': `
 import { dag, task } from '@updraft/sdk';
-const huge = task('huge', () => 'x'.repeat(200 * 1024 * 1024));
+// 1.1 GB of JSON from 1 MB of memory: the same string 1,100 times.
+const huge = task('huge', () => { const mb = 'x'.repeat(1024 * 1024); return Array.from({ length: 1100 }, () => mb); });
 export default dag({ id: 'huge' }, () => { huge(); });
 `,
   'env.ts': `
@@ -102,12 +103,12 @@ describe('isolated task processes', () => {
     expect((await platform.taskInstances(runId))[0]!.state).toBe('failed');
   });
 
-  it('fails a task returning a 200 MB string with ResultNotStorable, naming the task and the size', async () => {
+  it('fails a task returning over 1 GB with ResultNotStorable, naming the task and the size, without building its text', async () => {
     const runId = await platform.trigger('huge');
     expect(await platform.waitForRun(runId, 60_000)).toBe('failed');
     const t = await onlyTry(runId);
     expect(t.error.name).toBe('ResultNotStorable');
-    expect(t.error.message).toMatch(/^Task "huge" returned 200\.0 MB of JSON; the most a return value may be is 32\.0 MB/);
+    expect(t.error.message).toMatch(/^Task "huge" returned a value that is more than 1 GB when serialized; the most an XCom value may be is 1 GB/);
   });
 
   it('keeps serving other tasks after all of that, in a fresh task process', async () => {

@@ -79,6 +79,10 @@ describe('updraft start', () => {
     // With nothing running, a CLI command starts the embedded database for its own duration.
     const list = await updraft(['dags', 'list'], { UPDRAFT_HOME: home, DATABASE_URL: undefined });
     expect(list.stdout).toMatch(/hello_world\s+hello_world\.ts/);
+    // The maintenance DAGs arrive paused.
+    for (const id of ['maintenance_db_cleanup', 'maintenance_log_cleanup', 'maintenance_orphan_sweep']) {
+      expect(list.stdout).toMatch(new RegExp(`${id}\\s+maintenance\\.ts\\s+@(daily|hourly)\\s+paused\\s+1`));
+    }
     expect(list.code).toBe(0);
 
     const second = await start(home, ['--allowed-host', 'updraft.internal']);
@@ -90,8 +94,21 @@ describe('updraft start', () => {
       // The same key, found again: what the first start encrypted opens.
       expect(second.output()).not.toContain('Generated the secret key');
       expect((await graphql(second.url, `{ connection(id: "kept") { hasPassword extra } }`)).connection).toEqual({ hasPassword: true, extra: { region: 'eu' } });
-      const data = await graphql(second.url, `{ dags(first: 10) { edges { node { id } } } dagRun(id: "${id}") { state dagId } }`);
-      expect(data.dags.edges.map((e: any) => e.node.id)).toEqual(['branching', 'daily_report', 'hello_world', 'mapping_fanout', 'providers', 'sensor_file', 'trigger_rules', 'tutorial_taskflow']);
+      const data = await graphql(second.url, `{ dags(first: 20) { edges { node { id } } } dagRun(id: "${id}") { state dagId } }`);
+      expect(data.dags.edges.map((e: any) => e.node.id)).toEqual([
+        'branching',
+        'daily_etl',
+        'daily_report',
+        'hello_world',
+        'maintenance_db_cleanup',
+        'maintenance_log_cleanup',
+        'maintenance_orphan_sweep',
+        'mapping_fanout',
+        'providers',
+        'sensor_file',
+        'trigger_rules',
+        'tutorial_taskflow',
+      ]);
       expect(data.dagRun).toEqual({ state: 'success', dagId: 'hello_world' });
       // DNS rebinding: only loopback names and the --allowed-host name reach the API.
       expect(await statusWithHost(second.url, 'updraft.internal')).toBe(200);

@@ -98,7 +98,7 @@ describe("a try's log lines", () => {
     expect(logs).toHaveLength(10_001);
     expect(logs.every((l, i) => l.seq === i)).toBe(true);
     expect(logs[9_999]!.message).toBe('line 9999');
-    expect(logs[10_000]).toMatchObject({ level: 'warn', message: '[log truncated: 2000 more line(s) past the limit of 10000]' });
+    expect(logs[10_000]).toMatchObject({ level: 'warn', message: expect.stringMatching(/^\[log truncated: 2000 more line\(s\) \(~\S+ KB\) past the limit of 10000 lines \/ 5 MB per try\]$/), fields: { truncated: true, droppedLines: 2000 } });
     // Batches, not lines: each notification is one INSERT of a seq range, the ranges follow
     // one another, and what the finish stored comes after them.
     expect(batches.length).toBeGreaterThan(0);

@@ -14,6 +14,7 @@ import type {
 
 const TASK_CALLBACKS = ['onSuccess', 'onFailure', 'onRetry', 'onSkip'] as const satisfies ReadonlyArray<keyof TaskCallbacks>;
 const RUN_CALLBACKS = ['onSuccess', 'onFailure'] as const;
+import { assetConditionSpec, isAsset, isAssetSchedule } from './assets.js';
 import { mapSpecOf, type MapItems } from './mapping.js';
 import type { ArgSpec, MapSpec, RawDagStructure, TaskKind } from './structure.js';
 import { XComArg, isXComArg } from './xcom-arg.js';
@@ -68,21 +69,34 @@ export class Dag {
   toStructure(): RawDagStructure {
     const nodes = [...this.#nodes.values(), ...this.#duplicates];
     const runCallbacks = RUN_CALLBACKS.filter((name) => typeof this.options[name] === 'function');
+    const { schedule } = this.options;
+    const assetSchedule = isAssetSchedule(schedule) ? assetConditionSpec(schedule) : undefined;
     return {
       format: 1,
       id: this.options.id,
       description: this.options.description ?? null,
-      schedule: this.options.schedule ?? null,
+      schedule: assetSchedule ? null : ((schedule as string | null | undefined) ?? null),
+      ...(assetSchedule ? { assetSchedule } : {}),
+      ...(this.options.webhook ? { webhook: this.options.webhook } : {}),
       tags: this.options.tags ?? [],
       defaultArgs: withoutCallbacks(this.options.defaultArgs ?? {}),
       ...(runCallbacks.length > 0 ? { callbacks: runCallbacks } : {}),
       failRunOnAnyFailure: this.options.failRunOnAnyFailure ?? false,
+      ...(this.options.timezone !== undefined ? { timezone: this.options.timezone } : {}),
+      ...(this.options.startDate !== undefined ? { startDate: isoText(this.options.startDate) } : {}),
+      ...(this.options.endDate !== undefined ? { endDate: isoText(this.options.endDate) } : {}),
+      ...(this.options.catchup !== undefined ? { catchup: this.options.catchup } : {}),
+      ...(this.options.maxActiveRuns !== undefined ? { maxActiveRuns: this.options.maxActiveRuns } : {}),
+      ...(this.options.maxActiveTasks !== undefined ? { maxActiveTasks: this.options.maxActiveTasks } : {}),
       params: this.options.params ? this.options.params.toJSONSchema({ io: 'input' }) : null,
+      ...(this.options.retention !== undefined ? { retention: this.options.retention } : {}),
+      ...(this.options.pausedOnCreation !== undefined ? { pausedOnCreation: this.options.pausedOnCreation } : {}),
       tasks: nodes.map((node) => ({
         id: node.id,
         upstreamIds: [...node.upstreamIds],
         args: node.args,
-        policy: withoutCallbacks({ ...node.group?.defaultArgs, ...withoutId(node.definition.options) }),
+        policy: withoutCallbacks({ ...node.group?.defaultArgs, ...withoutKey(withoutId(node.definition.options), 'outlets') }),
+        ...(node.definition.options.outlets?.length ? { outlets: outletUris(node.definition.options.id, node.definition.options.outlets) } : {}),
         ...(node.definition.kind ? { kind: node.definition.kind } : {}),
         ...(node.group ? { groupId: node.group.id } : {}),
         ...(this.#callbacksOf(node).length > 0 ? { callbacks: this.#callbacksOf(node).map(([name]) => name) } : {}),
@@ -453,6 +467,14 @@ function withoutCallbacks<T extends object>(options: T): Omit<T, keyof TaskCallb
   return rest;
 }
 
+function outletUris(taskId: string, outlets: unknown): string[] {
+  if (!Array.isArray(outlets)) throw new TypeError(`task("${taskId}"): outlets must be a list of assets: outlets: [asset('s3://bucket/key')]`);
+  return outlets.map((outlet, i) => {
+    if (!isAsset(outlet)) throw new TypeError(`task("${taskId}"): outlets[${i}] is not an asset: use asset('s3://bucket/key')`);
+    return outlet.uri;
+  });
+}
+
 function withoutId(options: TaskOptions): Omit<TaskOptions, 'id'> {
   return withoutKey(options, 'id');
 }
@@ -460,4 +482,10 @@ function withoutId(options: TaskOptions): Omit<TaskOptions, 'id'> {
 function withoutKey<T extends object, K extends keyof T>(options: T, key: K): Omit<T, K> {
   const { [key]: _dropped, ...rest } = options;
   return rest;
+}
+
+/** A Date as ISO 8601 text (an invalid Date as its own text, which deploy then refuses); text as given. */
+function isoText(value: Date | string): string {
+  if (typeof value === 'string') return value;
+  return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
 }

@@ -68,9 +68,20 @@ export class WorkerShutdown extends TaskFailure {
   override name = 'WorkerShutdown';
 }
 
-/** The task's return value could not be stored (too large, or refused by PostgreSQL). */
+/**
+ * The task's return value could not be stored: a function, a symbol or a class instance in
+ * it, nested deeper than 1,000 levels, or over the XCom maximum (1 GB by default). Not retried.
+ */
 export class ResultNotStorable extends TaskFailure {
   override name = 'ResultNotStorable';
+}
+
+/**
+ * An upstream value the task needs cannot be read: its blob is missing from the XCom object
+ * store or damaged. Not retried; clear the upstream task to produce it again.
+ */
+export class XComUnreadable extends TaskFailure {
+  override name = 'XComUnreadable';
 }
 
 /** The platform could not prepare the try (load the DAG's code or its arguments). */

@@ -1,3 +1,5 @@
+export { allOf, anyOf, asset, assetUriProblem, isAsset, Asset, MAX_ASSET_CONDITION_ASSETS, MAX_ASSET_CONDITION_DEPTH, MAX_ASSET_URI_LENGTH } from './assets.js';
+export type { AllOf, AnyOf, AssetCondition, AssetConditionSpec, AssetSchedule } from './assets.js';
 export { context, params } from './context.js';
 export { branch, dag, group, isDag, isTaskGroup, latestOnly, sensor, shortCircuit, task, Dag, TaskGroup } from './dag.js';
 export type { BranchChoice, Found, GroupOptions, SensorOptions, ShortCircuitOptions, Task, TaskArgs } from './dag.js';
@@ -18,9 +20,11 @@ export {
   VariableNotFound,
   WorkerLost,
   WorkerShutdown,
+  XComUnreadable,
 } from './errors.js';
 export type {
   DagOptions,
+  DagRetention,
   Duration,
   Isolation,
   Logger,
@@ -34,6 +38,8 @@ export type {
   TaskOptions,
   TaskPolicy,
   TriggerRule,
+  WebhookOptions,
+  WeightRule,
 } from './interfaces.js';
 export { zip, Zipped } from './mapping.js';
 export { connection, SECRETS_ACCESS, variable } from './secrets.js';
@@ -47,3 +53,5 @@ export { defineConnectionType, isConnectionType, runConnectionTest } from './con
 export type { ConnectionField, ConnectionFields, ConnectionTestResult, ConnectionType, ConnectionTypeDefinition, ConnectionTypeInfo } from './connection-types.js';
 export type { InputOf, OutputOf, ParamsValidator, ValidationIssue } from './standard-schema.js';
 export { DURATION_PATTERN, toMilliseconds } from './duration.js';
+export { MAINTENANCE_ACCESS } from './maintenance.js';
+export type { MaintenanceAccess, MaintenanceCleanOptions, MaintenanceCleanResult, OrphanSweepResult, RetentionTableName } from './maintenance.js';

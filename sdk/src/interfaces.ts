@@ -10,7 +10,7 @@
  * - **DagRun**: one execution of a DAG. **TaskInstance**: one task in one DagRun.
  *   **Try**: one attempt at a task instance (`tryNumber` starts at 1).
  */
-import type { Jsonify } from 'type-fest';
+import type { Asset, AssetSchedule } from './assets.js';
 
 /** Milliseconds, or a string such as `"500ms"`, `"30s"`, `"5m"`, `"2h"`, `"1d"`. */
 export type Duration = number | `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
@@ -83,7 +83,36 @@ export interface TaskPolicy {
    * in Airflow. No default.
    */
   owner?: string;
+  /**
+   * The worker queue the task runs on: only workers started with it in `--queues` take it
+   * (`updraft worker --queues default,gpu`). Letters, digits, `_`, `-`, `.`. Default `"default"`.
+   */
+  queue?: string;
+  /**
+   * The pool whose slots the task takes while queued or running: across all workers, a pool
+   * of N slots runs at most N slots' worth of tasks (`updraft pools set NAME SLOTS`). A task
+   * in a pool that does not exist waits, saying so. Default `"default_pool"` (unlimited until
+   * its slots are set).
+   */
+  pool?: string;
+  /** How many of its pool's slots the task takes. Default 1. */
+  poolSlots?: number;
+  /**
+   * Weight in the order tasks start when slots are short (a pool's, the DAG's
+   * `maxActiveTasks`, the workers'): the highest effective weight first. Default 1.
+   */
+  priorityWeight?: number;
+  /**
+   * How the effective weight is computed (Airflow's weight rules): `downstream` (the
+   * default): its own weight plus that of every task downstream of it, transitively, so that
+   * a run's early tasks go first; `upstream`: plus every task upstream of it; `absolute`:
+   * its own weight only.
+   */
+  weightRule?: WeightRule;
 }
+
+/** See `TaskPolicy.weightRule`. */
+export type WeightRule = 'downstream' | 'upstream' | 'absolute';
 
 /** What a task callback receives: the try's context, and the error that ended it, if any. */
 export interface TaskCallbackContext extends TaskContext {
@@ -121,6 +150,11 @@ export interface RunCallbackContext {
 export interface TaskOptions extends TaskPolicy, TaskCallbacks {
   /** Task id, unique within its DAG: letters, digits, `_`, `-` and `.`. */
   id: string;
+  /**
+   * The assets the task updates (Airflow's outlets): each successful try records an event
+   * for each of them, which runs the DAGs scheduled on them. A failed or skipped try records none.
+   */
+  outlets?: Asset[];
 }
 
 /** Options of a DAG. */
@@ -128,8 +162,40 @@ export interface DagOptions {
   /** DAG id, unique across the deployment: letters, digits, `_`, `-` and `.`. */
   id: string;
   description?: string;
-  /** A cron expression or preset (`@daily`); `null` (the default) runs only when triggered. */
-  schedule?: string | null;
+  /**
+   * When scheduled runs happen: a cron expression of 5 fields (or 6, seconds first), a
+   * preset (`@hourly`, `@daily`, `@weekly`, `@monthly`, `@quarterly`, `@yearly`, `@once`)
+   * or a fixed interval (`"15m"`, `"1h"`, `"1d"`); `null` (the default) runs only when
+   * triggered. Each scheduled run covers a data interval, from one tick to the next; its
+   * logical date is the interval's start, and it is created once the interval has ended.
+   * Or assets: `[asset(a), asset(b)]` runs once each of them has been updated since the DAG's
+   * last asset-triggered run; `anyOf(a, b)` once any of them has (see `asset()`).
+   */
+  schedule?: string | null | AssetSchedule;
+  /**
+   * IANA timezone the cron expression's times are read in (`'Europe/Berlin'`); default
+   * `'UTC'`. Across DST changes, a time that does not exist runs an hour later by the new
+   * clock, and a time that exists twice runs once, at the second one.
+   */
+  timezone?: string;
+  /** No scheduled interval starts before it. Default: none (with `catchup`, the first deploy). */
+  startDate?: Date | string;
+  /** No scheduled interval starts after it. Default: none. */
+  endDate?: Date | string;
+  /**
+   * Create a run for every interval missed since `startDate` or the last scheduled run
+   * (while paused, or while no scheduler ran). Default false: only the latest one.
+   */
+  catchup?: boolean;
+  /** Most runs of this DAG running at once (backfills have their own limit); more wait `queued`. Default 16. */
+  maxActiveRuns?: number;
+  /**
+   * Signed calls of `POST /api/dags/<id>/trigger`: when set, every call must carry
+   * `X-Updraft-Timestamp` and `X-Updraft-Signature: sha256=<hex>`, the HMAC-SHA256 of
+   * `<timestamp>.<raw body>` keyed with the secret, which is read from a variable or from a
+   * connection's password. A valid signature authenticates the call (for this DAG only).
+   */
+  webhook?: WebhookOptions;
   /** Defaults for every task of this DAG (callbacks included); a task's own options win. */
   defaultArgs?: TaskPolicy & TaskCallbacks;
   /**
@@ -145,6 +211,11 @@ export interface DagOptions {
    * so an `all_done` leaf such as a cleanup task hides failures before it.
    */
   failRunOnAnyFailure?: boolean;
+  /**
+   * Most task instances of this DAG queued or running at once, across all its runs (Airflow's
+   * `max_active_tasks`); the others wait `scheduled`, the highest priority weight first. No default.
+   */
+  maxActiveTasks?: number;
   tags?: string[];
   /**
    * The run's parameters, as a zod object schema (or anything with zod's `toJSONSchema()`):
@@ -157,6 +228,31 @@ export interface DagOptions {
    * ```
    */
   params?: ParamsSchema;
+  /**
+   * How long this DAG's history is kept: its runs (with their task instances, tries, XCom and
+   * logs) and its audit rows are deleted by the platform's retention once older than `days`,
+   * instead of after the platform's default (30 days). The latest run is always kept.
+   */
+  retention?: DagRetention;
+  /**
+   * Deploy the DAG paused the first time it is deployed (Airflow's `is_paused_upon_creation`),
+   * so that it runs only once someone unpauses it. Later deploys keep whatever it is now.
+   */
+  pausedOnCreation?: boolean;
+}
+
+/** A DAG's retention (`DagOptions.retention`). */
+export interface DagRetention {
+  /** Days its runs, logs, XCom and audit rows are kept: a whole number from 1 to 36,500. */
+  days: number;
+}
+
+/** How a DAG's webhook checks signatures (`DagOptions.webhook`). */
+export interface WebhookOptions {
+  /** Where the shared secret is kept: a variable (best a secret one) or a connection's password. */
+  secret: { variable: string } | { connection: string };
+  /** How far `X-Updraft-Timestamp` may be from the server's clock, in seconds. Default 300 (5 minutes). */
+  toleranceSeconds?: number;
 }
 
 /** What `DagOptions.params` takes: a zod schema (zod 4), or anything that describes itself as JSON Schema. */
@@ -185,7 +281,16 @@ export interface TaskContext {
   /** 1 for the first try. */
   tryNumber: number;
   maxTries: number;
+  /** The start of the run's data interval (Airflow's logical date). */
   logicalDate: Date;
+  /**
+   * The run's data interval: the span of time it processes. A scheduled run's interval is
+   * the one between two ticks of the schedule, and the run starts once it has ended; a
+   * manual run gets the latest interval that has ended when it is triggered (an instant,
+   * start = end, for DAGs without a schedule).
+   */
+  dataIntervalStart: Date;
+  dataIntervalEnd: Date;
   /** The JSON object the run was triggered with. */
   conf: Readonly<Record<string, unknown>>;
   /** The run's params: `conf` checked against the DAG's `params` schema, with its defaults (just `conf` without one). */
@@ -201,5 +306,57 @@ export interface TaskContext {
   idempotencyKey: string;
 }
 
-/** What a task's return value becomes after it travels through XCom (JSON). */
-export type Serialized<T> = Jsonify<Awaited<T>>;
+/**
+ * What a task's return value is when it arrives downstream: the same value (XCom keeps
+ * `Date`, `Map`, `Set`, `BigInt`, `undefined`, `RegExp`, `URL`, typed arrays, `NaN`, `-0`,
+ * strings with NUL, repeated and cyclic references), with a `Buffer` arriving as a
+ * `Uint8Array`. `never` when a part of it cannot be stored (a function, a symbol, or a class
+ * instance with methods): such a task fails with `ResultNotStorable`, so nothing arrives.
+ * (A class instance without methods looks like a plain object to the type system, but fails
+ * too: return plain objects.)
+ */
+export type Serialized<T> = false extends Storable<Awaited<T>> ? never : Arrives<Awaited<T>>;
+
+/** Values XCom keeps as they are. */
+type KeptAsIs = string | number | boolean | null | undefined | void | bigint | Date | RegExp | URL | URLSearchParams | ArrayBuffer | DataView;
+type TypedArray =
+  | Int8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
+
+/** `true` for each part of T that can be stored, `false` for each that cannot. */
+type Storable<T> = T extends KeptAsIs | Uint8Array | TypedArray
+  ? true
+  : T extends (...args: never[]) => unknown
+    ? false
+    : T extends symbol
+      ? false
+      : T extends Map<infer K, infer V>
+        ? Storable<K> | Storable<V>
+        : T extends Set<infer V>
+          ? Storable<V>
+          : T extends readonly (infer E)[]
+            ? Storable<E>
+            : T extends object
+              ? Storable<T[keyof T]>
+              : false;
+
+/** T as it arrives (given it is storable). */
+type Arrives<T> = T extends KeptAsIs | TypedArray
+  ? T
+  : T extends Uint8Array
+    ? Uint8Array
+    : T extends Map<infer K, infer V>
+      ? Map<Arrives<K>, Arrives<V>>
+      : T extends Set<infer V>
+        ? Set<Arrives<V>>
+        : T extends object
+          ? { [K in keyof T]: Arrives<T[K]> }
+          : T;

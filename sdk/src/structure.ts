@@ -1,4 +1,5 @@
-import type { Duration, TaskPolicy } from './interfaces.js';
+import type { AssetConditionSpec } from './assets.js';
+import type { Duration, TaskPolicy, WebhookOptions } from './interfaces.js';
 
 /**
  * The contract between a DAG bundle and the platform: what `Dag.toStructure()` emits
@@ -16,8 +17,27 @@ export interface RawDagStructure {
   failRunOnAnyFailure?: boolean;
   /** The params' JSON Schema (`DagOptions.params`), or null. Absent in older bundles. */
   params?: unknown;
+  /** DagOptions.maxActiveTasks; absent: no limit. */
+  maxActiveTasks?: number;
+  /** `DagOptions.retention`; absent: the platform's policy. */
+  retention?: { days: number };
+  /** `DagOptions.pausedOnCreation`; absent: false. */
+  pausedOnCreation?: boolean;
   /** The run callbacks the DAG has. */
   callbacks?: Array<'onSuccess' | 'onFailure'>;
+  /** DagOptions.timezone (absent: UTC). */
+  timezone?: string;
+  /** DagOptions.startDate / endDate as ISO 8601 text (absent: none). */
+  startDate?: string;
+  endDate?: string;
+  /** DagOptions.catchup (absent: false). */
+  catchup?: boolean;
+  /** DagOptions.maxActiveRuns (absent: 16). */
+  maxActiveRuns?: number;
+  /** An asset schedule (`schedule` is then null). Absent: none. */
+  assetSchedule?: AssetConditionSpec;
+  /** Signature checks of the DAG's webhook. Absent: none. */
+  webhook?: WebhookOptions;
   tasks: RawTaskStructure[];
 }
 
@@ -44,6 +64,8 @@ export interface RawTaskStructure {
    * item as its first argument; `args` are the remaining ones.
    */
   map?: MapSpec;
+  /** URIs of the assets the task updates. Absent: none. */
+  outlets?: string[];
 }
 
 /**

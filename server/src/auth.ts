@@ -5,6 +5,7 @@
 // - role: what kind of thing the caller may do, Airflow's four, weakest first;
 // - grants: the DAGs a token is limited to (by id or tag); a token without grants sees every DAG.
 import type { Db } from './db/prisma.js';
+import { badInput } from './errors.js';
 import type { Prisma } from './generated/prisma/client.js';
 import { parseDagRunId, checkDagId } from './runs.js';
 
@@ -89,6 +90,20 @@ export async function mayAccessDagRun(prisma: Db, caller: Caller, dagRunId: stri
   if (caller.grants === null) return true;
   const run = await prisma.dagRun.findUnique({ where: { id }, select: { dag: { select: { id: true, tags: true } } } });
   return run === null || grantsDag(caller.grants, run.dag);
+}
+
+/** Whether the caller may see and act on the backfill `backfillId`: whether it may access its DAG. An unknown backfill passes, as an unknown run does. */
+export async function mayAccessBackfill(prisma: Db, caller: Caller, backfillId: string | number): Promise<boolean> {
+  const id = parseBackfillId(String(backfillId)); // BAD_USER_INPUT for a malformed id, for every caller
+  if (caller.grants === null) return true;
+  const backfill = await prisma.backfill.findUnique({ where: { id }, select: { dag: { select: { id: true, tags: true } } } });
+  return backfill === null || grantsDag(caller.grants, backfill.dag);
+}
+
+/** A backfill id given as text: digits only, 1 to 2147483647. */
+export function parseBackfillId(text: string): number {
+  if (!/^[1-9][0-9]{0,9}$/.test(text) || Number(text) > 2_147_483_647) throw badInput(`${JSON.stringify(text.slice(0, 80))} is not a backfill id: ids are positive integers`);
+  return Number(text);
 }
 
 /** The ids of the DAGs the caller may see, or null for every DAG. */

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import type { RawDagStructure } from '@updraft/sdk';
+import { syncAssetReferences } from './assets/references.js';
 import { buildBundle, sha256 } from './bundle/build.js';
 import { extractStructures } from './bundle/extract.js';
 import type { Db } from './db/prisma.js';
-import { DagValidationError, validateStructure, type DagStructure } from './dags/structure.js';
-import { validateSchedule } from './dags/schedule.js';
+import { DEFAULT_MAX_ACTIVE_RUNS, DagValidationError, validateStructure, type DagStructure } from './dags/structure.js';
 
 /** What a deploy stored. */
 export interface DeployResult {
@@ -159,11 +159,22 @@ async function store(
   // The guard re-checks ownership on the row as committed: it only differs from the check
   // above when a concurrent deploy inserted the id after our SELECT (no row to lock then).
   for (const { fileName, structure } of [...accepted].sort((a, b) => (a.structure.id < b.structure.id ? -1 : 1))) {
+    const timezone = structure.timezone ?? 'UTC';
+    const startDate = structure.startDate ? new Date(structure.startDate) : null;
+    const endDate = structure.endDate ? new Date(structure.endDate) : null;
+    const catchup = structure.catchup ?? false;
+    const maxActiveRuns = structure.maxActiveRuns ?? DEFAULT_MAX_ACTIVE_RUNS;
+    // A changed timetable makes the scheduler plan the DAG's next run anew (next_run_planned).
     const written = await tx.$queryRaw<Array<{ id: string }>>`
-      INSERT INTO dag (id, source, file_name, description, schedule, tags, is_active)
-      VALUES (${structure.id}, ${source}, ${fileName}, ${structure.description}, ${structure.schedule}, ${structure.tags}::text[], true)
+      INSERT INTO dag (id, source, file_name, description, schedule, tags, is_active, timezone, start_date, end_date, catchup, max_active_runs, max_active_tasks, retention_days, paused)
+      VALUES (${structure.id}, ${source}, ${fileName}, ${structure.description}, ${structure.schedule}, ${structure.tags}::text[], true,
+        ${timezone}, ${startDate}::timestamptz, ${endDate}::timestamptz, ${catchup}, ${maxActiveRuns}, ${structure.maxActiveTasks ?? null}::int, ${structure.retentionDays ?? null}::int, ${structure.pausedOnCreation ?? false})
       ON CONFLICT (id) DO UPDATE SET source = EXCLUDED.source, file_name = EXCLUDED.file_name, description = EXCLUDED.description,
-        schedule = EXCLUDED.schedule, tags = EXCLUDED.tags, is_active = true, updated_at = CURRENT_TIMESTAMP
+        schedule = EXCLUDED.schedule, tags = EXCLUDED.tags, is_active = true, updated_at = CURRENT_TIMESTAMP,
+        timezone = EXCLUDED.timezone, start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date, catchup = EXCLUDED.catchup,
+        max_active_runs = EXCLUDED.max_active_runs, max_active_tasks = EXCLUDED.max_active_tasks, retention_days = EXCLUDED.retention_days,
+        next_run_planned = dag.next_run_planned AND dag.is_active AND (dag.schedule, dag.timezone, dag.start_date, dag.end_date, dag.catchup)
+          IS NOT DISTINCT FROM (EXCLUDED.schedule, EXCLUDED.timezone, EXCLUDED.start_date, EXCLUDED.end_date, EXCLUDED.catchup)
       WHERE dag.source = EXCLUDED.source OR NOT dag.is_active OR ${takeover}::boolean
       RETURNING id`;
     if (written.length === 0) throw new OwnerChanged(structure.id);
@@ -191,6 +202,7 @@ async function store(
     });
     dags.push({ dagId: structure.id, fileName, versionNumber, changed: true, ...moved });
   }
+  await syncAssetReferences(tx, accepted.map((c) => c.structure));
   const presentFiles = [...bundle.files.map((f) => f.fileName), ...importErrors.map((e) => e.fileName)];
   await tx.dag.updateMany({ where: { source, fileName: { notIn: presentFiles }, isActive: true }, data: { isActive: false } });
   await tx.importError.deleteMany({ where: { source } });
@@ -209,8 +221,6 @@ function checkDag(raw: RawDagStructure, fileName: string, definedIn: Map<string,
   const other = definedIn.get(structure.id);
   if (other) problems.push(`DAG "${structure.id}" is already defined in ${other}; DAG ids must be unique`);
   else definedIn.set(structure.id, fileName);
-  const scheduleProblem = validateSchedule(structure.schedule);
-  if (scheduleProblem) problems.push(`DAG "${structure.id}": schedule ${scheduleProblem}`);
   if (problems.length) throw new DagValidationError(problems);
   return structure;
 }

@@ -25,3 +25,6 @@ export {
 } from './secrets/key.js';
 export { setVariable, deleteVariable, type VariableInput } from './secrets/variables.js';
 export { upsertConnection, deleteConnection, type ConnectionInput } from './secrets/connections.js';
+export { LocalXComStore, XComBlobMissing, type XComStore } from './xcom/store.js';
+export { defaultXComStore, sweepDeletedBlobs, XComUnreadable, XCOM_INLINE_MAX_BYTES, XCOM_MAX_BYTES, type XComSettings } from './xcom/values.js';
+export { renderXCom } from './xcom/render.js';

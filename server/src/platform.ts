@@ -103,7 +103,7 @@ export async function startPlatform(config: UpdraftConfig, opts: PlatformOptions
       opts.worker === false
         ? null
         : await startWorker({ pool: database.pool, databaseUrl: database.url, ...workerSettings(config), secretKey: opts.secretKey, onEvent: opts.onEvent, onWarning: opts.onWarning });
-    scheduler = startScheduler({ pool: database.pool, lostWorkerTimeoutMs: config.lostWorkerTimeoutMs, onWarning: opts.onWarning });
+    scheduler = startScheduler({ pool: database.pool, live, lostWorkerTimeoutMs: config.lostWorkerTimeoutMs, onWarning: opts.onWarning });
     server = await serveApi(
       { prisma: database.prisma, pool: database.pool, live },
       {

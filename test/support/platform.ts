@@ -11,6 +11,7 @@ import type { TryEvent } from '../../server/src/executor/run-task.js';
 import { startWorker, type Worker, type WorkerOptions } from '../../server/src/executor/worker.js';
 import { triggerDagRun } from '../../server/src/runs.js';
 import { fixedSecretKey, SecretKey } from '../../server/src/secrets/key.js';
+import { decode } from '../../server/src/xcom/codec.cjs';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { TEST_SCRATCH } from './paths.js';
 
@@ -89,7 +90,10 @@ export async function createTestPlatform(): Promise<TestPlatform> {
     },
     async taskInstances(runId) {
       const rows = await db.prisma.taskInstance.findMany({ where: { dagRunId: runId }, include: { xcoms: true }, orderBy: [{ id: 'asc' }] });
-      return rows.map((ti) => ({ taskId: ti.taskId, mapIndex: ti.mapIndex, state: ti.state, tryNumber: ti.tryNumber, returnValue: ti.xcoms.find((x) => x.key === 'return_value')?.value ?? null }));
+      // A value stored as devalue text is decoded; one in the object store shows as { blobKey, sizeBytes }.
+      const valueOf = (x: (typeof rows)[number]['xcoms'][number] | undefined) =>
+        x === undefined ? null : x.blobKey !== null ? { blobKey: x.blobKey, sizeBytes: x.sizeBytes } : x.serialized !== null ? decode('devalue', x.serialized) : x.value;
+      return rows.map((ti) => ({ taskId: ti.taskId, mapIndex: ti.mapIndex, state: ti.state, tryNumber: ti.tryNumber, returnValue: valueOf(ti.xcoms.find((x) => x.key === 'return_value')) }));
     },
     async close() {
       for (const worker of workers) await worker.stop();

@@ -3,16 +3,61 @@ import { z } from 'zod';
 import { branch, dag, defineConnectionType, defineOperator, defineSensor, latestOnly, sensor, shortCircuit, task, zip, type BranchChoice, type TaskConnection, type XComArg } from '../index.js';
 
 describe('TaskFlow types', () => {
-  it('gives a task’s output the type its return value has after JSON serialization', () => {
+  it('gives a task’s output the type of what arrives: its return value, kept by XCom', () => {
     const text = task('text', () => 'hi');
     const later = task('later', async () => 42);
     const when = task('when', () => new Date());
-    const record = task('record', () => ({ at: new Date(), n: 1, skip: undefined as string | undefined, fn: () => 1 }));
+    const record = task('record', () => ({ at: new Date(), n: 1, skip: undefined as string | undefined }));
+    const rich = task('rich', () => ({
+      index: new Map<string, Date>(),
+      tags: new Set<bigint>(),
+      big: 1n,
+      missing: undefined,
+      bytes: new Uint8Array(2),
+      floats: new Float64Array(1),
+      buffer: Buffer.from('x'),
+      pattern: /a/,
+      nested: [{ deep: [new Date()] }] as const,
+    }));
+    const nothing = task('nothing', () => {});
     dag({ id: 'types' }, () => {
       expectTypeOf(text()).toEqualTypeOf<XComArg<string>>();
       expectTypeOf(later()).toEqualTypeOf<XComArg<number>>();
-      expectTypeOf(when()).toEqualTypeOf<XComArg<string>>();
-      expectTypeOf(record()).toEqualTypeOf<XComArg<{ at: string; n: number; skip?: string }>>();
+      expectTypeOf(when()).toEqualTypeOf<XComArg<Date>>();
+      expectTypeOf(record()).toEqualTypeOf<XComArg<{ at: Date; n: number; skip: string | undefined }>>();
+      expectTypeOf(rich()).toEqualTypeOf<
+        XComArg<{
+          index: Map<string, Date>;
+          tags: Set<bigint>;
+          big: bigint;
+          missing: undefined;
+          bytes: Uint8Array;
+          floats: Float64Array<ArrayBuffer>;
+          buffer: Uint8Array; // a Buffer arrives as a Uint8Array
+          pattern: RegExp;
+          nested: readonly [{ readonly deep: readonly [Date] }];
+        }>
+      >();
+      expectTypeOf(nothing()).toEqualTypeOf<XComArg<void>>();
+    });
+  });
+
+  it('gives nothing (never) for a value that cannot be stored: the task fails, nothing arrives', () => {
+    class Counter {
+      n = 1;
+      increment() {
+        this.n++;
+      }
+    }
+    const withFunction = task('with_function', () => ({ ok: 1, callback: () => 2 }));
+    const withSymbol = task('with_symbol', () => [Symbol('s')]);
+    const withInstance = task('with_instance', () => ({ counter: new Counter() }));
+    const inMap = task('in_map', () => new Map([['f', () => 1]]));
+    dag({ id: 'unstorable' }, () => {
+      expectTypeOf(withFunction()).toEqualTypeOf<XComArg<never>>();
+      expectTypeOf(withSymbol()).toEqualTypeOf<XComArg<never>>();
+      expectTypeOf(withInstance()).toEqualTypeOf<XComArg<never>>();
+      expectTypeOf(inMap()).toEqualTypeOf<XComArg<never>>();
     });
   });
 
@@ -33,8 +78,9 @@ describe('TaskFlow types', () => {
     dag({ id: 'wrong' }, () => {
       // @ts-expect-error a number is not a string
       shout(count());
-      // @ts-expect-error a Date travels as a string, so a task cannot receive it as a Date
-      needsDate(when());
+      needsDate(when()); // a Date arrives as a Date
+      // @ts-expect-error a Date is not a string
+      shout(when());
       // @ts-expect-error too few arguments
       shout();
       // @ts-expect-error a Date literal would arrive as a string too
@@ -73,12 +119,12 @@ describe('TaskFlow types', () => {
     const words = task('words', () => ['a', 'b']);
     const scale = task('scale', (n: number, factor: number) => ({ n: n * factor, at: new Date() }));
     const label = task('label', ([n, word]: [number, string]) => `${word}${n}`);
-    const total = task('total', (values: Array<{ n: number; at: string }>) => values.length);
+    const total = task('total', (values: Array<{ n: number; at: Date }>) => values.length);
     const count = task('count', (n: number) => n);
     const none = task('none', () => 1);
     dag({ id: 'mapping' }, () => {
       const scaled = scale.map(numbers(), 2);
-      expectTypeOf(scaled).toEqualTypeOf<XComArg<Array<{ n: number; at: string }>>>();
+      expectTypeOf(scaled).toEqualTypeOf<XComArg<Array<{ n: number; at: Date }>>>();
       total(scaled);
       scale.map([1, 2], 3);
       count.map(count.map(numbers()));
@@ -138,12 +184,12 @@ describe('operators from plugins', () => {
   const person = task('person', () => ({ name: 'ada' }));
   const count = task('count', () => 3);
 
-  it('types params as the schema’s input and the output as the run’s result after JSON', () => {
+  it('types params as the schema’s input and the output as the run’s result as XCom delivers it', () => {
     dag({ id: 'plugin_types' }, () => {
       const one = greet('greet')({ name: 'ada' });
-      expectTypeOf(one).toEqualTypeOf<XComArg<{ greeting: string; at: string }>>();
-      expectTypeOf(greet({ id: 'greet_twice', retries: 2 })(person())).toEqualTypeOf<XComArg<{ greeting: string; at: string }>>();
-      expectTypeOf(greet('many').map([{ name: 'a' }, { name: 'b', times: 2 }])).toEqualTypeOf<XComArg<Array<{ greeting: string; at: string }>>>();
+      expectTypeOf(one).toEqualTypeOf<XComArg<{ greeting: string; at: Date }>>();
+      expectTypeOf(greet({ id: 'greet_twice', retries: 2 })(person())).toEqualTypeOf<XComArg<{ greeting: string; at: Date }>>();
+      expectTypeOf(greet('many').map([{ name: 'a' }, { name: 'b', times: 2 }])).toEqualTypeOf<XComArg<Array<{ greeting: string; at: Date }>>>();
       expectTypeOf(waitFor({ id: 'wait', mode: 'reschedule', interval: '1m' })({ path: '/data' })).toEqualTypeOf<XComArg<string>>();
     });
   });

@@ -47,7 +47,16 @@ const REFUSALS: Record<TokenRefusal, (prefix: string | null) => string> = {
  * The authentication plugin for one API, and how its context finds each request's caller.
  * Failed authentications are counted per client address in this process's memory.
  */
-export function authentication(prisma: Db, opts: AuthOptions = {}): { plugin: Plugin; requestAuth(request: Request): RequestAuth } {
+export function authentication(
+  prisma: Db,
+  opts: AuthOptions = {},
+): {
+  plugin: Plugin;
+  requestAuth(request: Request): RequestAuth;
+  authenticate(request: Request, clientAddress: string | null, fetchAPI: { Response: typeof Response }): Promise<RequestAuth | Response>;
+  /** Counts (and, paced, audits) a failed authentication that was decided elsewhere (a bad webhook signature). */
+  failed(clientAddress: string | null, reason: string): Promise<void>;
+} {
   const open = opts.open ?? true;
   const introspection = opts.introspection ?? true;
   const failures = new FailedAuthentications(opts.failedAuth);
@@ -66,37 +75,38 @@ export function authentication(prisma: Db, opts: AuthOptions = {}): { plugin: Pl
     );
   }
 
+  /**
+   * Who sent `request` (its `Authorization: Bearer` token; without one, the local admin when
+   * `open`, else nobody), or the response refusing it: 429 for a client with too many failed
+   * authentications, 401 for a bad token (audited), 503 when the database is away. What the
+   * GraphQL API and the webhooks (api/webhook.ts) both use.
+   */
+  async function authenticate(request: Request, clientAddress: string | null, fetchAPI: { Response: typeof Response }): Promise<RequestAuth | Response> {
+    const retryAfterMs = failures.retryAfterMs(clientAddress ?? 'in-process');
+    if (retryAfterMs > 0) {
+      const seconds = Math.ceil(retryAfterMs / 1000);
+      return errorResponse(fetchAPI, 429, 'RATE_LIMITED', `Too many failed authentications from this address; retry in ${seconds} s`, { 'retry-after': String(seconds) });
+    }
+    const header = request.headers.get('authorization');
+    if (header === null) return { caller: open ? LOCAL_CALLER : ANONYMOUS_CALLER, clientAddress };
+    const token = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)?.[1];
+    let check;
+    try {
+      check = token === undefined ? ({ ok: false, reason: 'malformed', prefix: null } as const) : await authenticateToken(prisma, token);
+      if (!check.ok) await failed(clientAddress, check.reason, check.prefix);
+    } catch (e) {
+      if (!isConnectionError(e)) throw e;
+      return errorResponse(fetchAPI, 503, 'SERVICE_UNAVAILABLE', 'The metadata database is unreachable; retry shortly');
+    }
+    if (!check.ok) return errorResponse(fetchAPI, 401, 'UNAUTHENTICATED', REFUSALS[check.reason](check.prefix), { 'www-authenticate': 'Bearer error="invalid_token"' });
+    return { caller: check.caller, clientAddress };
+  }
+
   const plugin: Plugin = {
     async onRequestParse({ request, serverContext, endResponse, fetchAPI }) {
-      const clientAddress = clientAddressOf(serverContext);
-      const retryAfterMs = failures.retryAfterMs(clientAddress ?? 'in-process');
-      if (retryAfterMs > 0) {
-        const seconds = Math.ceil(retryAfterMs / 1000);
-        endResponse(
-          errorResponse(fetchAPI, 429, 'RATE_LIMITED', `Too many failed authentications from this address; retry in ${seconds} s`, { 'retry-after': String(seconds) }),
-        );
-        return;
-      }
-      const header = request.headers.get('authorization');
-      if (header === null) {
-        byRequest.set(request, { caller: open ? LOCAL_CALLER : ANONYMOUS_CALLER, clientAddress });
-        return;
-      }
-      const token = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header)?.[1];
-      let check;
-      try {
-        check = token === undefined ? ({ ok: false, reason: 'malformed', prefix: null } as const) : await authenticateToken(prisma, token);
-        if (!check.ok) await failed(clientAddress, check.reason, check.prefix);
-      } catch (e) {
-        if (!isConnectionError(e)) throw e;
-        endResponse(errorResponse(fetchAPI, 503, 'SERVICE_UNAVAILABLE', 'The metadata database is unreachable; retry shortly'));
-        return;
-      }
-      if (!check.ok) {
-        endResponse(errorResponse(fetchAPI, 401, 'UNAUTHENTICATED', REFUSALS[check.reason](check.prefix), { 'www-authenticate': 'Bearer error="invalid_token"' }));
-        return;
-      }
-      byRequest.set(request, { caller: check.caller, clientAddress });
+      const auth = await authenticate(request, clientAddressOf(serverContext), fetchAPI);
+      if (auth instanceof fetchAPI.Response) endResponse(auth);
+      else byRequest.set(request, auth);
     },
     onValidate({ addValidationRule, context }) {
       const { request } = context as { request?: Request };
@@ -110,11 +120,11 @@ export function authentication(prisma: Db, opts: AuthOptions = {}): { plugin: Pl
       if (result.errors?.some((e) => e.extensions?.['code'] === 'UNAUTHENTICATED')) await failed(auth.clientAddress, 'no token', null);
     },
   };
-  return { plugin, requestAuth };
+  return { plugin, requestAuth, authenticate, failed: (clientAddress, reason) => failed(clientAddress, reason, null) };
 }
 
 /** The peer's address: a Node request's socket, or `clientAddress` in a server context given to `fetch` (tests). */
-function clientAddressOf(serverContext: unknown): string | null {
+export function clientAddressOf(serverContext: unknown): string | null {
   const context = serverContext as { req?: { socket?: { remoteAddress?: string } }; clientAddress?: string } | undefined;
   return context?.req?.socket?.remoteAddress ?? context?.clientAddress ?? null;
 }

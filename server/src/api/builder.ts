@@ -4,7 +4,7 @@ import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin, { type AuthFailure, AuthScopeFailureType } from '@pothos/plugin-scope-auth';
 import type { Pool } from 'pg';
-import { type Caller, describeCaller, hasRole, mayAccessDag, mayAccessDagRun, type Role } from '../auth.js';
+import { type Caller, describeCaller, hasRole, mayAccessDag, mayAccessBackfill, mayAccessDagRun, type Role } from '../auth.js';
 import { recordAudit } from '../audit.js';
 import type { Db } from '../db/prisma.js';
 import type { SecretKeySource } from '../secrets/key.js';
@@ -51,6 +51,8 @@ export interface AuthScopes {
   dag: string;
   /** The DAG of the run with this id is within the caller's grants. */
   dagRun: string;
+  /** The DAG of the backfill with this id is within the caller's grants. */
+  backfill: string;
 }
 
 export const builder = new SchemaBuilder<{
@@ -77,6 +79,7 @@ export const builder = new SchemaBuilder<{
       everyDag: ctx.caller.grants === null,
       dag: (dagId) => mayAccessDag(ctx.prisma, ctx.caller, dagId),
       dagRun: (dagRunId) => mayAccessDagRun(ctx.prisma, ctx.caller, dagRunId),
+      backfill: (backfillId) => mayAccessBackfill(ctx.prisma, ctx.caller, backfillId),
     }),
     unauthorizedError: (_parent, ctx, info, result) => refusal(ctx.caller, `${info.parentType.name}.${info.fieldName}`, result.failure),
   },
@@ -133,6 +136,7 @@ function refusal(caller: Caller, field: string, failure: AuthFailure): UpdraftEr
     if (scope === 'role') return `needs the ${String(parameter)} role, and ${describeCaller(caller)} has the ${caller.role} role`;
     if (scope === 'dag') return `${describeCaller(caller)} has no grant on DAG "${String(parameter)}"`;
     if (scope === 'dagRun') return `${describeCaller(caller)} has no grant on the DAG of run ${String(parameter)}`;
+    if (scope === 'backfill') return `${describeCaller(caller)} has no grant on the DAG of backfill ${String(parameter)}`;
     if (scope === 'everyDag') return `needs a token that is not limited to some DAGs`;
     return `needs the ${scope} scope`;
   });

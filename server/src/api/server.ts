@@ -14,6 +14,7 @@ import type { ApiDatabase } from './builder.js';
 import { LIMITS, limitPlugins } from './limits.js';
 import { schema } from './schema/index.js';
 import { defaultPluginRegistry, type PluginRegistry } from '../plugins/registry.js';
+import { webhooks } from './webhook.js';
 
 export interface ApiOptions {
   /**
@@ -57,7 +58,8 @@ export interface ServeOptions extends ApiOptions {
 export const DB_UNAVAILABLE_MESSAGE = 'The metadata database is unreachable; retry shortly';
 
 /**
- * The GraphQL API as a fetch-style handler; `db` is shared by all requests.
+ * The GraphQL API as a fetch-style handler; `db` is shared by all requests. It also serves
+ * the webhooks under `/api/` (webhook.ts), with the same authentication.
  *
  * - `Authorization: Bearer <token>` authenticates a request (authentication.ts); without one,
  *   it acts as the local admin when `auth.open` (the default), else it may use public fields only.
@@ -102,7 +104,7 @@ export function createApi(db: ApiDatabase, opts: ApiOptions = {}) {
         return maskError(error, message, isDev);
       },
     },
-    plugins: [sameOriginOnly(corsOrigins), jsonPostOnly(), auth.plugin, ...limitPlugins(), inputErrorCodes()],
+    plugins: [sameOriginOnly(corsOrigins), webhooks(db, auth, secretKey, opts.auth?.onWarning), jsonPostOnly(), auth.plugin, ...limitPlugins(), inputErrorCodes()],
   });
 }
 

@@ -17,8 +17,9 @@ export interface Bundle {
 const SOURCE = /\.(ts|mts|cts|js|mjs|cjs)$/;
 
 /**
- * Files in `dir` (recursively, outside node_modules and dot-folders) that import the SDK:
- * like Airflow's safe mode, helper modules without DAGs are not loaded as DAG files.
+ * Files in `dir` (recursively, outside node_modules and dot-folders) that import the SDK or
+ * an Updraft package (`@updraft/…`: a plugin's DAGs re-exported): like Airflow's safe mode,
+ * helper modules without DAGs are not loaded as DAG files.
  */
 export async function findDagFiles(dir: string): Promise<string[]> {
   const found = await stat(dir).catch(() => null);
@@ -30,7 +31,7 @@ export async function findDagFiles(dir: string): Promise<string[]> {
     const full = path.join(entry.parentPath, entry.name);
     const rel = path.relative(dir, full).split(path.sep).join('/');
     if (rel.split('/').some((part) => part === 'node_modules' || part.startsWith('.'))) continue;
-    if ((await readFile(full, 'utf8')).includes('@updraft/sdk')) files.push(rel);
+    if ((await readFile(full, 'utf8')).includes('@updraft/')) files.push(rel);
   }
   return files.sort();
 }

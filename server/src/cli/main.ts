@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { bundleCacheDir, resolveConfig } from '../config.js';
+import { bundleCacheDir, byteSize, resolveConfig } from '../config.js';
 import { deployDags, type DeployResult } from '../deploy.js';
 import { coerceError } from '../errors.js';
 import { sql } from '../executor/sql.js';
@@ -9,11 +9,17 @@ import type { TryEvent } from '../executor/run-task.js';
 import { isLoopback } from '../api/server.js';
 import { isRole, type Role, ROLES } from '../auth.js';
 import { openDatabase, startPlatform } from '../platform.js';
+import { cleanDatabase } from '../retention/engine.js';
+import { parseAge, parseTables, type RetentionTable } from '../retention/policy.js';
 import { triggerDagRun } from '../runs.js';
 import { startScheduler } from '../scheduler.js';
+import { LiveUpdates } from '../live/live-updates.js';
 import { fixedSecretKey, localSecretKey, processSecretKey, SECRET_KEY_VARIABLE, secretKeyFromEnv } from '../secrets/key.js';
 import { connectClient, type ApiClient } from './client.js';
+import { addPoolCommands } from './pools.js';
 
+const RETENTION_OPTION = '--retention-days <days>';
+const RETENTION_HELP = 'days history is kept by the retention job this process runs, or "off" (default 30, or UPDRAFT_RETENTION_DAYS)';
 const program = new Command('updraft').description('Updraft: workflow orchestration on PostgreSQL').showHelpAfterError();
 const duration = (value: string) => {
   const ms = durationMs(value as never);
@@ -24,6 +30,25 @@ const memorySize = (value: string) => {
   const mb = memoryMb(value);
   if (mb === undefined) throw new InvalidArgumentError('must be a memory size such as "512MB" or "2GB"');
   return mb;
+};
+const retentionDays = (value: string): number | 'off' => {
+  if (value === 'off' || value === '0') return 'off';
+  const days = Number(value);
+  if (!(Number.isFinite(days) && days > 0)) throw new InvalidArgumentError('must be a number of days (e.g. 30), or "off" for no retention job');
+  return days;
+};
+const retentionOverride = (days: number | 'off' | undefined) => (days === undefined ? undefined : days === 'off' ? ('off' as const) : { defaultDays: days });
+const isoDate = (value: string) => {
+  const text = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value;
+  const date = new Date(text);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(date.getTime())) throw new InvalidArgumentError('must be an ISO 8601 date such as 2026-01-01 or 2026-01-01T00:00:00Z');
+  return date;
+};
+
+const byteCount = (value: string) => {
+  const bytes = byteSize(value);
+  if (bytes === undefined) throw new InvalidArgumentError('must be a size such as "5MB" or "64KB"');
+  return bytes;
 };
 const integer = (value: string) => {
   const n = Number(value);
@@ -38,14 +63,18 @@ program
   .option('--port <port>', 'API port (default 4000, or PORT)', integer)
   .option('--host <host>', 'API host (default 127.0.0.1)')
   .option('--concurrency <n>', 'task instances run at once (default 8)', integer)
+  .option('--queues <names>', 'the queues its worker takes task instances from, comma-separated (default: default, or UPDRAFT_QUEUES)', commaList)
   .option('--memory-limit <size>', 'memory of a task process unless the task sets memoryLimit (default 1GB, or UPDRAFT_MEMORY_LIMIT)', memorySize)
   .option('--grace <duration>', 'on Ctrl-C/SIGTERM, how long running tries may finish before they are aborted (default 30s)', duration)
+  .option('--log-max-lines <n>', 'lines one try may log before the rest is dropped with a marker (default 10000, or UPDRAFT_LOG_MAX_LINES)', integer)
+  .option('--log-max-bytes <size>', 'bytes one try may log, likewise (default 5MB, or UPDRAFT_LOG_MAX_BYTES)', byteCount)
   .option('--cors-origin <origin...>', 'origins browsers may call the API from besides its own (or UPDRAFT_CORS_ORIGINS)')
   .option('--allowed-host <host...>', 'extra Host header values the API accepts, e.g. behind a proxy (or UPDRAFT_ALLOWED_HOSTS)')
-  .action(async (opts: { dags?: string; port?: number; host?: string; concurrency?: number; memoryLimit?: number; grace?: number; corsOrigin?: string[]; allowedHost?: string[] }) => {
+  .option(RETENTION_OPTION, RETENTION_HELP, retentionDays)
+  .action(async (opts: { dags?: string; port?: number; host?: string; concurrency?: number; queues?: string[]; memoryLimit?: number; grace?: number; logMaxLines?: number; logMaxBytes?: number; corsOrigin?: string[]; allowedHost?: string[]; retentionDays?: number | 'off' }) => {
     survivePromiseLeaks();
-    const { dags: dagsDir, grace, memoryLimit, corsOrigin, allowedHost, ...overrides } = opts;
-    const config = resolveConfig({ ...overrides, memoryLimitMb: memoryLimit, shutdownGraceMs: grace, corsOrigins: corsOrigin, allowedHosts: allowedHost });
+    const { dags: dagsDir, grace, memoryLimit, corsOrigin, allowedHost, retentionDays, ...overrides } = opts;
+    const config = resolveConfig({ ...overrides, memoryLimitMb: memoryLimit, shutdownGraceMs: grace, corsOrigins: corsOrigin, allowedHosts: allowedHost, retention: retentionOverride(retentionDays) });
     // Open for local use; an address other machines can reach gets what `updraft server` has.
     const open = isLoopback(config.host);
     // Local use just works: without UPDRAFT_SECRET_KEY, the home's own key (made on first start).
@@ -108,15 +137,19 @@ program
   .command('worker')
   .description('Run a worker that executes task instances (any number may share one database)')
   .option('--concurrency <n>', 'task instances run at once (default 8)', integer)
+  .option('--queues <names>', 'the queues its worker takes task instances from, comma-separated (default: default, or UPDRAFT_QUEUES)', commaList)
   .option('--memory-limit <size>', 'memory of a task process unless the task sets memoryLimit (default 1GB, or UPDRAFT_MEMORY_LIMIT)', memorySize)
   .option('--grace <duration>', 'on Ctrl-C/SIGTERM, how long running tries may finish before they are aborted (default 30s)', duration)
-  .action(async (opts: { concurrency?: number; memoryLimit?: number; grace?: number }) => {
+  .option('--log-max-lines <n>', 'lines one try may log before the rest is dropped with a marker (default 10000, or UPDRAFT_LOG_MAX_LINES)', integer)
+  .option('--log-max-bytes <size>', 'bytes one try may log, likewise (default 5MB, or UPDRAFT_LOG_MAX_BYTES)', byteCount)
+  .option(RETENTION_OPTION, RETENTION_HELP, retentionDays)
+  .action(async (opts: { concurrency?: number; queues?: string[]; memoryLimit?: number; grace?: number; logMaxLines?: number; logMaxBytes?: number; retentionDays?: number | 'off' }) => {
     survivePromiseLeaks();
-    const config = resolveConfig({ concurrency: opts.concurrency, memoryLimitMb: opts.memoryLimit, shutdownGraceMs: opts.grace });
+    const config = resolveConfig({ concurrency: opts.concurrency, queues: opts.queues, memoryLimitMb: opts.memoryLimit, shutdownGraceMs: opts.grace, logMaxLines: opts.logMaxLines, logMaxBytes: opts.logMaxBytes, retention: retentionOverride(opts.retentionDays) });
     const secretKey = processSecretKey(config.home); // checks UPDRAFT_SECRET_KEY before anything starts
     const database = await openDatabase(config);
     const worker = await startWorker({ pool: database.pool, databaseUrl: database.url, ...workerSettings(config), secretKey, onEvent: printEvent, onWarning: warn });
-    console.log(`Worker ${worker.id} is running (Ctrl-C to stop)`);
+    console.log(`Worker ${worker.id} is running, serving queue${config.queues.length > 1 ? 's' : ''} ${config.queues.join(', ')} (Ctrl-C to stop)`);
     await stopOnSignals(config.shutdownGraceMs, async (force) => {
       await worker.stop({ force });
       await database.close();
@@ -129,10 +162,13 @@ program
   .action(async () => {
     const config = resolveConfig();
     const database = await openDatabase(config);
-    const scheduler = startScheduler({ pool: database.pool, lostWorkerTimeoutMs: config.lostWorkerTimeoutMs, onWarning: warn });
+    // The one LISTEN connection of this process: the scheduler wakes on its notifications.
+    const live = new LiveUpdates({ databaseUrl: database.url, onWarning: warn });
+    const scheduler = startScheduler({ pool: database.pool, live, lostWorkerTimeoutMs: config.lostWorkerTimeoutMs, onWarning: warn });
     console.log('Scheduler is running (Ctrl-C to stop)');
     await untilSignal();
     await scheduler.stop();
+    await live.close();
     await database.close();
   });
 
@@ -152,6 +188,50 @@ program
       await database.close();
     }
   });
+
+const db = program.command('db').description('Maintain the metadata database');
+
+db.command('clean')
+  .description(
+    'Delete history older than --older-than, in batches that never block running work: ended runs (with their task instances, tries, XCom and logs, ' +
+      'keeping the latest run of each DAG), logs, XCom, audit rows, import errors, stopped workers and schedulers, failed jobs. Prints one JSON line.',
+  )
+  .requiredOption('--older-than <age>', 'delete what is older than this: 30d, 12h, 90m', (value: string) => cliArgument(() => parseAge(value)))
+  .option('--dag <dagId>', 'only the rows of this DAG (tables dag_run, task_log, xcom, audit_log)')
+  .option('--tables <tables>', 'comma-separated tables: dag_run, task_log, xcom, audit_log, import_error, worker, scheduler, job (default: all)', (value: string) =>
+    cliArgument(() => parseTables(value.split(',').map((t) => t.trim()))),
+  )
+  .option('--dry-run', 'count what would be deleted, delete nothing')
+  .option('--no-keep-last', 'also delete the latest run of each DAG when it is old enough')
+  .action(async (opts: { olderThan: number; dag?: string; tables?: RetentionTable[]; dryRun?: boolean; keepLast: boolean }) => {
+    const config = resolveConfig();
+    const database = await openDatabase(config);
+    try {
+      const result = await cleanDatabase(database.pool, {
+        olderThanMs: opts.olderThan,
+        dagId: opts.dag,
+        tables: opts.tables,
+        dryRun: opts.dryRun ?? false,
+        keepLastPerDag: opts.keepLast,
+        batchSize: config.retention?.batchSize,
+        trigger: 'cli',
+      });
+      const { passId, dryRun, deleted, batches, maxBatchMs, durationMs, error } = result;
+      console.log(JSON.stringify(dryRun ? { dryRun, wouldDelete: deleted } : { dryRun, passId, deleted, batches, maxBatchMs, durationMs, error }));
+      if (error) process.exitCode = 1;
+    } finally {
+      await database.close();
+    }
+  });
+
+/** A value parsed by `parse`, whose TypeError becomes commander's "argument … is invalid. <message>". */
+function cliArgument<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    throw new InvalidArgumentError(coerceError(e).message);
+  }
+}
 
 const dags = program.command('dags').description('List, trigger, test, pause and unpause DAGs');
 const urlOption = '--url <url>';
@@ -204,6 +284,27 @@ dags
       } finally {
         await stopLocalWorker();
       }
+    });
+  });
+
+dags
+  .command('backfill <dagId>')
+  .description('Run the DAG for every interval of its schedule whose logical date lies in --from..--to (runs typed backfill)')
+  .requiredOption('--from <date>', 'first logical date, ISO 8601 (e.g. 2026-01-01 or 2026-01-01T00:00:00Z; a date alone is UTC midnight)', isoDate)
+  .requiredOption('--to <date>', 'last logical date (included)', isoDate)
+  .option('--reprocess <which>', 'dates that already have a run: none (default), failed, or all', 'none')
+  .option('--max-active-runs <n>', "most of its runs running at once (default: the DAG's maxActiveRuns)", integer)
+  .option(urlOption, urlHelp)
+  .option(tokenOption, tokenHelp)
+  .action(async (dagId: string, opts: { from: Date; to: Date; reprocess: string; maxActiveRuns?: number } & RemoteOptions) => {
+    const reprocess = opts.reprocess.toUpperCase();
+    if (!['NONE', 'FAILED', 'ALL'].includes(reprocess)) throw new InvalidArgumentError(`--reprocess must be none, failed or all, got "${opts.reprocess}"`);
+    await withClient(opts, async (client) => {
+      const { backfill } = await client.request<{ backfill: { runsCreated: number; backfillId: string } }>(
+        `mutation ($input: BackfillInput!) { backfill(input: $input) { runsCreated backfillId } }`,
+        { input: { dagId, from: opts.from.toISOString(), to: opts.to.toISOString(), reprocess, maxActiveRuns: opts.maxActiveRuns ?? null } },
+      );
+      console.log(`Backfill ${backfill.backfillId} of ${dagId}: ${backfill.runsCreated} run(s) created (progress: query { backfill(id: "${backfill.backfillId}") { runsDone runsCreated } })`);
     });
   });
 
@@ -335,6 +436,12 @@ tokens
       console.log(`Revoked upd_${revokeApiToken.prefix}${revokeApiToken.name ? ` "${revokeApiToken.name}"` : ''} at ${revokeApiToken.revokedAt}`);
     }),
   );
+
+addPoolCommands(program, {
+  remote: (command) => command.option(urlOption, urlHelp).option(tokenOption, tokenHelp),
+  withClient: (opts, fn) => withClient(opts as RemoteOptions, fn),
+  printTable,
+});
 
 const TOKEN_FIELDS = 'prefix name role dagIds tags status expiresAt revokedAt lastUsedAt';
 

@@ -85,3 +85,40 @@ describe('validateStructure, owners', () => {
     expect(() => validateStructure(dag({ id: 'o', defaultArgs: { owner: ' ' } }, () => void step()).toStructure(), 'file.ts')).toThrow('DAG "o": defaultArgs.owner: must not be empty');
   });
 });
+
+describe('validateStructure, capacity options', () => {
+  const work = task('work', () => 1);
+
+  it('keeps queue, pool, poolSlots and maxActiveTasks, with effective weights (downstream by default, from defaultArgs)', () => {
+    const big = task({ id: 'big', pool: 'gpu', poolSlots: 2, queue: 'gpu', priorityWeight: 10, weightRule: 'absolute' }, () => 1);
+    const after = task('after', (n: number) => n);
+    const raw = dag({ id: 'c', maxActiveTasks: 4, defaultArgs: { priorityWeight: 2 } }, () => {
+      after(work());
+      big();
+    }).toStructure();
+    const structure = validateStructure(raw, 'file.ts');
+    expect(structure.maxActiveTasks).toBe(4);
+    expect(structure.tasks.find((t) => t.id === 'big')).toMatchObject({ queue: 'gpu', pool: 'gpu', poolSlots: 2, priorityWeight: 10 });
+    expect(structure.tasks.find((t) => t.id === 'work')).toMatchObject({ priorityWeight: 4 });
+    expect(structure.tasks.find((t) => t.id === 'after')).toMatchObject({ priorityWeight: 2 });
+    expect(structure.tasks.find((t) => t.id === 'work')).not.toHaveProperty('pool');
+  });
+
+  it('refuses bad pool and queue names, slots and weight rules, naming the task', () => {
+    const bad = task({ id: 'bad', pool: 'no spaces', queue: '', poolSlots: 0, weightRule: 'sideways' as never, priorityWeight: 1.5 }, () => 1);
+    let problems: string[] = [];
+    try {
+      validateStructure(dag({ id: 'b', maxActiveTasks: 0 }, () => void bad()).toStructure(), 'file.ts');
+    } catch (e) {
+      problems = (e as DagValidationError).problems;
+    }
+    expect(problems).toEqual([
+      'DAG "b": maxActiveTasks: must be 1 or more',
+      'DAG "b": task "bad": queue: must be 1-100 letters, digits, "_", "-" or "."',
+      'DAG "b": task "bad": pool: must be 1-100 letters, digits, "_", "-" or "."',
+      'DAG "b": task "bad": poolSlots: must be 1 or more',
+      'DAG "b": task "bad": priorityWeight: must be a whole number',
+      'DAG "b": task "bad": weightRule: must be "downstream", "upstream" or "absolute"',
+    ]);
+  });
+});

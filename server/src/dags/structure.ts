@@ -1,8 +1,13 @@
 import type { MapSpec, RawDagStructure, TaskKind } from '@updraft/sdk';
 import { z } from 'zod';
+import { assetConditionSchema, assetUriSchema, type AssetConditionSpec } from '../assets/condition.js';
+import { webhookOptionsSchema, type WebhookStructure } from '../api/webhook-signature.js';
 import { TRIGGER_RULES, type TriggerRule } from '../executor/trigger-rules.js';
 import { durationMs, memoryMb } from './duration.js';
 import { paramsSchemaProblem } from './params.js';
+import { scheduleProblem } from './timetable.js';
+import { timezoneProblem } from './timezone.js';
+import { effectiveWeights, MAX_WEIGHT, MIN_WEIGHT } from './priority-weights.js';
 
 /**
  * A validated DAG structure with every default filled in: what a DagVersion stores and
@@ -25,8 +30,28 @@ export interface DagStructure {
   failRunOnAnyFailure: boolean;
   /** JSON Schema of the run's params (an object schema), or null. */
   paramsSchema: object | null;
+  /** Most task instances of the DAG queued or running at once, across its runs (absent: no limit). */
+  maxActiveTasks?: number;
+  /** Days the DAG's history is kept (`DagOptions.retention.days`); absent: the platform's policy. */
+  retentionDays?: number;
+  /** Deployed paused the first time (`DagOptions.pausedOnCreation`); absent: false. */
+  pausedOnCreation?: boolean;
   /** The DAG's run callbacks (absent: none). */
   runCallbacks?: Array<'onSuccess' | 'onFailure'>;
+  /**
+   * Scheduling options (DagOptions); absent in structures stored before they existed, and
+   * when left at their defaults: `timezone` UTC, no `startDate`/`endDate` (ISO text),
+   * `catchup` false, `maxActiveRuns` 16. The `dag` row holds them too, for the scheduler.
+   */
+  timezone?: string;
+  startDate?: string;
+  endDate?: string;
+  catchup?: boolean;
+  maxActiveRuns?: number;
+  /** What an asset-scheduled DAG waits for (`schedule` is then null). Absent: not asset-scheduled. */
+  assetSchedule?: AssetConditionSpec;
+  /** Signature checks of `POST /api/dags/<id>/trigger`. Absent: none (bearer tokens only). */
+  webhook?: WebhookStructure;
   tasks: TaskStructure[];
 }
 
@@ -61,6 +86,16 @@ export interface TaskStructure {
    * defaultArgs). Absent: nobody said, and in structures stored before owners existed.
    */
   owner?: string;
+  /** URIs of the assets a successful try updates (an asset event each). Absent: none. */
+  outlets?: string[];
+  /** The worker queue it runs on; absent: `default`. */
+  queue?: string;
+  /** The pool whose slots it takes; absent: `default_pool`. */
+  pool?: string;
+  /** Slots of its pool it takes; absent: 1. */
+  poolSlots?: number;
+  /** Its effective priority weight (its weight rule applied); absent: 1. */
+  priorityWeight?: number;
 }
 
 export type TaskCallbackName = 'onSuccess' | 'onFailure' | 'onRetry' | 'onSkip';
@@ -86,7 +121,17 @@ export const TASK_DEFAULTS = {
 /** The highest `maxMapLength` a task may set: expanding a task inserts that many rows in one transaction. */
 export const MAX_MAP_LENGTH_LIMIT = 1_000_000;
 
+/** The highest `maxActiveRuns` a DAG (or a backfill) may set. */
+export const MAX_ACTIVE_RUNS_LIMIT = 1_000;
+/** DagOptions.maxActiveRuns when absent (Airflow's default). */
+export const DEFAULT_MAX_ACTIVE_RUNS = 16;
+
 const ID = /^[A-Za-z0-9_.-]{1,250}$/;
+/** What names a queue or a pool. */
+export const CAPACITY_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+export const CAPACITY_NAME_RULE = 'must be 1-100 letters, digits, "_", "-" or "."';
+/** The most slots a pool (and so a task's poolSlots) may have. */
+export const MAX_POOL_SLOTS = 1_000_000;
 const idSchema = z.string().regex(ID, 'must be 1-250 letters, digits, "_", "-" or "."');
 
 const duration = z
@@ -99,6 +144,9 @@ const duration = z
     }
     return ms;
   });
+
+/** Longest retention a DAG may ask for (100 years): beyond it, keep it forever by other means. */
+const MAX_RETENTION_DAYS = 36_500;
 
 const policySchema = z.strictObject({
   retries: z.number().int('must be a whole number').min(0, 'must be 0 or more').optional(),
@@ -122,6 +170,11 @@ const policySchema = z.strictObject({
   maxMapLength: z.number().int('must be a whole number').min(1, 'must be 1 or more').max(MAX_MAP_LENGTH_LIMIT, `must be at most ${MAX_MAP_LENGTH_LIMIT.toLocaleString('en')}`).optional(),
   maxActiveTisPerTask: z.number().int('must be a whole number').min(1, 'must be 1 or more').optional(),
   owner: z.string().trim().min(1, 'must not be empty').max(100, 'must have at most 100 characters').optional(),
+  queue: z.string().regex(CAPACITY_NAME, CAPACITY_NAME_RULE).optional(),
+  pool: z.string().regex(CAPACITY_NAME, CAPACITY_NAME_RULE).optional(),
+  poolSlots: z.number().int('must be a whole number').min(1, 'must be 1 or more').max(MAX_POOL_SLOTS, `must be at most ${MAX_POOL_SLOTS.toLocaleString('en')}`).optional(),
+  priorityWeight: z.number().int('must be a whole number').min(MIN_WEIGHT, `must be at least ${MIN_WEIGHT}`).max(MAX_WEIGHT, `must be at most ${MAX_WEIGHT}`).optional(),
+  weightRule: z.enum(['downstream', 'upstream', 'absolute'], 'must be "downstream", "upstream" or "absolute"').optional(),
 });
 
 const argSchema = z.union([
@@ -137,7 +190,12 @@ const rawSchema = z.strictObject({
   tags: z.array(z.string()),
   defaultArgs: policySchema,
   failRunOnAnyFailure: z.boolean().optional(),
+  maxActiveTasks: z.number().int('must be a whole number').min(1, 'must be 1 or more').optional(),
   params: z.unknown().optional(),
+  retention: z
+    .strictObject({ days: z.number().int('must be a whole number of days').min(1, 'must be at least 1 day').max(MAX_RETENTION_DAYS, `must be at most ${MAX_RETENTION_DAYS} days`) })
+    .optional(),
+  pausedOnCreation: z.boolean().optional(),
   tasks: z.array(
     z.strictObject({
       id: idSchema,
@@ -172,9 +230,17 @@ const rawSchema = z.strictObject({
         })
         .refine((map) => map.zip || map.sources.length === 1, 'maps over one list unless zipped')
         .optional(),
+      outlets: z.array(assetUriSchema).max(100, 'may list at most 100 assets').optional(),
     }),
   ),
   callbacks: z.array(z.enum(['onSuccess', 'onFailure'])).optional(),
+  timezone: z.string().optional(),
+  startDate: z.string().optional(),
+  endDate: z.string().optional(),
+  catchup: z.boolean().optional(),
+  maxActiveRuns: z.number().int('must be a whole number').min(1, 'must be 1 or more').max(MAX_ACTIVE_RUNS_LIMIT, `must be at most ${MAX_ACTIVE_RUNS_LIMIT}`).optional(),
+  assetSchedule: assetConditionSchema.optional(),
+  webhook: webhookOptionsSchema.optional(),
 });
 
 /** A DAG file's structure failed validation; `problems` each name the DAG and task. */
@@ -222,6 +288,7 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
     const problem = paramsSchemaProblem(dag.params);
     if (problem) problems.push(`DAG "${dag.id}": params ${problem}`);
   }
+  problems.push(...scheduleProblems(dag));
   if (problems.length === 0) {
     const cycle = findCycle(dag.tasks);
     if (cycle) problems.push(`DAG "${dag.id}": cycle between tasks ${cycle.join(' -> ')}`);
@@ -230,6 +297,12 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
 
   const downstream = new Map(dag.tasks.map((t) => [t.id, [] as string[]]));
   for (const t of dag.tasks) for (const up of t.upstreamIds) downstream.get(up)!.push(t.id);
+  const weights = effectiveWeights(
+    dag.tasks.map((t) => {
+      const policy = { ...dag.defaultArgs, ...t.policy };
+      return { id: t.id, upstreamIds: t.upstreamIds, weight: policy.priorityWeight ?? 1, rule: policy.weightRule ?? 'downstream' };
+    }),
+  );
 
   return {
     format: 4,
@@ -240,7 +313,17 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
     tags: dag.tags,
     failRunOnAnyFailure: dag.failRunOnAnyFailure ?? false,
     paramsSchema: (dag.params as object | null | undefined) ?? null,
+    ...(dag.maxActiveTasks !== undefined ? { maxActiveTasks: dag.maxActiveTasks } : {}),
+    ...(dag.retention ? { retentionDays: dag.retention.days } : {}),
+    ...(dag.pausedOnCreation ? { pausedOnCreation: true } : {}),
     ...(dag.callbacks?.length ? { runCallbacks: dag.callbacks } : {}),
+    ...(dag.timezone !== undefined && dag.timezone !== 'UTC' ? { timezone: dag.timezone } : {}),
+    ...(dag.startDate !== undefined ? { startDate: new Date(dag.startDate).toISOString() } : {}),
+    ...(dag.endDate !== undefined ? { endDate: new Date(dag.endDate).toISOString() } : {}),
+    ...(dag.catchup ? { catchup: true } : {}),
+    ...(dag.maxActiveRuns !== undefined && dag.maxActiveRuns !== DEFAULT_MAX_ACTIVE_RUNS ? { maxActiveRuns: dag.maxActiveRuns } : {}),
+    ...(dag.assetSchedule ? { assetSchedule: dag.assetSchedule } : {}),
+    ...(dag.webhook ? { webhook: dag.webhook } : {}),
     tasks: dag.tasks.map((t) => {
       const policy = { ...dag.defaultArgs, ...t.policy };
       return {
@@ -263,6 +346,11 @@ export function validateStructure(raw: unknown, fileName: string): DagStructure 
         ...(t.callbacks?.length ? { callbacks: t.callbacks } : {}),
         ...(t.map ? { map: t.map } : {}),
         ...(policy.owner ? { owner: policy.owner } : {}),
+        ...(t.outlets?.length ? { outlets: [...new Set(t.outlets)] } : {}),
+        ...(policy.queue && policy.queue !== 'default' ? { queue: policy.queue } : {}),
+        ...(policy.pool && policy.pool !== 'default_pool' ? { pool: policy.pool } : {}),
+        ...(policy.poolSlots && policy.poolSlots !== 1 ? { poolSlots: policy.poolSlots } : {}),
+        ...(weights.get(t.id) !== 1 ? { priorityWeight: weights.get(t.id)! } : {}),
       };
     }),
   };
@@ -308,4 +396,28 @@ function describePath(raw: unknown, path: PropertyKey[]): string {
     return `task "${String(taskId)}": ${field ? `${field}: ` : ''}`;
   }
   return path.length ? `${path.join('.')}: ` : '';
+}
+
+/** What is wrong with a DAG's schedule, timezone, startDate and endDate, each naming the field. */
+function scheduleProblems(dag: { id: string; schedule: string | null; timezone?: string; startDate?: string; endDate?: string }): string[] {
+  const problems: string[] = [];
+  const schedule = scheduleProblem(dag.schedule);
+  if (schedule) problems.push(`DAG "${dag.id}": schedule: ${schedule}`);
+  const timezone = dag.timezone === undefined ? null : timezoneProblem(dag.timezone);
+  if (timezone) problems.push(`DAG "${dag.id}": timezone: ${timezone}`);
+  const dates: Array<['startDate' | 'endDate', string | undefined]> = [
+    ['startDate', dag.startDate],
+    ['endDate', dag.endDate],
+  ];
+  for (const [field, text] of dates) {
+    if (text === undefined) continue;
+    // ISO 8601 with a timezone (Z or an offset), or a Date: a date without a zone would be read in the server's.
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) || Number.isNaN(new Date(text).getTime())) {
+      problems.push(`DAG "${dag.id}": ${field}: ${JSON.stringify(text.slice(0, 64))} is not a date; give a Date or ISO 8601 text with a timezone, e.g. "2026-01-01T00:00:00Z"`);
+    }
+  }
+  if (problems.length === 0 && dag.startDate && dag.endDate && new Date(dag.endDate) < new Date(dag.startDate)) {
+    problems.push(`DAG "${dag.id}": endDate: ${dag.endDate} is before startDate ${dag.startDate}`);
+  }
+  return problems;
 }

@@ -1,4 +1,4 @@
-import { SECRETS_ACCESS, TaskTimeout, WorkerShutdown, type Logger as TaskLogger, type TaskContext } from '@updraft/sdk';
+import { MAINTENANCE_ACCESS, SECRETS_ACCESS, TaskTimeout, WorkerShutdown, type Logger as TaskLogger, type TaskContext } from '@updraft/sdk';
 import type { DagStructure, TaskCallbackName, TaskStructure } from '../dags/structure.js';
 import { retryWhileDatabaseFails } from '../db/retry.js';
 import { coerceError } from '../errors.js';
@@ -7,12 +7,10 @@ import { operatorStop } from './stop.js';
 import { withTaskConsole } from './task-console.js';
 import { directAccess, type TrySecrets } from './task-secrets.js';
 import { thrownOutcome, type LogLine, type TryOutcome } from './transitions.js';
+import { decodeArg, encode, type ArgPayload } from '../xcom/codec.cjs';
 
 // Running user code for a claimed try: the task's function (once per call), or one of its
 // callbacks, in a task process or, for `isolation: 'none'`, in the worker's own process.
-
-/** Largest return value (JSON) a try may store, until large XCom goes to an object store. */
-export const MAX_RESULT_BYTES = 32 * 1024 * 1024;
 
 /** What user code of a try talks to: its log, and its variables and connections (which also mask the log). */
 export interface TryIo {
@@ -26,7 +24,7 @@ export async function execute(
   claim: Claim,
   structure: DagStructure,
   task: TaskStructure,
-  args: unknown[],
+  args: ArgPayload[],
   io: TryIo,
   callback?: Callback,
 ): Promise<TryOutcome> {
@@ -40,6 +38,8 @@ export async function execute(
     tryNumber: claim.try_number,
     maxTries: claim.max_tries,
     logicalDate: claim.logical_date,
+    dataIntervalStart: claim.data_interval_start ?? claim.logical_date,
+    dataIntervalEnd: claim.data_interval_end ?? claim.logical_date,
     conf: claim.conf,
     params: claim.params,
     idempotencyKey: idempotencyKey(claim),
@@ -53,11 +53,16 @@ export async function execute(
       dagId: structure.id,
       taskId: task.id,
       args,
-      context: { ...context, logicalDate: context.logicalDate.toISOString() },
+      context: {
+        ...context,
+        logicalDate: context.logicalDate.toISOString(),
+        dataIntervalStart: context.dataIntervalStart.toISOString(),
+        dataIntervalEnd: context.dataIntervalEnd.toISOString(),
+      },
       timeoutMs: callback ? (task.timeoutMs ?? CALLBACK_TIMEOUT_MS) : task.timeoutMs,
       callback,
       memoryLimitMb: task.memoryLimitMb ?? deps.memoryLimitMb,
-      maxResultBytes: MAX_RESULT_BYTES,
+      maxResultBytes: deps.xcom.maxBytes,
       interrupt: deps.interrupt,
       onLog: log,
       lookup: (request) => secrets.ask(request),
@@ -72,13 +77,14 @@ export async function execute(
   try {
     const value = await inProcess(callback ? (task.timeoutMs ?? CALLBACK_TIMEOUT_MS) : task.timeoutMs, deps, (signal) =>
       withTaskConsole(log, () => {
-        const ctx = { ...context, log: logger, signal, [SECRETS_ACCESS]: directAccess(secrets) } satisfies TaskContext;
-        if (!callback) return dag.runTask(task.id, args, ctx);
-        if ('runState' in callback) return dag.runDagCallback({ ...ctx, state: callback.runState });
-        return dag.runCallback(task.id, callback.name, { ...ctx, error: callback.error });
+        const access = { [SECRETS_ACCESS]: directAccess(secrets), [MAINTENANCE_ACCESS]: deps.maintenance(claim.dag_id) };
+        const ctx = withAccess({ ...context, log: logger, signal } satisfies TaskContext, access);
+        if (!callback) return dag.runTask(task.id, args.map(decodeArg), ctx);
+        if ('runState' in callback) return dag.runDagCallback(withAccess({ ...ctx, state: callback.runState }, access));
+        return dag.runCallback(task.id, callback.name, withAccess({ ...ctx, error: callback.error }, access));
       }),
     );
-    return { kind: 'success', valueJson: callback ? undefined : serializeReturnValue(task.id, value) };
+    return { kind: 'success', value: callback || value === undefined ? undefined : encode(value, `Task "${task.id}" returned a value that`, deps.xcom.maxBytes) };
   } catch (e) {
     const error = coerceError(e);
     // A task that gave up because its signal was aborted for a shutdown (or an operator's stop) is not to blame.
@@ -87,7 +93,8 @@ export async function execute(
       if (stop) return { kind: 'failed', error: { name: stop.name, message: stop.message }, retryable: false };
       return { kind: 'failed', error: { name: 'WorkerShutdown', message: error.message, stack: error.stack }, retryable: true, interrupted: true };
     }
-    return thrownOutcome(error, true);
+    // A value that cannot be stored will not become storable on a retry.
+    return thrownOutcome(error, (error as { retryable?: unknown }).retryable !== false);
   }
 }
 
@@ -133,21 +140,6 @@ function idempotencyKey(claim: Claim): string {
   return [claim.dag_id, claim.run_id, claim.task_id, ...(claim.map_index >= 0 ? [String(claim.map_index)] : [])].join('/');
 }
 
-/** The return value as JSON text, or undefined for a task that returned nothing. */
-function serializeReturnValue(taskId: string, value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(value);
-  } catch (e) {
-    throw new TypeError(`Task "${taskId}" returned a value that is not JSON-serializable (${coerceError(e).message}); return plain data`);
-  }
-  if (json !== undefined && Buffer.byteLength(json) > MAX_RESULT_BYTES) {
-    throw Object.assign(new Error(`Task "${taskId}" returned ${Buffer.byteLength(json)} bytes of JSON; the most a return value may be is ${MAX_RESULT_BYTES} bytes`), { name: 'ResultNotStorable' });
-  }
-  return json;
-}
-
 /**
  * Runs an in-process task with its timeout: a try past its timeout fails with
  * `TaskTimeout` at once (its code cannot be stopped; it runs on unobserved), and an
@@ -181,4 +173,10 @@ async function inProcess<T>(timeoutMs: number | null, deps: RunTaskDeps, run: (s
     clearTimeout(graceTimer);
     deps.interrupt.removeEventListener('abort', onInterrupt!);
   }
+}
+
+/** Puts the worker's capabilities (secrets, maintenance) in a context, not enumerable: `{ ...context() }` does not copy them into a value a task returns. */
+function withAccess<C extends object>(ctx: C, access: Record<symbol, unknown>): C {
+  for (const key of Object.getOwnPropertySymbols(access)) Object.defineProperty(ctx, key, { value: access[key] });
+  return ctx;
 }

@@ -1,6 +1,6 @@
 import type { DagStructure, TaskStructure } from '../dags/structure.js';
-import { nextTick } from '../dags/schedule.js';
-import type { TryOutcome } from './transitions.js';
+import { timetableOf } from '../dags/timetable.js';
+import { outcomeValue, type TryOutcome } from './transitions.js';
 
 /**
  * What a finished branch, short-circuit or latest-only task skips (Airflow's
@@ -12,7 +12,7 @@ export type Skip = { direct: string[] } | { all: true };
 /** The skip a branch or short-circuit task's successful outcome calls for; a bad branch choice fails the try. */
 export function flowOf(task: TaskStructure, outcome: TryOutcome): TryOutcome {
   if (outcome.kind !== 'success' || !task.kind) return outcome;
-  const value: unknown = outcome.valueJson === undefined ? undefined : JSON.parse(outcome.valueJson);
+  const value = outcomeValue(outcome);
   if (task.kind.type === 'short_circuit') {
     if (truthy(value)) return outcome;
     return { ...outcome, skip: task.kind.respectTriggerRules ? { direct: task.downstreamIds } : { all: true } };
@@ -42,14 +42,17 @@ export function flowOf(task: TaskStructure, outcome: TryOutcome): TryOutcome {
  * in a run for an older tick they are skipped.
  */
 export function latestOnlyOutcome(structure: DagStructure, task: TaskStructure, run: { runType: string; logicalDate: Date }, now = new Date()): TryOutcome {
-  const successor = structure.schedule === null ? null : nextTick(structure.schedule, run.logicalDate);
-  const older = run.runType === 'scheduled' && successor !== null && successor <= now;
-  return { kind: 'success', valueJson: undefined, ...(older ? { skip: { direct: task.downstreamIds } } : {}) };
+  // The run for the next interval is due once that interval ends: past it, this run is not the latest.
+  const timetable = timetableOf(structure.schedule, structure.timezone ?? 'UTC', structure.startDate ? new Date(structure.startDate) : null);
+  const successorDue = timetable && timetable.kind !== 'once' ? timetable.next(timetable.next(run.logicalDate)) : null;
+  const older = run.runType === 'scheduled' && successorDue !== null && successorDue <= now;
+  return { kind: 'success', value: undefined, ...(older ? { skip: { direct: task.downstreamIds } } : {}) };
 }
 
 /** Python's truthiness, which Airflow's short-circuit and sensors use: empty arrays and objects are falsy too. */
 export function truthy(value: unknown): boolean {
   if (Array.isArray(value)) return value.length > 0;
+  if (value instanceof Map || value instanceof Set) return value.size > 0;
   if (typeof value === 'object' && value !== null) return Object.keys(value).length > 0;
   return Boolean(value);
 }

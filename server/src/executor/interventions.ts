@@ -3,6 +3,7 @@ import type { DagStructure } from '../dags/structure.js';
 import { loadStructure, taskOf } from '../dags/versions.js';
 import { badInput, notFound } from '../errors.js';
 import type { RunChanges } from '../live/notifications.js';
+import { admitAfter } from './capacity.js';
 import { sql } from './sql.js';
 import { isWaiting } from './states.js';
 import { decide, finishRunIfDone, inRunTransaction, scheduleDownstream, type CountedInstance } from './transitions.js';
@@ -12,7 +13,9 @@ import { decide, finishRunIfDone, inRunTransaction, scheduleDownstream, type Cou
  * transaction each, under the executor's locking rules: task instances locked in id order
  * first, the run last. Each leaves the counts of waiting instances true (recounted from their
  * upstream instances' states), starts what may now run, and ends the run when nothing can;
- * what changed is announced to live subscribers with the COMMIT (inRunTransaction).
+ * what changed is announced to live subscribers with the COMMIT (inRunTransaction). Slots of
+ * pools and DAG limits that an action freed, and instances it left waiting for them, are
+ * admitted right after it commits (admitAfter: the run row was locked before any pool's).
  */
 
 /** Task instances of one run an operator acts on. */
@@ -51,7 +54,7 @@ interface Locked {
  * not expanded anew). Returns how many instances were cleared.
  */
 export async function clearTaskInstances(pool: Pool, input: TaskSelection & { onlyFailed?: boolean }): Promise<number> {
-  return inRunTransaction(pool, async (client, changes) => {
+  return admitAfter(pool, inRunTransaction(pool, async (client, changes) => {
     const { structure, targets } = await selectInstances(client, input);
     const chosen = input.onlyFailed ? targets.filter((ti) => ti.state === 'failed' || ti.state === 'upstream_failed') : targets;
     const cleared = await sql<Changed>(client, 'clear_task_instances', [
@@ -61,7 +64,7 @@ export async function clearTaskInstances(pool: Pool, input: TaskSelection & { on
     changes.instances(input.dagRunId, cleared, 'none');
     if (cleared.length > 0) await reconsider(client, input.dagRunId, structure, cleared, changes);
     return cleared.length;
-  });
+  }));
 }
 
 /**
@@ -71,13 +74,13 @@ export async function clearTaskInstances(pool: Pool, input: TaskSelection & { on
  * decided again. Returns how many instances changed.
  */
 export async function markTaskInstances(pool: Pool, input: TaskSelection & { state: 'success' | 'failed' }): Promise<number> {
-  return inRunTransaction(pool, async (client, changes) => {
+  return admitAfter(pool, inRunTransaction(pool, async (client, changes) => {
     const { structure, targets } = await selectInstances(client, input);
     const marked = await sql<Changed>(client, 'mark_task_instances', [targets.map((ti) => ti.id), input.state]);
     changes.instances(input.dagRunId, marked, input.state);
     if (marked.length > 0) await reconsider(client, input.dagRunId, structure, marked, changes);
     return marked.length;
-  });
+  }));
 }
 
 /**
@@ -86,13 +89,13 @@ export async function markTaskInstances(pool: Pool, input: TaskSelection & { sta
  * (their signal is aborted) and end `failed` with `RunCancelled`.
  */
 export async function cancelDagRun(pool: Pool, dagRunId: number): Promise<void> {
-  await inRunTransaction(pool, async (client, changes) => {
+  await admitAfter(pool, inRunTransaction(pool, async (client, changes) => {
     const run = await selectRun(client, dagRunId);
     if (run.state !== 'running' && run.state !== 'queued') throw badInput(`DagRun ${dagRunId} has already ended (${run.state}); only a running run can be cancelled`);
     await sql(client, 'cancel_dag_run', [dagRunId]);
     changes.run(dagRunId, 'failed');
     changes.more(dagRunId); // its waiting instances were skipped: subscribers read them anew
-  });
+  }));
 }
 
 /**
@@ -101,12 +104,12 @@ export async function cancelDagRun(pool: Pool, dagRunId: number): Promise<void> 
  * are stopped by their workers at the next heartbeat.
  */
 export async function markDagRun(pool: Pool, dagRunId: number, state: 'success' | 'failed'): Promise<void> {
-  await inRunTransaction(pool, async (client, changes) => {
+  await admitAfter(pool, inRunTransaction(pool, async (client, changes) => {
     await selectRun(client, dagRunId);
     await sql(client, 'mark_dag_run', [dagRunId, state]);
     changes.run(dagRunId, state);
     changes.more(dagRunId);
-  });
+  }));
 }
 
 async function selectRun(client: PoolClient, dagRunId: number): Promise<{ dag_id: string; dag_version_id: number; state: string }> {

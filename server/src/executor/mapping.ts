@@ -2,6 +2,7 @@ import type { PoolClient } from 'pg';
 import type { DagStructure, TaskStructure } from '../dags/structure.js';
 import { taskOf } from '../dags/versions.js';
 import type { RunChanges } from '../live/notifications.js';
+import { enqueueTaskInstances } from './capacity.js';
 import { sql } from './sql.js';
 import { setTaskStates, type Finished } from './transitions.js';
 
@@ -30,7 +31,7 @@ export async function startTaskInstances(
   const unexpanded = (ti: InstanceRow) => ti.map_index === -1 && taskOf(structure, ti.task_id).map !== undefined;
   const plain = instances.filter((ti) => !unexpanded(ti));
   if (plain.length > 0) {
-    await sql(client, 'enqueue_task_instances', [plain.map((ti) => ti.id)]);
+    await enqueueTaskInstances(client, dagRunId, structure, plain.map((ti) => ti.id), changes);
     changes.instances(dagRunId, plain, 'queued');
   }
   let started = plain.length;
@@ -90,7 +91,7 @@ async function expand(
     task.maxActiveTisPerTask ?? n,
     task.map!.zip,
   ]);
-  await sql(client, 'enqueue_task_instances', [toEnqueue.map((ti) => ti.id)]);
+  await enqueueTaskInstances(client, dagRunId, structure, toEnqueue.map((ti) => ti.id), changes);
   changes.more(dagRunId); // n instances now exist: subscribers read them anew
   return 'expanded';
 }
@@ -102,7 +103,7 @@ async function listLengths(client: PoolClient, dagRunId: number, structure: DagS
   const rows =
     upstream.length === 0
       ? []
-      : await sql<{ type: string | null; length: number | null }>(client, 'select_map_sources', [
+      : await sql<{ type: string | null; length: number | null; encoded: number; blobs: number }>(client, 'select_map_sources', [
           dagRunId,
           upstream.map((u) => u.taskId),
           upstream.map((u) => u.key),
@@ -111,9 +112,13 @@ async function listLengths(client: PoolClient, dagRunId: number, structure: DagS
   let next = 0;
   return sources.map((source) => {
     if ('value' in source) return { length: source.value.length };
-    const { type, length } = rows[next++]!;
+    const { type, length, encoded, blobs } = rows[next++]!;
     const what = `the output of task "${source.xcom.taskId}"`;
     if (type === null) return { problem: `${what} has no value (the task ended without one)` };
+    // Lists are split in SQL: inline plain JSON, or the items the worker split (see ARCHITECTURE.md, "XCom at any size").
+    if (type === 'stored') return { problem: `${what} could not be split into items to map over (it is not a list, or an item is larger than the XCom inline limit)` };
+    if (blobs > 0) return { problem: `${blobs} of the values of mapped task "${source.xcom.taskId}" are larger than the XCom inline limit; mapped items must fit in it` };
+    if (encoded > 0 && task.map!.zip) return { problem: `${what} holds items that are not plain JSON (Date, Map…); zip() over such lists is not supported yet` };
     if (length === null) return { problem: `${what} is ${type === 'object' ? 'an object' : type === 'null' ? 'null' : `a ${type}`}, not an array` };
     return { length };
   });
@@ -123,11 +128,11 @@ async function listLengths(client: PoolClient, dagRunId: number, structure: DagS
  * An instance of a mapped task with `maxActiveTisPerTask` ended for good: the next one
  * waiting for a slot is enqueued, in the same transaction.
  */
-export async function releaseMappedSlot(client: PoolClient, dagRunId: number, task: TaskStructure, mapIndex: number, changes: RunChanges): Promise<void> {
+export async function releaseMappedSlot(client: PoolClient, dagRunId: number, structure: DagStructure, task: TaskStructure, mapIndex: number, changes: RunChanges): Promise<void> {
   if (!task.map || task.maxActiveTisPerTask === null) return;
   const next = await sql<Required<InstanceRow>>(client, 'select_scheduled_instances', [dagRunId, task.id, mapIndex]);
   if (next.length === 0) return;
-  await sql(client, 'enqueue_task_instances', [next.map((ti) => ti.id)]);
+  await enqueueTaskInstances(client, dagRunId, structure, next.map((ti) => ti.id), changes);
   changes.instances(dagRunId, next, 'queued');
 }
 
@@ -135,12 +140,12 @@ export async function releaseMappedSlot(client: PoolClient, dagRunId: number, ta
  * The values of upstream XComs as a task receives them: an unmapped upstream's value, or a
  * mapped upstream's list of its instances' values in map_index order (empty when none).
  */
-export function upstreamValues(structure: DagStructure, rows: Array<{ task_id: string; key: string; value: unknown }>, refs: Array<{ taskId: string; key: string }>): Map<string, unknown> {
-  const values = new Map<string, unknown>();
+export function upstreamValues<V>(structure: DagStructure, rows: Array<{ task_id: string; key: string; value: V }>, refs: Array<{ taskId: string; key: string }>): Map<string, V | V[]> {
+  const values = new Map<string, V | V[]>();
   for (const ref of refs) if (taskOf(structure, ref.taskId).map) values.set(`${ref.taskId}\0${ref.key}`, []);
   for (const row of rows) {
     const ref = `${row.task_id}\0${row.key}`;
-    if (taskOf(structure, row.task_id).map) (values.get(ref) as unknown[] | undefined)?.push(row.value);
+    if (taskOf(structure, row.task_id).map) (values.get(ref) as V[] | undefined)?.push(row.value);
     else values.set(ref, row.value);
   }
   return values;

@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { loadStructure, taskOf } from '../dags/versions.js';
 import { inTransaction } from '../db/transaction.js';
+import { admitWaiting } from './capacity.js';
 import { sql } from './sql.js';
 import { abandonTry, finishTry, type FinishedTry } from './transitions.js';
 import { coerceError, isConnectionError } from '../errors.js';
@@ -29,6 +30,11 @@ export interface Recovery {
   deletedJobs: number;
   /** Job slots unlocked because a job they locked was never delivered (see release_stalled_jobs.sql). */
   releasedSlots: number;
+  /**
+   * Task instances queued by the pass's admission into pools and DAG limits (executor/capacity.ts):
+   * due retries waiting for a slot, and anything a path that freed slots missed.
+   */
+  admitted: number;
 }
 
 /** How long a job may stay locked without its task instance being claimed. */
@@ -90,5 +96,6 @@ export async function recoverLostTries(pool: Pool, opts: { heartbeatTimeoutMs?: 
     return { lostWorkers: marked.map((w) => w.id), deletedJobs: deleted?.deleted ?? 0 };
   });
   const [stalled] = await sql<{ slots: number }>(pool, 'release_stalled_jobs', [STALLED_JOB_S]);
-  return { tries, ...released, releasedSlots: stalled?.slots ?? 0 };
+  const admitted = await admitWaiting(pool);
+  return { tries, ...released, releasedSlots: stalled?.slots ?? 0, admitted };
 }

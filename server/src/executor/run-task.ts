@@ -1,3 +1,4 @@
+import type { MaintenanceAccess } from '@updraft/sdk';
 import type { Pool } from 'pg';
 import type { BundleLoader } from '../bundle/loader.js';
 import type { DagStructure, TaskStructure } from '../dags/structure.js';
@@ -15,7 +16,9 @@ import type { TaskProcessPool } from './task-processes.js';
 import { outsideTaskConsole } from './task-console.js';
 import { TrySecrets } from './task-secrets.js';
 import { abandonTry, finishTry, type FinishedTry, type LogLine, type TryOutcome } from './transitions.js';
-import { TryLog, type LoggedLine } from './try-log.js';
+import { TryLog, type LoggedLine, type LogLimits } from './try-log.js';
+import type { ArgPayload } from '../xcom/codec.cjs';
+import { placeValue, readValueText, splitItems, XComUnreadable, type StoredXCom, type XComItem, type XComSettings } from '../xcom/values.js';
 
 /** Payload of a `run_task` job: one job per runnable task instance. */
 export interface RunTaskPayload {
@@ -28,8 +31,9 @@ export interface Claim {
   dag_run_id: number;
   task_id: string;
   map_index: number;
-  /** A mapped instance's item (its first argument). */
+  /** A mapped instance's item (its first argument): plain JSON, or devalue text in `map_item_serialized`. */
   map_item: unknown;
+  map_item_serialized: string | null;
   try_number: number;
   max_tries: number;
   try_id: string;
@@ -37,6 +41,9 @@ export interface Claim {
   run_id: string;
   run_type: string;
   logical_date: Date;
+  /** Null only for runs created before data intervals existed. */
+  data_interval_start: Date | null;
+  data_interval_end: Date | null;
   conf: Record<string, unknown>;
   params: Record<string, unknown>;
   dag_version_id: number;
@@ -70,6 +77,12 @@ export interface RunTaskDeps {
   secretKey: SecretKeySource;
   /** Where `UPDRAFT_CONN_<ID>` connections are read: the worker's environment. */
   connectionEnv: NodeJS.ProcessEnv;
+  /** How much one try may log. */
+  logLimits: LogLimits;
+  /** Where XCom values go (inline or the object store) and how large they may be. */
+  xcom: XComSettings;
+  /** The retention engine and lost-worker recovery for in-process tasks of `dagId` (the maintenance DAGs). */
+  maintenance: (dagId: string) => MaintenanceAccess;
   onEvent?: (event: TryEvent) => void;
 }
 
@@ -103,7 +116,7 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
   // A listener that prints the line (updraft start) must print it, not log it to the try again.
   const tryLog = new TryLog(deps.pool, claim.try_id, masker, (line) => {
     if (deps.onEvent) outsideTaskConsole(() => deps.onEvent!({ kind: 'log', dagId: claim.dag_id, taskId: claim.task_id, tryNumber: claim.try_number, line }));
-  });
+  }, deps.logLimits);
   const log = (line: LoggedLine) => tryLog.add(line);
   const io: TryIo = { log, secrets };
 
@@ -118,7 +131,7 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
     if (task.kind?.type === 'latest_only') {
       outcome = latestOnlyOutcome(loaded, task, { runType: claim.run_type, logicalDate: claim.logical_date });
     } else {
-      const args = await retryWhileDatabaseFails(() => resolveArgs(deps.pool, claim, loaded, task), deps.forced);
+      const args = await retryWhileDatabaseFails(() => resolveArgs(deps, claim, loaded, task), deps.forced);
       const check = () => execute(deps, claim, loaded, task, args, io);
       if (task.kind?.type === 'sensor') {
         const [first] = await retryWhileDatabaseFails(() => sql<{ started_at: Date }>(deps.pool, 'select_first_try_start', [claim.task_instance_id]), deps.forced);
@@ -129,7 +142,8 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
   } catch (e) {
     // Loading the structure, the bundle or the arguments failed for good.
     const error = coerceError(e);
-    outcome = { kind: 'failed', error: { name: 'TaskSetupFailed', message: `could not prepare the try: ${error.message}`, stack: error.stack }, retryable: true };
+    if (error instanceof XComUnreadable) outcome = { kind: 'failed', error: { name: error.name, message: `Task "${claim.task_id}" cannot start: ${error.message}` }, retryable: false };
+    else outcome = { kind: 'failed', error: { name: 'TaskSetupFailed', message: `could not prepare the try: ${error.message}`, stack: error.stack }, retryable: true };
   }
   if (outcome.kind === 'failed') log({ level: 'error', message: `Try ${claim.try_number} failed: ${outcome.error.message}`, fields: undefined });
   if (outcome.kind === 'skipped') log({ level: 'info', message: `Skipped: ${outcome.reason}`, fields: undefined });
@@ -165,6 +179,28 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
  * left `running` by a forced stop is ended by the sweep (recovery.ts).
  */
 async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure | undefined, outcome: TryOutcome, logs: LogLine[], nextSeq: number, masker: SecretMasker): Promise<FinishedTry | null> {
+  let xcom: StoredXCom | null = null;
+  let items: XComItem[] | null = null;
+  if (outcome.kind === 'success' && outcome.value !== undefined) {
+    const encoded = outcome.value;
+    const where = { dagId: claim.dag_id, dagRunId: claim.dag_run_id, taskId: claim.task_id, mapIndex: claim.map_index, tryId: claim.try_id };
+    try {
+      xcom = await retryWhileDatabaseFails(() => placeValue(deps.pool, deps.xcom, encoded, where), deps.forced);
+    } catch (e) {
+      const message = masker.mask(`Task "${claim.task_id}" returned a value of ${encoded.bytes} bytes that could not be put in the XCom object store: ${coerceError(e).message}`);
+      outcome = { kind: 'failed', error: { name: 'ResultNotStorable', message }, retryable: true };
+      logs = [...logs, { seq: nextSeq++, level: 'error', message, fields: undefined, loggedAt: new Date() }];
+    }
+    // A list PostgreSQL cannot split (not inline plain JSON) that a mapped task maps over: split
+    // here. Unsplittable (an item over the inline limit): the mapped task fails saying so.
+    if (xcom && xcom.json === null && structure && isMappedOver(structure, claim.task_id)) {
+      try {
+        items = splitItems(encoded, deps.xcom.inlineMaxBytes) ?? null;
+      } catch {
+        items = null;
+      }
+    }
+  }
   const finish = async (outcome: TryOutcome, logs: LogLine[]) => {
     const loaded = structure ?? (structure = await loadStructure(deps.pool, claim.dag_version_id));
     return finishTry(deps.pool, {
@@ -177,6 +213,8 @@ async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure |
       task: taskOf(loaded, claim.task_id),
       outcome,
       logs,
+      xcom,
+      items,
     });
   };
   try {
@@ -200,6 +238,12 @@ async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure |
   }
 }
 
+/** Whether a mapped task maps over this task's output (not only a mapped task's own instances). */
+function isMappedOver(structure: DagStructure, taskId: string): boolean {
+  if (taskOf(structure, taskId).map) return false; // a mapped task's values are items already
+  return structure.tasks.some((t) => t.map?.sources.some((s) => 'xcom' in s && s.xcom.taskId === taskId));
+}
+
 /** The text an outcome stores (a failure's message and stack, a skip's reason), masked. */
 function maskOutcome(outcome: TryOutcome, masker: SecretMasker): TryOutcome {
   if (outcome.kind === 'failed') return { ...outcome, error: { ...masker.maskError(outcome.error), name: masker.mask(outcome.error.name) } };
@@ -207,14 +251,30 @@ function maskOutcome(outcome: TryOutcome, masker: SecretMasker): TryOutcome {
   return outcome;
 }
 
-/** The task's arguments: a mapped instance's item first, then upstream values and literals. */
-async function resolveArgs(pool: Pool, claim: Claim, structure: DagStructure, task: TaskStructure): Promise<unknown[]> {
+/**
+ * The task's arguments, as stored (decoded where the task runs): a mapped instance's item
+ * first, then upstream values (read from the object store for blobs) and literals.
+ */
+async function resolveArgs(deps: RunTaskDeps, claim: Claim, structure: DagStructure, task: TaskStructure): Promise<ArgPayload[]> {
   const refs = task.args.flatMap((arg) => ('xcom' in arg ? [arg.xcom] : []));
-  const rows = refs.length > 0 ? await sql<{ task_id: string; key: string; value: unknown }>(pool, 'select_xcom_args', [claim.dag_run_id, refs.map((r) => r.taskId)]) : [];
-  const values = upstreamValues(structure, rows, refs);
-  const args = task.args.map((arg) => ('xcom' in arg ? (values.get(`${arg.xcom.taskId}\0${arg.xcom.key}`) ?? null) : arg.value));
+  type Row = StoredXCom & { task_id: string; map_index: number; key: string };
+  const rows = refs.length > 0 ? await sql<Row>(deps.pool, 'select_xcom_args', [claim.dag_run_id, refs.map((r) => r.taskId)]) : [];
+  const texts = await Promise.all(
+    rows.map(async (row) => ({
+      ...row,
+      value: await readValueText(deps.xcom.store, row, `the output of task "${row.task_id}"${row.map_index >= 0 ? ` [${row.map_index}]` : ''}${row.key === 'return_value' ? '' : ` (${row.key})`}`),
+    })),
+  );
+  const values = upstreamValues(structure, texts, refs);
+  const args = task.args.map((arg): ArgPayload => {
+    if ('value' in arg) return { value: arg.value };
+    const found = values.get(`${arg.xcom.taskId}\0${arg.xcom.key}`);
+    if (found === undefined) return {};
+    return Array.isArray(found) ? { list: found } : { encoded: found };
+  });
   if (!task.map) return args;
   if (claim.map_index < 0) throw new Error(`task "${task.id}" is mapped, but this instance has no item (it was not expanded)`);
-  return [claim.map_item, ...args];
+  const item: ArgPayload = claim.map_item_serialized === null ? { value: claim.map_item } : { encoded: { encoding: 'devalue', text: claim.map_item_serialized } };
+  return [item, ...args];
 }
 

@@ -1,6 +1,6 @@
 import type { TaskKindStructure } from '../dags/structure.js';
 import { truthy } from './flow.js';
-import type { TryOutcome } from './transitions.js';
+import { outcomeValue, type TryOutcome } from './transitions.js';
 
 type SensorKind = Extract<TaskKindStructure, { type: 'sensor' }>;
 
@@ -21,7 +21,7 @@ export async function sense(
   let intervalMs = kind.exponentialBackoff ? kind.intervalMs * 2 ** Math.min(run.tryNumber - 1, 30) : kind.intervalMs;
   for (;;) {
     const outcome = await check();
-    if (outcome.kind !== 'success' || (outcome.valueJson !== undefined && truthy(JSON.parse(outcome.valueJson)))) return outcome;
+    if (outcome.kind !== 'success' || (outcome.value !== undefined && truthy(outcomeValue(outcome)))) return outcome;
     const elapsedMs = Date.now() - run.firstCheckAt.getTime();
     if (elapsedMs >= kind.timeoutMs) {
       const message = `the sensor's condition did not hold within its timeout of ${kind.timeoutMs} ms (first check ${run.firstCheckAt.toISOString()})`;

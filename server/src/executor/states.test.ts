@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TaskInstanceState as PrismaTaskInstanceState } from '../generated/prisma/enums.js';
-import { DUE_LATER, ENDED, FAILED, NOT_STARTED, TASK_INSTANCE_STATES, UNFINISHED, WAITING } from './states.js';
+import { AWAITING_ADMISSION, DUE_LATER, ENDED, FAILED, HOLDING_SLOTS, NOT_STARTED, TASK_INSTANCE_STATES, UNFINISHED, WAITING } from './states.js';
 
 const SQL_DIR = new URL('./sql/', import.meta.url);
 
@@ -22,6 +22,11 @@ const USES: Record<string, ReadonlyArray<readonly string[]>> = {
   'clear_task_instances.sql': [ENDED],
   'cancel_dag_run.sql': [NOT_STARTED],
   'mark_dag_run.sql': [UNFINISHED],
+  'select_capacity_scope.sql': [AWAITING_ADMISSION, AWAITING_ADMISSION],
+  'select_capacity_usage.sql': [HOLDING_SLOTS, HOLDING_SLOTS],
+  'select_waiting_instances.sql': [AWAITING_ADMISSION, AWAITING_ADMISSION],
+  'admit_task_instances.sql': [AWAITING_ADMISSION],
+  'select_waiting_pools.sql': [AWAITING_ADMISSION],
 };
 
 describe('the task instance state machine', () => {

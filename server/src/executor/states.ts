@@ -42,6 +42,12 @@ export const ENDED = ['success', 'failed', 'upstream_failed', 'skipped'] as cons
 /** Ended in failure: a leaf in one of these fails its run (Airflow's leaf rule). */
 export const FAILED = ['failed', 'upstream_failed'] as const satisfies readonly TaskInstanceState[];
 
+/** A gated instance in one of these waits for admission (executor/capacity.ts): its limits' slots. */
+export const AWAITING_ADMISSION = ['scheduled', ...DUE_LATER] as const satisfies readonly TaskInstanceState[];
+
+/** A gated instance in one of these holds its slots. */
+export const HOLDING_SLOTS = ['queued', 'running'] as const satisfies readonly TaskInstanceState[];
+
 export function isWaiting(state: string): boolean {
   return (WAITING as readonly string[]).includes(state);
 }

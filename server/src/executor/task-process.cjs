@@ -6,10 +6,16 @@
 
 const util = require('node:util');
 const { Worker } = require('node:worker_threads');
+const { decodeArg, encode } = require('../xcom/codec.cjs');
 
 const DAG = Symbol.for('@updraft/sdk/Dag');
 // The SDK's SECRETS_ACCESS (sdk/src/secrets.ts): where variable() and connection() find the worker.
 const SECRETS_ACCESS = Symbol.for('@updraft/sdk/secrets');
+
+/** Puts the worker's secrets access in a context, not enumerable: `{ ...context() }` does not copy it into a value a task returns. */
+function withSecretsAccess(ctx, access) {
+  return Object.defineProperty(ctx, SECRETS_ACCESS, { value: access });
+}
 const MAX_LOG_MESSAGE = 64 * 1024;
 
 /** The try being run: { id, controller }. */
@@ -96,17 +102,26 @@ async function run({ tryId, bundleFile, fileName, dagId, taskId, args, context, 
     const dag = findDag(bundleFile, fileName, dagId);
     const logger = Object.fromEntries(['debug', 'info', 'warn', 'error'].map((level) => [level, (message, fields) => log(level, message, fields)]));
     const secrets = { variable: (key) => lookup(tryId, 'variable', key), connection: (id) => lookup(tryId, 'connection', id) };
-    const ctx = { ...context, logicalDate: new Date(context.logicalDate), log: logger, signal: controller.signal, [SECRETS_ACCESS]: secrets };
+    const ctx = {
+      ...context,
+      logicalDate: new Date(context.logicalDate),
+      dataIntervalStart: new Date(context.dataIntervalStart),
+      dataIntervalEnd: new Date(context.dataIntervalEnd),
+      log: logger,
+      signal: controller.signal,
+    };
+    withSecretsAccess(ctx, secrets);
     if (callback && callback.runState) {
       const { dagId: d, runId, dagRunId, logicalDate, conf, params } = ctx;
       await dag.runDagCallback({ dagId: d, runId, dagRunId, logicalDate, conf, params, log: logger, state: callback.runState });
       result = { type: 'result', tryId, ok: true };
     } else if (callback) {
-      await dag.runCallback(taskId, callback.name, { ...ctx, error: callback.error });
+      await dag.runCallback(taskId, callback.name, withSecretsAccess({ ...ctx, error: callback.error }, secrets));
       result = { type: 'result', tryId, ok: true };
     } else {
-      const value = await dag.runTask(taskId, args, ctx);
-      result = { type: 'result', tryId, ok: true, valueJson: serialize(taskId, value, maxResultBytes) };
+      const value = await dag.runTask(taskId, args.map(decodeArg), ctx);
+      // Encoded here, so that a value too large or not storable fails in this process, before it travels.
+      result = { type: 'result', tryId, ok: true, value: value === undefined ? undefined : encode(value, `Task "${taskId}" returned a value that`, maxResultBytes) };
     }
   } catch (e) {
     result = { type: 'result', tryId, ok: false, error: errorData(e) };
@@ -128,26 +143,6 @@ function findDag(bundleFile, fileName, dagId) {
   return found;
 }
 
-/** The return value as JSON text (undefined: none); a value too large to store fails here, before it travels. */
-function serialize(taskId, value, maxResultBytes) {
-  if (value === undefined) return undefined;
-  let json;
-  try {
-    json = JSON.stringify(value);
-  } catch (e) {
-    throw new TypeError(`Task "${taskId}" returned a value that is not JSON-serializable (${describe(e)}); return plain data`);
-  }
-  if (json === undefined) return undefined;
-  const bytes = Buffer.byteLength(json);
-  if (bytes > maxResultBytes) {
-    const error = new Error(`Task "${taskId}" returned ${formatBytes(bytes)} of JSON; the most a return value may be is ${formatBytes(maxResultBytes)}. Store large data elsewhere and return a reference to it.`);
-    error.name = 'ResultNotStorable';
-    error.retryable = false;
-    throw error;
-  }
-  return json;
-}
-
 function setupError(message) {
   const error = new Error(message);
   error.name = 'TaskSetupFailed';
@@ -166,8 +161,4 @@ function describe(e) {
   } catch {
     return String(e);
   }
-}
-
-function formatBytes(n) {
-  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : `${(n / 1024).toFixed(1)} KB`;
 }

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { operatorStop } from './stop.js';
 import type { SecretReply, SecretRequest } from './task-secrets.js';
 import { thrownOutcome, type LogLine, type TryOutcome } from './transitions.js';
+import type { ArgPayload, EncodedValue } from '../xcom/codec.cjs';
 
 const CHILD = fileURLToPath(new URL('./task-process.cjs', import.meta.url));
 const PAGE_BYTES = 4096;
@@ -17,11 +18,13 @@ export interface IsolatedTry {
   fileName: string;
   dagId: string;
   taskId: string;
-  args: unknown[];
-  /** The task context without `log` and `signal`, which the task's process makes; `logicalDate` as ISO text. */
-  context: Record<string, unknown> & { logicalDate: string };
+  /** Encoded as stored: the task's process decodes them (xcom/codec.cjs), the worker never has to. */
+  args: ArgPayload[];
+  /** The task context without `log` and `signal`, which the task's process makes; its dates as ISO text. */
+  context: Record<string, unknown> & { logicalDate: string; dataIntervalStart: string; dataIntervalEnd: string };
   timeoutMs: number | null;
   memoryLimitMb: number;
+  /** A larger return value fails the try in its process (`ResultNotStorable`), before it travels. */
   maxResultBytes: number;
   /** Run this callback instead of the task: a task callback, or the DAG's run callback for `runState`. */
   callback?: { name: string; error?: { name: string; message: string } } | { runState: 'success' | 'failed' };
@@ -124,7 +127,7 @@ export class TaskProcessPool {
           onExit: resolve,
         };
         proc.child.send(
-          // Plain JSON crosses (arguments come from XCom, the result goes back as JSON text); the logical date as ISO text.
+          // Plain JSON crosses: arguments as their stored text (decoded in the task's process), the result goes back encoded, the logical date as ISO text.
           {
             type: 'run',
             tryId: t.tryId,
@@ -172,7 +175,7 @@ export class TaskProcessPool {
     if (result.type === 'result') {
       // A try that ran past its timeout is never a success, even if it returned in its grace period.
       if (ended === 'timeout') return timeout();
-      if (result.ok) return { kind: 'success', valueJson: result.valueJson };
+      if (result.ok) return { kind: 'success', value: result.value };
       if (ended === 'interrupted') return this.#interrupted(t, `: ${result.error.message}`);
       return thrownOutcome(result.error, result.error.retryable);
     }
@@ -284,7 +287,7 @@ export class TaskProcessPool {
 }
 
 type ChildResult =
-  | { type: 'result'; tryId: string; ok: true; valueJson: string | undefined }
+  | { type: 'result'; tryId: string; ok: true; value: EncodedValue | undefined }
   | { type: 'result'; tryId: string; ok: false; error: { name: string; message: string; stack?: string; retryable: boolean } };
 
 type ChildMessage =

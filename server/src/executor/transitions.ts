@@ -1,19 +1,24 @@
 import type { Pool, PoolClient } from 'pg';
+import { recordTaskAssetEvents } from '../assets/events.js';
+import { decode, type EncodedValue } from '../xcom/codec.cjs';
+import type { StoredXCom, XComItem } from '../xcom/values.js';
 import type { DagStructure, TaskStructure } from '../dags/structure.js';
 import { leafTaskIds, taskOf } from '../dags/versions.js';
 import { inTransactionRetryingConflicts } from '../db/transaction.js';
 import { RunChanges } from '../live/notifications.js';
+import { admitPending, DEFAULT_POOL, enqueueTaskInstances, needAdmission, scopeOf } from './capacity.js';
 import { releaseMappedSlot, startTaskInstances } from './mapping.js';
 import { retryDelayMs } from './retry.js';
 import { sql } from './sql.js';
 import type { Skip } from './flow.js';
 import { isWaiting } from './states.js';
+import { startQueuedRuns } from '../run-queue.js';
 import { evaluateTriggerRule, type UpstreamOutcome } from './trigger-rules.js';
 
-/** How a try ended. `value` is the task's return value as JSON text (undefined: none). */
+/** How a try ended. `value` is the task's return value, encoded (xcom/codec.cjs; undefined: none). */
 export type TryOutcome =
   /** `skip`: what a branch, short-circuit or latest-only task skips (executor/flow.ts). */
-  | { kind: 'success'; valueJson: string | undefined; skip?: Skip }
+  | { kind: 'success'; value: EncodedValue | undefined; skip?: Skip }
   /** The task threw `SkipError`: skipped, never retried. */
   | { kind: 'skipped'; reason: string }
   /** A reschedule-mode sensor found nothing yet: checked again at `nextCheckAt`, without using up a retry. */
@@ -25,6 +30,11 @@ export type TryOutcome =
       /** Not the task's doing (the worker shut down): retried at once, without using up a retry. */
       interrupted?: boolean;
     };
+
+/** A successful outcome's value, decoded (for branches, short-circuits and sensors, which look at it). */
+export function outcomeValue(outcome: Extract<TryOutcome, { kind: 'success' }>): unknown {
+  return outcome.value === undefined ? undefined : decode(outcome.value.encoding, outcome.value.text);
+}
 
 /** The outcome of a try whose task threw: `SkipError` skips, anything else fails. */
 export function thrownOutcome(error: { name: string; message: string; stack?: string }, retryable: boolean): TryOutcome {
@@ -65,7 +75,21 @@ export interface FinishedTry {
  */
 export async function finishTry(
   pool: Pool,
-  args: { dagRunId: number; taskInstanceId: string; tryId: string; tryNumber: number; maxTries: number; structure: DagStructure; task: TaskStructure; outcome: TryOutcome; logs: LogLine[] },
+  args: {
+    dagRunId: number;
+    taskInstanceId: string;
+    tryId: string;
+    tryNumber: number;
+    maxTries: number;
+    structure: DagStructure;
+    task: TaskStructure;
+    outcome: TryOutcome;
+    logs: LogLine[];
+    /** Where a successful outcome's value was stored (xcom/values.ts placeValue); null: none. */
+    xcom?: StoredXCom | null;
+    /** The value's items, when a list that is not inline plain JSON was split for a mapped task (splitItems). */
+    items?: XComItem[] | null;
+  },
 ): Promise<FinishedTry | null> {
   return inRunTransaction(pool, (client, changes) => finishInTransaction(client, args, changes));
 }
@@ -104,27 +128,43 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
   const error = outcome.kind === 'failed' ? JSON.stringify(outcome.error) : null;
   const tryState = taskState === 'up_for_retry' ? 'failed' : taskState;
   const extraTry = interrupted || taskState === 'up_for_reschedule';
-  const valueJson = outcome.kind === 'success' ? (outcome.valueJson ?? null) : null;
+  const xcom = outcome.kind === 'success' ? args.xcom : null;
   const { logs } = args;
-  const updated = await sql<{ id: string; map_index: number }>(client, 'finish_try', [
+  const updated = await sql<{ id: string; map_index: number; gated: boolean }>(client, 'finish_try', [
     args.tryId,
     tryState,
     error,
     taskState,
     nextTryAt,
-    valueJson,
-    valueJson === null ? 0 : Buffer.byteLength(valueJson),
+    xcom?.json ?? null,
+    xcom?.size_bytes ?? 0,
     ...logColumns(logs),
     extraTry ? 1 : 0,
+    xcom?.encoding ?? null,
+    xcom?.serialized ?? null,
+    xcom?.blob_key ?? null,
+    xcom?.blob_sha256 ?? null,
+    xcom && args.items ? args.items.length : null,
   ]);
   if (updated.length === 0) return null;
-  changes.instances(args.dagRunId, updated.map((ti) => ({ ...ti, task_id: task.id, try_number: args.tryNumber })), taskState);
+  if (xcom && args.items && args.items.length > 0) {
+    const { items } = args;
+    await sql(client, 'insert_xcom_items', [args.taskInstanceId, items.map((_, i) => i), items.map((i) => i.json), items.map((i) => i.serialized)]);
+  }
+  changes.instances(args.dagRunId, updated.map((ti) => ({ id: ti.id, map_index: ti.map_index, task_id: task.id, try_number: args.tryNumber })), taskState);
+  // The slots it held are free: what waits for them may start (admitPending, below).
+  if (updated[0]!.gated) needAdmission(changes, scopeOf(args.structure, [task.pool ?? DEFAULT_POOL]));
 
   if (taskState === 'up_for_retry' || taskState === 'up_for_reschedule') {
-    await sql(client, 'enqueue_task_instances', [[args.taskInstanceId]]);
+    await enqueueTaskInstances(client, args.dagRunId, args.structure, [args.taskInstanceId], changes);
+    await admitPending(client, changes);
     return { taskState, runState: null };
   }
-  await releaseMappedSlot(client, args.dagRunId, task, updated[0]!.map_index, changes);
+  // An asset is updated by a success only, recorded with it (Airflow: not by a failure or a skip).
+  if (taskState === 'success' && task.outlets) {
+    await recordTaskAssetEvents(client, { dagId: args.structure.id, dagRunId: args.dagRunId, taskId: task.id, mapIndex: updated[0]!.map_index, outlets: task.outlets });
+  }
+  await releaseMappedSlot(client, args.dagRunId, args.structure, task, updated[0]!.map_index, changes);
   const skip = outcome.kind === 'success' ? outcome.skip : undefined;
   const finished: Finished[] = skip
     ? [
@@ -138,6 +178,8 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
       ]
     : [{ taskId: task.id, outcome: taskState }];
   const pending = await scheduleDownstream(client, args.dagRunId, args.structure, finished, changes);
+  // After the task instances, before the run row: the lock order.
+  await admitPending(client, changes);
   // A run with a downstream instance just enqueued or still waiting cannot be over: only
   // finishers that leave none take the run-row lock, so wide runs do not queue on it.
   return { taskState, runState: pending > 0 ? null : await finishRunIfDone(client, args.dagRunId, args.structure, changes) };
@@ -275,9 +317,12 @@ export async function decide(
 /** Ends the run when nothing in it can still run; returns its final state, if it ended. */
 export async function finishRunIfDone(client: PoolClient, dagRunId: number, structure: DagStructure, changes: RunChanges): Promise<'success' | 'failed' | null> {
   await sql(client, 'lock_dag_run', [dagRunId]);
-  const [ended] = await sql<{ state: 'success' | 'failed' }>(client, 'finish_dag_run', [dagRunId, leafTaskIds(structure), structure.failRunOnAnyFailure]);
-  if (ended) changes.run(dagRunId, ended.state);
-  return ended?.state ?? null;
+  const [ended] = await sql<{ state: 'success' | 'failed'; dag_id: string }>(client, 'finish_dag_run', [dagRunId, leafTaskIds(structure), structure.failRunOnAnyFailure]);
+  if (!ended) return null;
+  changes.run(dagRunId, ended.state);
+  // A slot freed: a run waiting `queued` (maxActiveRuns, a backfill's limit) starts now.
+  await startQueuedRuns(client, ended.dag_id, changes);
+  return ended.state;
 }
 
 /** Ends task instances that will not run (`upstream_failed`, `skipped`); returns those it ended. */

@@ -3,10 +3,11 @@ import { retryWhileDatabaseFails } from '../db/retry.js';
 import { coerceError, isConnectionError } from '../errors.js';
 import { SecretMasker } from '../secrets/masking.js';
 import { sql } from './sql.js';
+import { DEFAULT_LOG_LIMITS, MAX_LOG_MESSAGE, type LogLimits } from './log-limits.js';
 import { logColumns, type LogLine } from './transitions.js';
 
-/** Lines a try may log; past them one line says how many more were dropped. */
-export const MAX_LOG_LINES = 10_000;
+export { DEFAULT_LOG_LIMITS, MAX_LOG_BYTES, MAX_LOG_LINES, type LogLimits } from './log-limits.js';
+
 /** A line waits at most this long in the worker before it is written (while the try runs). */
 export const LOG_FLUSH_INTERVAL_MS = 200;
 /** This many lines waiting are written at once, without waiting for the interval. */
@@ -39,6 +40,10 @@ export class TryLog {
   private pending: LogLine[] = [];
   private nextSeq = 0;
   private dropped = 0;
+  private droppedBytes = 0;
+  /** A cap was reached: every later line is dropped, so the log has no gap before its marker. */
+  private full = false;
+  private bytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> | undefined;
   private failures = 0;
@@ -54,19 +59,28 @@ export class TryLog {
     private readonly masker: SecretMasker = new SecretMasker(),
     /** Hears each line as it is logged, masked (worker events). */
     private readonly onLine?: (line: LogLine) => void,
+    private readonly limits: LogLimits = DEFAULT_LOG_LIMITS,
   ) {}
 
-  /** Adds a line: numbered, NUL-free, its fields plain JSON; past the cap it is only counted. */
+  /** Adds a line: numbered, NUL-free, its fields plain JSON; past a cap it is only counted. */
   add(line: LoggedLine): void {
-    if (this.nextSeq >= MAX_LOG_LINES) {
-      this.dropped++;
+    if (this.full || this.nextSeq >= this.limits.maxLines) {
+      this.drop(line);
       return;
     }
     const fields = storableFields(line.fields);
+    const fieldsJson = fields === undefined ? undefined : JSON.stringify(fields);
+    const message = cut(String(line.message));
+    const bytes = Buffer.byteLength(message) + (fieldsJson === undefined ? 0 : Buffer.byteLength(fieldsJson));
+    if (this.bytes + bytes > this.limits.maxBytes) {
+      this.drop(line);
+      return;
+    }
+    this.bytes += bytes;
     const stored: LogLine = {
       seq: this.nextSeq++,
       level: line.level,
-      message: this.masker.mask(withoutNul(String(line.message))),
+      message: this.masker.mask(withoutNul(message)),
       fields: fields === undefined ? undefined : this.masker.maskFields(fields),
       loggedAt: new Date(),
     };
@@ -75,6 +89,13 @@ export class TryLog {
     if (this.settled) return;
     if (this.pending.length >= LOG_FLUSH_LINES) this.writeSoon(0);
     else this.writeSoon(LOG_FLUSH_INTERVAL_MS);
+  }
+
+  /** Past a cap, a line is only counted (its size roughly: the marker is a hint, and this must stay cheap). */
+  private drop(line: LoggedLine): void {
+    this.full = true;
+    this.dropped++;
+    this.droppedBytes += typeof line.message === 'string' ? line.message.length : 0;
   }
 
   /** The seq the next line would get (after the truncation marker, if any). */
@@ -97,8 +118,11 @@ export class TryLog {
       await retryWhileDatabaseFails(() => this.maskWritten(), forced);
     }
     if (this.dropped > 0) {
-      this.pending.push({ seq: this.nextSeq++, level: 'warn', message: `[log truncated: ${this.dropped} more line(s) past the limit of ${MAX_LOG_LINES}]`, fields: undefined, loggedAt: new Date() });
+      const { maxLines, maxBytes } = this.limits;
+      const message = `[log truncated: ${this.dropped} more line(s) (~${formatBytes(this.droppedBytes)}) past the limit of ${maxLines} lines / ${formatBytes(maxBytes)} per try]`;
+      this.pending.push({ seq: this.nextSeq++, level: 'warn', message, fields: { truncated: true, droppedLines: this.dropped }, loggedAt: new Date() });
       this.dropped = 0;
+      this.droppedBytes = 0;
     }
     return this.take().map((line) => this.masked(line));
   }
@@ -167,6 +191,17 @@ export class TryLog {
     await sql(this.pool, 'append_try_logs', [this.tryId, ...logColumns(lines), notice]);
     this.writtenUpTo = Math.max(this.writtenUpTo, lines.at(-1)!.seq + 1);
   }
+}
+
+/** A message past MAX_LOG_MESSAGE, cut (leaving room for the note a task process already added when it cut it). */
+function cut(text: string): string {
+  return text.length > MAX_LOG_MESSAGE + 64 ? `${text.slice(0, MAX_LOG_MESSAGE)}… [${text.length - MAX_LOG_MESSAGE} more characters cut]` : text;
+}
+
+export function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${+(n / 1024 / 1024).toFixed(1)} MB`;
+  if (n >= 1024) return `${+(n / 1024).toFixed(1)} KB`;
+  return `${n} B`;
 }
 
 /** PostgreSQL text cannot hold NUL characters. */

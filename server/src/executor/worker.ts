@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { Logger, run, type Runner } from 'graphile-worker';
+import path from 'node:path';
+import { Logger, run, type Runner, type Task } from 'graphile-worker';
 import type { Pool } from 'pg';
 import { BundleLoader } from '../bundle/loader.js';
-import { bundleCacheDir, type UpdraftConfig } from '../config.js';
+import { bundleCacheDir, checkQueues, type UpdraftConfig } from '../config.js';
 import { coerceError } from '../errors.js';
+import { RETENTION_TASK, retentionCrontab, retentionTask } from '../retention/cron.js';
+import type { RetentionHooks } from '../retention/engine.js';
+import type { RetentionPolicy } from '../retention/policy.js';
+import { maintenanceAccess } from '../retention/maintenance-access.js';
 import { noSecretKey, SECRET_KEY_VARIABLE, type SecretKeySource } from '../secrets/key.js';
 import { HEARTBEAT_TIMEOUT_MS, heartbeatIntervalMs, recoverLostTries } from './recovery.js';
 import { stopReason } from './stop.js';
@@ -12,6 +17,9 @@ import { runTaskInstance, type RunTaskDeps, type RunTaskPayload, type TryEvent }
 import { sql } from './sql.js';
 import { taskEnvironment } from './task-environment.js';
 import { TaskProcessPool } from './task-processes.js';
+import { DEFAULT_LOG_LIMITS, type LogLimits } from './try-log.js';
+import { LocalXComStore, type XComStore } from '../xcom/store.js';
+import { defaultXComStore, sweepDeletedBlobs, XCOM_INLINE_MAX_BYTES, XCOM_MAX_BYTES } from '../xcom/values.js';
 
 export interface WorkerOptions {
   pool: Pool;
@@ -21,6 +29,8 @@ export interface WorkerOptions {
   cacheDir: string;
   /** Task instances run at once. Default 8. */
   concurrency?: number;
+  /** The queues it takes task instances from (tasks choose theirs with `queue`). Default `['default']`. */
+  queues?: string[];
   /** Memory of a task process unless the task sets `memoryLimit`, in MB. Default 1024. */
   memoryLimitMb?: number;
   /** A worker silent this long is taken for dead (by this worker's recovery pass too). Default 30 s. */
@@ -37,9 +47,37 @@ export interface WorkerOptions {
   secretKey?: SecretKeySource;
   /** Where tasks' `UPDRAFT_CONN_<ID>` connections are read. Default `process.env`. */
   connectionEnv?: NodeJS.ProcessEnv;
+  /** How much one try may log: default 10,000 lines / 5 MB, then a truncation marker. */
+  logLimits?: Partial<LogLimits>;
+  /**
+   * Where XCom values above `xcomInlineMaxBytes` are stored: every worker (and whatever sweeps
+   * deleted blobs) must share it. Default: the folder `xcom` beside `cacheDir` (`<home>/xcom`).
+   * A plugin may pass an S3-compatible store (see XComStore).
+   */
+  xcomStore?: XComStore;
+  /** Values larger than this (their text, in bytes) go to `xcomStore`. Default 64 KB. */
+  xcomInlineMaxBytes?: number;
+  /** A larger value fails its task. Default 1 GB. */
+  xcomMaxBytes?: number;
+  /**
+   * Run the retention cron job (server/src/retention) with this policy; graphile-worker runs
+   * each tick once whatever the number of workers. Default: none (`updraft start` and
+   * `updraft worker` pass the configured one).
+   */
+  retention?: RetentionPolicy | null;
+  /** Called by retention passes, e.g. after XCom rows were deleted (their blobs may go). */
+  retentionHooks?: RetentionHooks;
   onEvent?: (event: TryEvent) => void;
   /** graphile-worker's own log lines at warning level and above, and the worker's own troubles. */
   onWarning?: (message: string) => void;
+}
+
+/** The queue of every task not given one. */
+export const DEFAULT_QUEUE = 'default';
+
+/** The graphile-worker task identifier of a queue's jobs (as enqueue_task_instances.sql names them). */
+export function taskIdentifier(queue: string): string {
+  return queue === DEFAULT_QUEUE ? 'run_task' : `run_task:${queue}`;
 }
 
 /** The worker options a platform configuration decides. */
@@ -47,9 +85,15 @@ export function workerSettings(config: UpdraftConfig) {
   return {
     cacheDir: bundleCacheDir(config),
     concurrency: config.concurrency,
+    queues: config.queues,
     memoryLimitMb: config.memoryLimitMb,
     lostWorkerTimeoutMs: config.lostWorkerTimeoutMs,
     shutdownGraceMs: config.shutdownGraceMs,
+    logLimits: { maxLines: config.logMaxLines, maxBytes: config.logMaxBytes },
+    xcomStore: defaultXComStore(config.home),
+    xcomInlineMaxBytes: config.xcomInlineMaxBytes,
+    xcomMaxBytes: config.xcomMaxBytes,
+    retention: config.retention,
   } satisfies Partial<WorkerOptions>;
 }
 
@@ -65,13 +109,14 @@ export interface Worker {
 }
 
 /**
- * Starts a worker: a graphile-worker runner whose only task, `run_task`, runs one try of
- * a task instance, in a pool of task processes. Any number of workers on any machines can
+ * Starts a worker: a graphile-worker runner whose only task, `run_task` (`run_task:<queue>`
+ * for each queue other than `default` it serves), runs one try of a task instance, in a pool of task processes. Any number of workers on any machines can
  * share one database; each also runs lost-worker recovery, so no scheduler is needed for it.
  */
 export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   const id = `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const concurrency = opts.concurrency ?? 8;
+  const queues = checkQueues(opts.queues ?? [DEFAULT_QUEUE]);
   const lostWorkerTimeoutMs = opts.lostWorkerTimeoutMs ?? HEARTBEAT_TIMEOUT_MS;
   const killGraceMs = opts.killGraceMs ?? 5_000;
   const warn = (message: string) => opts.onWarning?.(message);
@@ -79,6 +124,9 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   const forced = new AbortController();
   const processes = new TaskProcessPool({ max: concurrency, killGraceMs, env: taskEnvironment(opts.databaseUrl), onWarning: warn });
   const holding = new Map<string, AbortController>();
+  const xcomStore = opts.xcomStore ?? new LocalXComStore(path.join(path.dirname(opts.cacheDir), 'xcom'));
+  // Retention deletes XCom rows in batches: their blobs go at once (the periodic sweep below would take them too).
+  const retentionHooks: RetentionHooks = opts.retentionHooks ?? { afterXComDeleted: async () => void (await sweepDeletedBlobs(opts.pool, xcomStore, { maxBatches: 20 })) };
   const lockers = new Set<string>();
   const deps: RunTaskDeps = {
     pool: opts.pool,
@@ -92,11 +140,23 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     forced: forced.signal,
     secretKey: opts.secretKey ?? noSecretKey(`this worker was started without a secret key (${SECRET_KEY_VARIABLE})`),
     connectionEnv: opts.connectionEnv ?? process.env,
+    logLimits: checkedLogLimits(opts.logLimits),
+    xcom: { store: xcomStore, inlineMaxBytes: opts.xcomInlineMaxBytes ?? XCOM_INLINE_MAX_BYTES, maxBytes: opts.xcomMaxBytes ?? XCOM_MAX_BYTES },
+    maintenance: (dagId) =>
+      maintenanceAccess({ pool: opts.pool, lostWorkerTimeoutMs, batchSize: opts.retention?.batchSize, hooks: retentionHooks, signal: interrupt.signal }, dagId),
     onEvent: opts.onEvent,
   };
   process.setSourceMapsEnabled(true);
 
-  await sql(opts.pool, 'register_worker', [id, os.hostname(), process.pid, concurrency]);
+  await sql(opts.pool, 'register_worker', [id, os.hostname(), process.pid, concurrency, queues]);
+  const runTask: Task = async (payload, helpers) => {
+    if (helpers.job.locked_by && !lockers.has(helpers.job.locked_by)) {
+      // Recovery must know a job slot's id before that slot could need releasing.
+      lockers.add(helpers.job.locked_by);
+      await beat();
+    }
+    return runTaskInstance(deps, payload as RunTaskPayload, helpers.job.id);
+  };
   const runner: Runner = await run({
     pgPool: opts.pool,
     concurrency,
@@ -107,15 +167,13 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     logger: new Logger(() => (level, message) => {
       if (level === 'error' || level === 'warning') warn(message);
     }),
+    parsedCronItems: opts.retention ? retentionCrontab(opts.retention) : [],
+    // Only the task identifiers of its queues: graphile-worker never hands it another queue's job.
     taskList: {
-      run_task: async (payload, helpers) => {
-        if (helpers.job.locked_by && !lockers.has(helpers.job.locked_by)) {
-          // Recovery must know a job slot's id before that slot could need releasing.
-          lockers.add(helpers.job.locked_by);
-          await beat();
-        }
-        return runTaskInstance(deps, payload as RunTaskPayload, helpers.job.id);
-      },
+      ...(opts.retention
+        ? { [RETENTION_TASK]: retentionTask({ pool: opts.pool, policy: opts.retention, hooks: retentionHooks, signal: interrupt.signal, onWarning: warn }) }
+        : {}),
+      ...Object.fromEntries(queues.map((queue) => [taskIdentifier(queue), runTask])),
     },
   });
 
@@ -142,6 +200,16 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
       recovering = false;
     }
   };
+  // Blobs of deleted XCom rows (a clear, a deleted DAG, retention) are deleted here too.
+  let sweeping = false;
+  const sweep = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    void sweepDeletedBlobs(opts.pool, xcomStore, { maxBatches: 20 })
+      .catch((e: unknown) => warn(`deleting the blobs of deleted XCom values failed: ${coerceError(e).message}`))
+      .finally(() => (sweeping = false));
+  }, BLOB_SWEEP_INTERVAL_MS);
+  sweep.unref();
   const interval = heartbeatIntervalMs(lostWorkerTimeoutMs);
   const heartbeat = setInterval(() => {
     void beat();
@@ -171,8 +239,20 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     } finally {
       clearTimeout(grace);
       clearInterval(heartbeat);
+      clearInterval(sweep);
       await processes.close();
       await beat(true);
     }
   }
+}
+
+/** How often a worker deletes the blobs of deleted XCom rows. */
+const BLOB_SWEEP_INTERVAL_MS = 60_000;
+
+function checkedLogLimits(limits: Partial<LogLimits> = {}): LogLimits {
+  const checked = { ...DEFAULT_LOG_LIMITS, ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) };
+  for (const [name, value] of Object.entries(checked)) {
+    if (!Number.isInteger(value) || value < 1) throw new TypeError(`logLimits.${name} must be a whole number of at least 1, got ${value}`);
+  }
+  return checked;
 }

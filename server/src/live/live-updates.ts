@@ -15,6 +15,12 @@ import {
 /** What a subscriber can hear: a run's changes, a try's new log lines, the DAG list's changes. */
 export type LiveEvent = { kind: 'run'; n: RunNotification } | { kind: 'log'; n: LogNotification } | { kind: 'dags'; n: DagsNotification };
 
+/**
+ * What a watch() listener hears: every notification, `assets` when asset events were queued
+ * for some DAG (the scheduler's asset loop), and `resync` after a reconnection.
+ */
+export type WatchedEvent = LiveEvent | { kind: 'assets' } | { kind: 'resync' };
+
 /** The topics a subscriber listens to. */
 export interface LiveTopics {
   /** Changes of this run (and its task instances). */
@@ -60,6 +66,8 @@ export class LiveUpdates {
     dags: [event: LiveEvent];
   }>({ eventTarget: manyListeners(new EventTarget()) });
   private readonly inboxes = new Set<Inbox>();
+  /** This process's own listeners (watch()). */
+  private readonly watchers = new Set<(event: WatchedEvent) => void>();
   /** Open subscriptions per client. */
   private readonly clients = new Map<string, number>();
   private client: pg.Client | undefined;
@@ -129,6 +137,25 @@ export class LiveUpdates {
     return inbox;
   }
 
+  /**
+   * Hears every notification on every channel, for this process's own components (the
+   * scheduler wakes on them), over the same LISTEN connection as the subscriptions: no
+   * limit applies. After a reconnection the listener hears `resync` (notifications sent
+   * meanwhile are lost). Resolves once listening (throws when the database cannot be
+   * reached); the function it returns stops listening.
+   */
+  async watch(listener: (event: WatchedEvent) => void): Promise<() => void> {
+    if (this.closed) throw new UpdraftError('SERVICE_UNAVAILABLE', 'The server is shutting down', { httpStatus: 503 });
+    this.watchers.add(listener);
+    try {
+      await this.listening();
+    } catch (e) {
+      this.watchers.delete(listener);
+      throw e;
+    }
+    return () => this.watchers.delete(listener);
+  }
+
   /** Ends every subscription and closes the LISTEN connection. */
   async close(): Promise<void> {
     this.closed = true;
@@ -178,7 +205,10 @@ export class LiveUpdates {
     this.failures = 0;
     this.wasListening = true;
     // Whatever was notified while no connection listened is lost: subscribers read anew.
-    if (reconnected) for (const inbox of this.inboxes) inbox.resync();
+    if (reconnected) {
+      for (const inbox of this.inboxes) inbox.resync();
+      for (const watcher of this.watchers) watcher({ kind: 'resync' });
+    }
   }
 
   private scheduleReconnect(): void {
@@ -196,15 +226,19 @@ export class LiveUpdates {
   }
 
   private dispatch(channel: string, payload: string): void {
+    let event: WatchedEvent | undefined;
     if (channel === CHANNELS.run) {
       const n = parseRunNotification(payload);
-      if (n) this.pubsub.publish('run', n.run, { kind: 'run', n });
+      if (n) this.pubsub.publish('run', n.run, (event = { kind: 'run', n }));
     } else if (channel === CHANNELS.log) {
       const n = parseLogNotification(payload);
-      if (n) this.pubsub.publish('log', n.try, { kind: 'log', n });
+      if (n) this.pubsub.publish('log', n.try, (event = { kind: 'log', n }));
     } else if (channel === CHANNELS.dags) {
-      this.pubsub.publish('dags', { kind: 'dags', n: parseDagsNotification(payload) });
+      this.pubsub.publish('dags', (event = { kind: 'dags', n: parseDagsNotification(payload) }));
+    } else if (channel === CHANNELS.asset) {
+      event = { kind: 'assets' };
     }
+    if (event) for (const watcher of this.watchers) watcher(event);
   }
 }
 

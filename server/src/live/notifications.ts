@@ -5,10 +5,12 @@
 // - `updraft_run`: a run's state or some of its task instances changed (one notification per
 //   run per transaction, sent with the COMMIT: RunChanges, or by the single statement);
 // - `updraft_log`: a batch of log lines of a try was written (the try and its seq range);
-// - `updraft_dags`: the DAG list changed (deploy, pause, import errors; database triggers).
+// - `updraft_dags`: the DAG list changed (deploy, pause, import errors; database triggers);
+// - `updraft_asset`: asset events were queued for some DAG (record_asset_events.sql): the
+//   schedulers look for asset-triggered runs to create (no payload).
 
 /** The channels live updates LISTEN on. */
-export const CHANNELS = { run: 'updraft_run', log: 'updraft_log', dags: 'updraft_dags' } as const;
+export const CHANNELS = { run: 'updraft_run', log: 'updraft_log', dags: 'updraft_dags', asset: 'updraft_asset' } as const;
 
 /** A notification to send: PostgreSQL's `pg_notify(channel, payload)`. */
 export interface Notification {

@@ -33,12 +33,20 @@ const DagRun = builder.prismaObject('DagRun', {
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The run’s id (what `dagRun(id)` and the run actions take).' }),
     dagId: t.exposeString('dagId', { description: 'The DAG it runs.' }),
-    runId: t.exposeString('runId', { description: 'Airflow-style run id, unique per DAG: `manual__<time>` or `scheduled__<tick>`.' }),
+    runId: t.exposeString('runId', { description: 'Airflow-style run id, unique per DAG: `<runType>__<logical date>`, e.g. `scheduled__2026-01-01T00:00:00.000000Z`.' }),
     runType: t.expose('runType', { type: DagRunType, description: 'What created it.' }),
     state: t.expose('state', { type: DagRunState, description: 'Where it stands.' }),
-    logicalDate: t.expose('logicalDate', { type: 'DateTime', description: 'The schedule tick it runs for (a scheduled run), or when it was triggered.' }),
-    dataIntervalStart: t.expose('dataIntervalStart', { type: 'DateTime', nullable: true, description: 'Start of the data interval it covers, when its schedule defines one.' }),
-    dataIntervalEnd: t.expose('dataIntervalEnd', { type: 'DateTime', nullable: true, description: 'End of the data interval it covers, when its schedule defines one.' }),
+    logicalDate: t.expose('logicalDate', {
+      type: 'DateTime',
+      description: 'The start of its data interval (a scheduled or backfill run); for a manual run, the date it was given or when it was triggered.',
+    }),
+    dataIntervalStart: t.expose('dataIntervalStart', { type: 'DateTime', nullable: true, description: 'Start of the data interval it processes (`context().dataIntervalStart`); null only for runs created before data intervals existed.' }),
+    dataIntervalEnd: t.expose('dataIntervalEnd', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'End of the data interval it processes (`context().dataIntervalEnd`). A manual run’s is the latest interval of the schedule that had ended at its logical date (start = end without a schedule).',
+    }),
+    backfillId: t.exposeID('backfillId', { nullable: true, description: 'The backfill that created or reprocessed it, if any (`backfill(id)`).' }),
     conf: t.expose('conf', { type: 'JSON', complexity: JSON_FIELD_COST, description: 'The JSON object it was triggered with (`context().conf`).' }),
     params: t.expose('params', { type: 'JSON', nullable: true, complexity: JSON_FIELD_COST, description: 'conf checked against the DAG’s params schema, defaults filled in; null without a schema.' }),
     queuedAt: t.expose('queuedAt', { type: 'DateTime', description: 'When it was created.' }),
@@ -150,6 +158,10 @@ const TriggerDagRunInput = builder.inputType('TriggerDagRunInput', {
   fields: (t) => ({
     dagId: t.string({ required: true, description: 'The DAG id.' }),
     conf: t.field({ type: 'JSON', description: 'A JSON object handed to the tasks as `context().conf` (checked against the DAG’s params schema); default `{}`.' }),
+    logicalDate: t.field({
+      type: 'DateTime',
+      description: 'The run’s logical date (default: now); its data interval is the latest of the schedule that had ended by then. Refused when the DAG already has a run at that date.',
+    }),
   }),
 });
 
@@ -171,6 +183,8 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: TriggerDagRunInput, required: true, description: 'The DAG and the run’s conf.' }) },
     authScopes: (_root, { input }) => ({ role: 'user', dag: input.dagId }),
     audit: ({ input }, result) => ({ target: `dag:${input.dagId}`, dagId: input.dagId, details: result ? { dagRunId: result.dagRunId } : null }),
-    resolve: async (_root, { input }, ctx) => ({ dagRunId: await triggerDagRun(ctx.pool, { dagId: input.dagId, conf: input.conf ?? {} }) }),
+    resolve: async (_root, { input }, ctx) => ({
+      dagRunId: await triggerDagRun(ctx.pool, { dagId: input.dagId, conf: input.conf ?? {}, logicalDate: (input.logicalDate as Date | null | undefined) ?? null }),
+    }),
   }),
 }));

@@ -1,9 +1,9 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { dagWhere } from '../../auth.js';
-import { nextTick } from '../../dags/schedule.js';
 import { badInput, notFound } from '../../errors.js';
 import { Prisma } from '../../generated/prisma/client.js';
 import { checkDagId } from '../../runs.js';
+import type { DataInterval } from '../../dags/timetable.js';
 import { batch, responsePath } from '../batch.js';
 import { builder, type ApiContext } from '../builder.js';
 import { pageLimits } from '../limits.js';
@@ -25,7 +25,7 @@ function latestVersionId(ctx: ApiContext, dagId: string): Promise<number | null>
   });
 }
 
-async function latestStructure(ctx: ApiContext, dagId: string) {
+export async function latestStructure(ctx: ApiContext, dagId: string) {
   const versionId = await latestVersionId(ctx, dagId);
   return versionId === null ? null : structureOf(ctx, versionId);
 }
@@ -54,6 +54,21 @@ function rowsById<Row extends { id: unknown }>(ctx: ApiContext, info: GraphQLRes
   });
 }
 
+/** A run's span of data: from its logical date to when it may run. */
+const DataIntervalRef = builder.objectRef<DataInterval>('DataInterval').implement({
+  description: 'A data interval: the span of time a run processes. Its start is the run’s logical date; a scheduled run is created once its end has passed.',
+  fields: (t) => ({
+    start: t.expose('start', { type: 'DateTime', description: 'Where it starts (included): the logical date.' }),
+    end: t.expose('end', { type: 'DateTime', description: 'Where it ends (excluded).' }),
+  }),
+});
+
+/** The next scheduled run's interval as the scheduler's cursor holds it. */
+function nextOf(dag: { paused: boolean; isActive: boolean; nextRunPlanned: boolean; nextDataIntervalStart: Date | null; nextDataIntervalEnd: Date | null }): DataInterval | null {
+  if (dag.paused || !dag.isActive || !dag.nextRunPlanned || !dag.nextDataIntervalStart || !dag.nextDataIntervalEnd) return null;
+  return { start: dag.nextDataIntervalStart, end: dag.nextDataIntervalEnd };
+}
+
 builder.prismaObject('Dag', {
   description: 'A DAG as last deployed. Its structure (tasks, edges, groups, params) is that of its newest version; each run keeps the version it started with.',
   select: { id: true },
@@ -62,19 +77,35 @@ builder.prismaObject('Dag', {
     description: t.exposeString('description', { nullable: true, description: 'What the DAG does, as its author wrote it.' }),
     source: t.exposeString('source', { description: 'The deploy source (DAG folder) the DAG comes from.' }),
     fileName: t.exposeString('fileName', { description: 'The DAG file, relative to its source’s folder.' }),
-    schedule: t.exposeString('schedule', { nullable: true, description: 'A cron expression (UTC) or preset such as `@daily`; null: only triggered runs.' }),
+    schedule: t.exposeString('schedule', {
+      nullable: true,
+      description: 'A cron expression (read in `timezone`), a preset such as `@daily`, or a fixed interval such as `15m`; null: only triggered runs.',
+    }),
+    timezone: t.exposeString('timezone', { description: 'The IANA timezone its cron schedule is read in (`UTC` unless the DAG sets one).' }),
+    startDate: t.expose('startDate', { type: 'DateTime', nullable: true, description: 'No scheduled interval starts before it; null: none.' }),
+    endDate: t.expose('endDate', { type: 'DateTime', nullable: true, description: 'No scheduled interval starts after it; null: none.' }),
+    catchup: t.exposeBoolean('catchup', { description: 'Whether every missed interval gets a run (true) or only the latest (false, the default).' }),
+    maxActiveRuns: t.exposeInt('maxActiveRuns', { description: 'Most of its runs (backfill runs aside) running at once; further ones wait `queued`.' }),
+    nextDataInterval: t.field({
+      type: DataIntervalRef,
+      nullable: true,
+      description: 'The data interval of its next scheduled run (its logical date is the start). Null when paused, inactive, unscheduled, past its endDate, or not yet planned by a scheduler.',
+      select: { paused: true, isActive: true, nextRunPlanned: true, nextDataIntervalStart: true, nextDataIntervalEnd: true },
+      resolve: (dag) => nextOf(dag),
+    }),
     tags: t.exposeStringList('tags', { description: 'Tags of the newest version; API tokens may be granted DAGs by tag.' }),
     paused: t.exposeBoolean('paused', { description: 'A paused DAG gets no scheduled runs and cannot be triggered.' }),
     isActive: t.exposeBoolean('isActive', { description: 'False once its file left its deploy source; its history is kept.' }),
+    retentionDays: t.exposeInt('retentionDays', { nullable: true, description: 'Days its runs, logs, XCom and audit rows are kept (its `retention.days`); null: the platform’s retention (30 days unless configured).' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the DAG was first deployed.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When a deploy last stored it (changed or not).' }),
     nextRunAt: t.field({
       type: 'DateTime',
       nullable: true,
       description:
-        'Logical date of its next scheduled run: the schedule’s next tick (UTC). Null when the DAG is paused, inactive, has no schedule or runs `@once`.',
-      select: { schedule: true, paused: true, isActive: true },
-      resolve: (dag) => (dag.schedule && !dag.paused && dag.isActive ? nextTick(dag.schedule, new Date()) : null),
+        'When its next scheduled run is created: the end of its next data interval (the run’s logical date is the start, `nextDataInterval.start`). In the past when a scheduler is about to create it. Null like `nextDataInterval`.',
+      select: { paused: true, isActive: true, nextRunPlanned: true, nextDataIntervalStart: true, nextDataIntervalEnd: true },
+      resolve: (dag) => nextOf(dag)?.end ?? null,
     }),
     latestVersion: t.prismaField({
       type: 'DagVersion',

@@ -11,10 +11,14 @@ import './worker.js';
 import './health.js';
 import './api-token.js';
 import './audit-log.js';
+import './retention-pass.js';
 import './live.js';
 import './variable.js';
 import './connection.js';
 import './plugin.js';
+import './backfill.js';
+import './asset.js';
+import './pool.js';
 
 // Every field needs a token (or an open API) unless it sets `skipTypeScopes` (public fields).
 builder.queryType({ description: 'What the API answers: DAGs and their runs, task instances, workers, tokens, the audit log and the platform’s health.', authScopes: { authenticated: true } });

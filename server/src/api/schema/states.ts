@@ -40,8 +40,8 @@ export const DagRunType = builder.enumType('DagRunType', {
   values: {
     manual: { description: 'A trigger through the API or `updraft dags trigger`.' },
     scheduled: { description: 'The scheduler, at a tick of the DAG’s schedule.' },
-    backfill: { description: 'A backfill (reserved: not created yet).' },
-    asset_triggered: { description: 'An asset event (reserved: not created yet).' },
+    backfill: { description: 'A backfill over a range of logical dates (`backfill`).' },
+    asset_triggered: { description: 'The scheduler, once the asset events its DAG is scheduled on met its condition (see `consumedAssetEvents`).' },
   } as const,
 });
 

@@ -10,6 +10,7 @@ builder.prismaObject('Worker', {
     hostname: t.exposeString('hostname', { description: 'The machine it runs on.' }),
     pid: t.exposeInt('pid', { description: 'Its process id on that machine.' }),
     concurrency: t.exposeInt('concurrency', { description: 'How many task instances it runs at once.' }),
+    queues: t.exposeStringList('queues', { description: 'The queues it takes task instances from (`--queues`).' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', description: 'When it started.' }),
     lastHeartbeatAt: t.expose('lastHeartbeatAt', { type: 'DateTime', description: 'Its latest heartbeat.' }),
     stoppedAt: t.expose('stoppedAt', { type: 'DateTime', nullable: true, description: 'Set when it stopped, or was found lost.' }),

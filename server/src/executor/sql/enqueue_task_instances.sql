@@ -1,14 +1,33 @@
--- Queues task instances: one graphile-worker job each, committed with this transaction.
+-- Queues task instances: one graphile-worker job each, committed with this transaction, under
+-- the task identifier of its queue (`run_task` for `default`, `run_task:<queue>` for the
+-- others: a worker's task list holds only the queues it serves) and with graphile-worker
+-- priority −weight (lower runs first; clamped to its smallint).
 -- An up_for_retry (or up_for_reschedule) instance keeps its state and its job waits until next_try_at.
--- $1 task instance ids
-WITH ready AS (
-  UPDATE task_instance
-  SET state = CASE WHEN state IN ('up_for_retry', 'up_for_reschedule') THEN state ELSE 'queued' END, queued_at = clock_timestamp()
-  WHERE id = ANY($1::bigint[]) AND state IN ('none', 'scheduled', 'up_for_retry', 'up_for_reschedule')
-  RETURNING id, next_try_at
+-- An instance a limit governs is `gated` instead and gets no job: its pool has slots or does
+-- not exist, or ($2) its DAG has maxActiveTasks. It waits `scheduled` (or in its due-later
+-- state) until admission queues it (executor/capacity.ts); the pools of those are returned.
+-- $1 task instance ids, $2 whether the DAG has maxActiveTasks
+WITH unlimited AS (
+  SELECT name FROM pool WHERE slots IS NULL
+), ready AS (
+  UPDATE task_instance ti
+  SET gated = ($2::boolean OR ti.pool NOT IN (SELECT name FROM unlimited)),
+      state = CASE
+        WHEN ti.state IN ('up_for_retry', 'up_for_reschedule') THEN ti.state
+        WHEN $2::boolean OR ti.pool NOT IN (SELECT name FROM unlimited) THEN 'scheduled'
+        ELSE 'queued'
+      END,
+      queued_at = clock_timestamp()
+  WHERE ti.id = ANY($1::bigint[]) AND ti.state IN ('none', 'scheduled', 'up_for_retry', 'up_for_reschedule')
+  RETURNING ti.id, ti.next_try_at, ti.queue, ti.pool, ti.priority_weight, ti.gated
+), jobs AS (
+  SELECT graphile_worker.add_jobs(array_agg(ROW(
+    CASE WHEN queue = 'default' THEN 'run_task' ELSE 'run_task:' || queue END,
+    json_build_object('taskInstanceId', id::text), NULL, next_try_at, 5, NULL,
+    -greatest(-32767, least(32767, priority_weight)), NULL
+  )::graphile_worker.job_spec))
+  FROM ready
+  WHERE NOT gated
+  HAVING count(*) > 0
 )
-SELECT graphile_worker.add_jobs(array_agg(ROW(
-  'run_task', json_build_object('taskInstanceId', id::text), NULL, next_try_at, 5, NULL, NULL, NULL
-)::graphile_worker.job_spec))
-FROM ready
-HAVING count(*) > 0
+SELECT (SELECT count(*) FROM jobs)::int AS jobs, array(SELECT DISTINCT pool FROM ready WHERE gated) AS gated_pools

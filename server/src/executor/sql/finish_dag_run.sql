@@ -16,4 +16,4 @@ WHERE r.id = $1 AND r.state = 'running' AND NOT EXISTS (
   SELECT 1 FROM task_instance
   WHERE dag_run_id = r.id AND state IN ('none', 'scheduled', 'queued', 'running', 'up_for_retry', 'up_for_reschedule')
 )
-RETURNING state
+RETURNING state, dag_id

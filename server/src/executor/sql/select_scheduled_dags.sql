@@ -1,2 +1,3 @@
--- DAGs the scheduler creates runs for.
-SELECT id, schedule, created_at FROM dag WHERE schedule IS NOT NULL AND is_active AND NOT paused ORDER BY id
+-- DAGs the scheduler creates runs for, with when their next run is due (null and not
+-- planned: the scheduler computes it; null and planned: no more runs).
+SELECT id, next_run_planned, next_dagrun_create_after FROM dag WHERE schedule IS NOT NULL AND is_active AND NOT paused ORDER BY id
