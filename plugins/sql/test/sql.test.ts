@@ -18,8 +18,8 @@ const insertParams = task('insert_params', () => ({
 
 export const orders = dag({ id: 'orders' }, () => {
   const inserted = sqlQuery('insert')(insertParams());
-  sqlQuery('count')({ connection: 'warehouse', sql: 'select count(*)::int as n, sum(total)::float as total from orders', output: 'first_row' }).after(inserted);
-  sqlQuery('update')({ connection: 'warehouse', sql: 'update orders set total = total + 1 where customer = $1', parameters: ['bob'], output: 'row_count' }).after(inserted);
+  const counted = sqlQuery('count')({ connection: 'warehouse', sql: 'select count(*)::int as n, sum(total)::float as total from orders', output: 'first_row' }).after(inserted);
+  sqlQuery('update')({ connection: 'warehouse', sql: 'update orders set total = total + 1 where customer = $1', parameters: ['bob'], output: 'row_count' }).after(counted);
   sqlQuery('series_capped')({ connection: 'warehouse', sql: 'select g as n from generate_series(1, 1000000) g', maxRows: 5, overflow: 'truncate' });
   sqlQuery({ id: 'series_over', retries: 0 })({ connection: 'warehouse', sql: 'select g as n from generate_series(1, 1000000) g', maxRows: 100 });
   sqlQuery({ id: 'slow', retries: 0 })({ connection: 'warehouse', sql: 'select pg_sleep(30)', timeout: '300ms' });
@@ -80,6 +80,6 @@ describe('@updraft/plugin-sql', () => {
     await platform.pool.query(`insert into signals values ('go')`);
     expect(await platform.waitForRun(runId, 20_000)).toBe('success');
     const values = await returnValues(platform, runId);
-    expect(values.signal).toMatchObject({ ready: true, at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    expect(values.signal).toMatchObject({ ready: true, at: expect.any(Date) }); // XCom keeps a Date a Date
   });
 });
