@@ -14,7 +14,7 @@ import { createTestPlatform, REPO_ROOT, type TestPlatform } from './support/plat
 import { closedPort } from './support/ports.js';
 
 /** The DAGs of examples/dags (the maintenance DAGs included), which these tests deploy. */
-const EXAMPLE_DAGS = 11;
+const EXAMPLE_DAGS = 12;
 
 type Api = ReturnType<typeof createApi>;
 interface Reply {

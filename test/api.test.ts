@@ -39,6 +39,7 @@ describe('GraphQL API', () => {
       'maintenance_log_cleanup',
       'maintenance_orphan_sweep',
       'mapping_fanout',
+      'providers',
       'sensor_file',
       'trigger_rules',
       'tutorial_taskflow',

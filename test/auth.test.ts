@@ -250,6 +250,14 @@ const MUTATIONS: Record<string, MutationCase> = {
     target: /^connection:doomed_\d+$/,
     noGrant: NOT_EVERY_DAG,
   },
+  testConnection: {
+    role: 'op',
+    dagId: null,
+    query: `mutation ($input: TestConnectionInput!) { testConnection(input: $input) { ok message plugin } }`,
+    variables: async () => ({ input: { type: 'no_such_type', host: 'nowhere.example' } }),
+    target: /^connection-type:no_such_type$/,
+    noGrant: NOT_EVERY_DAG,
+  },
   backfill: {
     role: 'user',
     dagId: 'alpha',
@@ -292,6 +300,7 @@ const QUERIES: Record<string, { role: Role; query: string; variables?: () => Rec
   variable: { role: 'viewer', query: `{ variable(key: "matrix_sample") { key value } }` },
   connections: { role: 'viewer', query: `{ connections(first: 10) { edges { node { id hasPassword extra } } } }` },
   connection: { role: 'viewer', query: `{ connection(id: "matrix_sample") { id hasPassword extra } }` },
+  plugins: { role: 'viewer', query: `{ plugins { name version operators { name } connectionTypes { type } } }` },
   backfill: { role: 'viewer', query: `query ($id: ID!) { backfill(id: $id) { id runsDone } }`, variables: () => ({ id: String(sampleBackfill) }) },
   backfills: { role: 'viewer', query: `{ backfills(first: 10) { edges { node { id dagId } } } }` },
   assets: { role: 'viewer', query: `{ assets(first: 10) { edges { node { uri consumingDags { id } } } } }` },

@@ -104,6 +104,7 @@ describe('updraft start', () => {
         'maintenance_log_cleanup',
         'maintenance_orphan_sweep',
         'mapping_fanout',
+        'providers',
         'sensor_file',
         'trigger_rules',
         'tutorial_taskflow',

@@ -199,7 +199,13 @@ export function isDag(value: unknown): value is Dag {
   return typeof value === 'object' && value !== null && (value as { [DAG]?: unknown })[DAG] === true;
 }
 
-let building: Dag | null = null;
+/**
+ * The DAG whose builder is running, kept on `globalThis` under a registered symbol so that every
+ * copy of the SDK in the process shares it: a plugin that brings its own copy of the SDK still
+ * declares its operators' tasks into the DAG being built.
+ */
+const BUILDING = Symbol.for('@updraft/sdk/building');
+const builderState = globalThis as { [BUILDING]?: Dag | null };
 
 /**
  * Declares a DAG. `build` runs once, at load time: inside it, call tasks to add
@@ -212,15 +218,16 @@ let building: Dag | null = null;
  * ```
  */
 export function dag(options: DagOptions, build: () => void): Dag {
-  if (building) {
-    throw new TypeError(`dag("${options.id}") was declared inside the builder of dag("${building.id}"): declare DAGs at the top level of a file.`);
+  const outer = builderState[BUILDING];
+  if (outer) {
+    throw new TypeError(`dag("${options.id}") was declared inside the builder of dag("${outer.id}"): declare DAGs at the top level of a file.`);
   }
   const declared = new Dag(options);
-  building = declared;
+  builderState[BUILDING] = declared;
   try {
     build();
   } finally {
-    building = null;
+    builderState[BUILDING] = null;
   }
   return declared;
 }
@@ -366,10 +373,10 @@ function declare<A extends unknown[], R>(what: string, kind: TaskKind | undefine
   }
   const definition = { options, fn: fn as AnyFn, kind };
   const add = (args: unknown[], items?: unknown): XComArg<never> => {
-    if (!building) {
+    const owner = builderState[BUILDING];
+    if (!owner) {
       throw new TypeError(`Task "${options.id}" was called outside a dag() builder: call tasks inside dag({ id }, () => { ... }).`);
     }
-    const owner = building;
     const nodeId = owner.addNode(definition, args, items);
     return new XComArg<never>(nodeId, 'return_value', owner.addUpstream);
   };
@@ -448,8 +455,8 @@ export function isTaskGroup(value: unknown): value is TaskGroup<unknown> {
  */
 export function group<T>(idOrOptions: string | GroupOptions, build: () => T): TaskGroup<T> {
   const options: GroupOptions = typeof idOrOptions === 'string' ? { id: idOrOptions } : idOrOptions;
-  if (!building) throw new TypeError(`group("${options.id}") was called outside a dag() builder: declare groups inside dag({ id }, () => { ... }).`);
-  const owner = building;
+  const owner = builderState[BUILDING];
+  if (!owner) throw new TypeError(`group("${options.id}") was called outside a dag() builder: declare groups inside dag({ id }, () => { ... }).`);
   const { frame, output } = owner.inGroup(options, build);
   return new TaskGroup(frame, owner.addUpstream, output);
 }

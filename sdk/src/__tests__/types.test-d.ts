@@ -1,5 +1,6 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import { branch, dag, latestOnly, sensor, shortCircuit, task, zip, type BranchChoice, type XComArg } from '../index.js';
+import { z } from 'zod';
+import { branch, dag, defineConnectionType, defineOperator, defineSensor, latestOnly, sensor, shortCircuit, task, zip, type BranchChoice, type TaskConnection, type XComArg } from '../index.js';
 
 describe('TaskFlow types', () => {
   it('gives a task’s output the type of what arrives: its return value, kept by XCom', () => {
@@ -161,5 +162,59 @@ describe('variables and connections', () => {
     expectTypeOf(connection('db')).resolves.toHaveProperty('extra').toEqualTypeOf<Record<string, unknown>>();
     // @ts-expect-error a key is a string
     void variable(42);
+  });
+});
+
+describe('operators from plugins', () => {
+  const greet = defineOperator({
+    name: 'greet',
+    params: z.object({ name: z.string(), times: z.number().int().default(1), loud: z.boolean().optional() }),
+    run: (params, ctx) => {
+      expectTypeOf(params).toEqualTypeOf<{ name: string; times: number; loud?: boolean | undefined }>();
+      expectTypeOf(ctx.taskId).toEqualTypeOf<string>();
+      return { greeting: `hello ${params.name}`.repeat(params.times), at: new Date() };
+    },
+  });
+  const waitFor = defineSensor({
+    name: 'wait_for',
+    params: z.object({ path: z.string() }),
+    poke: async ({ path }) => (path.length > 3 ? path : false),
+  });
+  const names = task('names', () => ['a', 'b']);
+  const person = task('person', () => ({ name: 'ada' }));
+  const count = task('count', () => 3);
+
+  it('types params as the schema’s input and the output as the run’s result as XCom delivers it', () => {
+    dag({ id: 'plugin_types' }, () => {
+      const one = greet('greet')({ name: 'ada' });
+      expectTypeOf(one).toEqualTypeOf<XComArg<{ greeting: string; at: Date }>>();
+      expectTypeOf(greet({ id: 'greet_twice', retries: 2 })(person())).toEqualTypeOf<XComArg<{ greeting: string; at: Date }>>();
+      expectTypeOf(greet('many').map([{ name: 'a' }, { name: 'b', times: 2 }])).toEqualTypeOf<XComArg<Array<{ greeting: string; at: Date }>>>();
+      expectTypeOf(waitFor({ id: 'wait', mode: 'reschedule', interval: '1m' })({ path: '/data' })).toEqualTypeOf<XComArg<string>>();
+    });
+  });
+
+  it('does not compile with wrong params', () => {
+    dag({ id: 'plugin_wrong' }, () => {
+      // @ts-expect-error name is missing
+      greet('no_name')({ times: 2 });
+      // @ts-expect-error name must be a string
+      greet('wrong_type')({ name: 42 });
+      // @ts-expect-error an upstream's output of the wrong type
+      greet('wrong_upstream')(count());
+      // @ts-expect-error mapping over a list of the wrong items
+      greet('wrong_map').map(names());
+      // @ts-expect-error a sensor option that does not exist
+      waitFor({ id: 'w', mode: 'sometimes' });
+      // @ts-expect-error the sensor's params
+      waitFor('w2')({ file: '/data' });
+    });
+  });
+
+  it('types connection types', () => {
+    const pg = defineConnectionType({ type: 'postgres', fields: { host: { label: 'Host', required: true } } });
+    expectTypeOf(pg.get('warehouse')).toEqualTypeOf<Promise<TaskConnection>>();
+    // @ts-expect-error the password is always secret: no `secret` option
+    defineConnectionType({ type: 'x', fields: { password: { label: 'Password', secret: false } } });
   });
 });

@@ -14,6 +14,7 @@ import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 import AuditPlugin from './audit-plugin.js';
 import type { RequestAuth } from './authentication.js';
+import type { PluginRegistry } from '../plugins/registry.js';
 import { LIMITS, limitExceeded, pageSize } from './limits.js';
 
 /** The database handles of the API (and its live updates), shared by all requests. */
@@ -30,6 +31,8 @@ export interface ApiContext extends ApiDatabase, RequestAuth {
   /** A worker or scheduler silent this long is taken for dead (`alive`, `health`): the platform's lost-worker timeout. */
   lostWorkerTimeoutMs: number;
   secretKey: SecretKeySource;
+  /** The installed plugins (the `plugins` query) and connection tests (`testConnection`). */
+  plugins: PluginRegistry;
 }
 
 /**

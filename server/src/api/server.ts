@@ -14,6 +14,7 @@ import { inputErrorCodes, markInputError } from './input-errors.js';
 import type { ApiDatabase } from './builder.js';
 import { LIMITS, limitPlugins } from './limits.js';
 import { schema } from './schema/index.js';
+import { defaultPluginRegistry, type PluginRegistry } from '../plugins/registry.js';
 import { webhooks } from './webhook.js';
 
 export interface ApiOptions {
@@ -38,6 +39,11 @@ export interface ApiOptions {
    * extras to show them). Default: none; such mutations then fail with SECRETS_UNAVAILABLE.
    */
   secretKey?: SecretKeySource;
+  /**
+   * The installed plugins (`plugins`, `testConnection`). Default: those reachable from the
+   * working folder's node_modules, bundles written under the system's temporary folder.
+   */
+  plugins?: PluginRegistry;
 }
 
 export interface ServeOptions extends ApiOptions {
@@ -78,9 +84,10 @@ export function createApi(db: ApiDatabase, opts: ApiOptions = {}) {
   const auth = authentication(db.prisma, opts.auth);
   const lostWorkerTimeoutMs = opts.lostWorkerTimeoutMs ?? HEARTBEAT_TIMEOUT_MS;
   const secretKey = opts.secretKey ?? noSecretKey(`this API was started without a secret key (${SECRET_KEY_VARIABLE})`);
+  const plugins = opts.plugins ?? defaultPluginRegistry();
   return createYoga({
     schema,
-    context: ({ request }) => ({ prisma: db.prisma, pool: db.pool, live: db.live, lostWorkerTimeoutMs, secretKey, ...auth.requestAuth(request) }),
+    context: ({ request }) => ({ prisma: db.prisma, pool: db.pool, live: db.live, lostWorkerTimeoutMs, secretKey, plugins, ...auth.requestAuth(request) }),
     graphqlEndpoint: '/graphql',
     landingPage: false,
     logging: 'warn',

@@ -15,6 +15,7 @@ import './retention-pass.js';
 import './live.js';
 import './variable.js';
 import './connection.js';
+import './plugin.js';
 import './backfill.js';
 import './asset.js';
 import './pool.js';

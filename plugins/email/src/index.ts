@@ -1,0 +1,2 @@
+export { openTransport, smtpConnection } from './connection.js';
+export { EmailNotSent, sendEmail, SendEmailParams } from './email.js';

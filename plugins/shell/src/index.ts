@@ -1,0 +1,2 @@
+export { CommandFailed, CommandTimedOut, shell, ShellParams } from './shell.js';
+export { shellQuote } from './templates.js';
