@@ -110,6 +110,12 @@ describe('updraft start', () => {
         'tutorial_taskflow',
       ]);
       expect(data.dagRun).toEqual({ state: 'success', dagId: 'hello_world' });
+      // One port serves the dashboard, the API and the webhooks, each at its own paths.
+      const page = await fetch(new URL('/', second.url));
+      expect([page.status, page.headers.get('content-type')]).toEqual([200, expect.stringContaining('text/html')]);
+      const hook = await fetch(new URL('/api/dags/hello_world/trigger', second.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(hook.status).toBe(200);
+      expect(await hook.json()).toEqual({ dagId: 'hello_world', dagRunId: expect.any(Number) });
       // DNS rebinding: only loopback names and the --allowed-host name reach the API.
       expect(await statusWithHost(second.url, 'updraft.internal')).toBe(200);
       expect(await statusWithHost(second.url, 'attacker.example')).toBe(403);

@@ -152,7 +152,7 @@ function jsonPostOnly(): Plugin {
 }
 
 /**
- * Serves the API on http://host:port/graphql and the dashboard at every other path. An open API (`auth.open`, the default) is served
+ * Serves the API on http://host:port/graphql, the webhooks under /api/, and the dashboard at every other path. An open API (`auth.open`, the default) is served
  * on loopback addresses only: anything else is refused before listening.
  */
 export async function serveApi(db: ApiDatabase, opts: ServeOptions): Promise<Server> {
@@ -168,8 +168,8 @@ export async function serveApi(db: ApiDatabase, opts: ServeOptions): Promise<Ser
       res.end(JSON.stringify({ errors: [{ message, extensions: { code: 'FORBIDDEN_HOST' } }] }));
       return;
     }
-    const pathname = (req.url ?? '/').split('?')[0];
-    if (dashboard && pathname !== '/graphql') dashboard(req, res);
+    const pathname = (req.url ?? '/').split('?')[0]!;
+    if (dashboard && pathname !== '/graphql' && !pathname.startsWith('/api/')) dashboard(req, res);
     else void api(req, res);
   });
   await new Promise<void>((resolve, reject) => {
