@@ -12,9 +12,10 @@ import { createPrisma, type Db } from '../server/src/db/prisma.js';
 import { MAX_CONF_BYTES } from '../server/src/runs.js';
 import { createTestPlatform, REPO_ROOT, type TestPlatform } from './support/platform.js';
 import { closedPort } from './support/ports.js';
+import { EXAMPLE_DAG_IDS } from './support/paths.js';
 
 /** The DAGs of examples/dags (the maintenance DAGs included), which these tests deploy. */
-const EXAMPLE_DAGS = 12;
+const EXAMPLE_DAGS = EXAMPLE_DAG_IDS.length;
 
 type Api = ReturnType<typeof createApi>;
 interface Reply {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi } from '../server/src/api/server.js';
 import { createTestPlatform, REPO_ROOT, type TestPlatform } from './support/platform.js';
+import { EXAMPLE_DAG_IDS } from './support/paths.js';
 
 // The operations exactly as the README and the issue write them.
 const LIST_DAGS = `query { dags(first: 50) { edges { node { id paused schedule tasks { id upstreamIds } } } } }`;
@@ -30,20 +31,7 @@ describe('GraphQL API', () => {
 
   it('lists DAGs with their tasks, triggers hello_world and shows every task instance', async () => {
     const dags = await graphql(LIST_DAGS);
-    expect(dags.body.data.dags.edges.map((e: any) => e.node.id)).toEqual([
-      'branching',
-      'daily_etl',
-      'daily_report',
-      'hello_world',
-      'maintenance_db_cleanup',
-      'maintenance_log_cleanup',
-      'maintenance_orphan_sweep',
-      'mapping_fanout',
-      'providers',
-      'sensor_file',
-      'trigger_rules',
-      'tutorial_taskflow',
-    ]);
+    expect(dags.body.data.dags.edges.map((e: any) => e.node.id)).toEqual(EXAMPLE_DAG_IDS);
     expect(dags.body.data.dags.edges[3].node).toEqual({
       id: 'hello_world',
       paused: false,

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastLine, type RunningUpdraft, spawnUntilUp, updraft } from './support/cli.js';
 import { subscribe, type SseSubscription } from './support/sse.js';
+import { EXAMPLE_DAG_IDS } from './support/paths.js';
 
 /** `updraft start` as `npm start` runs it, on its own embedded PostgreSQL under a fresh home. */
 function start(home: string, args: string[] = []): Promise<RunningUpdraft> {
@@ -95,20 +96,7 @@ describe('updraft start', () => {
       expect(second.output()).not.toContain('Generated the secret key');
       expect((await graphql(second.url, `{ connection(id: "kept") { hasPassword extra } }`)).connection).toEqual({ hasPassword: true, extra: { region: 'eu' } });
       const data = await graphql(second.url, `{ dags(first: 20) { edges { node { id } } } dagRun(id: "${id}") { state dagId } }`);
-      expect(data.dags.edges.map((e: any) => e.node.id)).toEqual([
-        'branching',
-        'daily_etl',
-        'daily_report',
-        'hello_world',
-        'maintenance_db_cleanup',
-        'maintenance_log_cleanup',
-        'maintenance_orphan_sweep',
-        'mapping_fanout',
-        'providers',
-        'sensor_file',
-        'trigger_rules',
-        'tutorial_taskflow',
-      ]);
+      expect(data.dags.edges.map((e: any) => e.node.id)).toEqual(EXAMPLE_DAG_IDS);
       expect(data.dagRun).toEqual({ state: 'success', dagId: 'hello_world' });
       // One port serves the dashboard, the API and the webhooks, each at its own paths.
       const page = await fetch(new URL('/', second.url));
