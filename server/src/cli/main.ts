@@ -12,6 +12,7 @@ import { openDatabase, startPlatform } from '../platform.js';
 import { cleanDatabase } from '../retention/engine.js';
 import { parseAge, parseTables, type RetentionTable } from '../retention/policy.js';
 import { triggerDagRun } from '../runs.js';
+import { defaultXComStore, sweepDeletedBlobs } from '../xcom/values.js';
 import { startScheduler } from '../scheduler.js';
 import { LiveUpdates } from '../live/live-updates.js';
 import { fixedSecretKey, localSecretKey, processSecretKey, SECRET_KEY_VARIABLE, secretKeyFromEnv } from '../secrets/key.js';
@@ -194,7 +195,7 @@ const db = program.command('db').description('Maintain the metadata database');
 db.command('clean')
   .description(
     'Delete history older than --older-than, in batches that never block running work: ended runs (with their task instances, tries, XCom and logs, ' +
-      'keeping the latest run of each DAG), logs, XCom, audit rows, import errors, stopped workers and schedulers, failed jobs. Prints one JSON line.',
+      'keeping the latest run of each DAG), logs, XCom (and their blobs under <home>/xcom), audit rows, import errors, stopped workers and schedulers, failed jobs. Prints one JSON line.',
   )
   .requiredOption('--older-than <age>', 'delete what is older than this: 30d, 12h, 90m', (value: string) => cliArgument(() => parseAge(value)))
   .option('--dag <dagId>', 'only the rows of this DAG (tables dag_run, task_log, xcom, audit_log)')
@@ -207,6 +208,10 @@ db.command('clean')
     const config = resolveConfig();
     const database = await openDatabase(config);
     try {
+      // The blobs of the XCom rows it deletes go before it exits, as the workers' passes do it:
+      // after each batch, and once more at the end (which also takes any other blob already due).
+      const store = defaultXComStore(config.home);
+      const sweep = () => sweepDeletedBlobs(database.pool, store);
       const result = await cleanDatabase(database.pool, {
         olderThanMs: opts.olderThan,
         dagId: opts.dag,
@@ -215,9 +220,16 @@ db.command('clean')
         keepLastPerDag: opts.keepLast,
         batchSize: config.retention?.batchSize,
         trigger: 'cli',
+        hooks: { afterXComDeleted: async () => void (await sweep()) },
       });
-      const { passId, dryRun, deleted, batches, maxBatchMs, durationMs, error } = result;
-      console.log(JSON.stringify(dryRun ? { dryRun, wouldDelete: deleted } : { dryRun, passId, deleted, batches, maxBatchMs, durationMs, error }));
+      const { passId, dryRun, deleted, blobs, batches, maxBatchMs, durationMs } = result;
+      let error = result.error;
+      if (!dryRun) {
+        await sweep().catch((e: unknown) => {
+          error ??= `deleting the blobs of the deleted XCom values from ${store.folder} failed (the workers' sweep will retry): ${coerceError(e).message}`;
+        });
+      }
+      console.log(JSON.stringify(dryRun ? { dryRun, wouldDelete: deleted, blobs } : { dryRun, passId, deleted, blobs, batches, maxBatchMs, durationMs, error }));
       if (error) process.exitCode = 1;
     } finally {
       await database.close();
