@@ -3,8 +3,8 @@ import { ConnectionNotFound, VariableNotFound } from './errors.js';
 
 /**
  * A connection as a task reads it with `connection(id)`: how to reach an external system,
- * password included. Its password (and any extra field with a sensitive name) is masked as
- * `***` in the try's logs.
+ * password included. Its password, any extra field with a sensitive name, and the fields its
+ * connection type marks `secret` are masked as `***` in the try's logs.
  */
 export interface TaskConnection {
   id: string;
