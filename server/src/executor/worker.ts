@@ -231,10 +231,12 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   }, BLOB_SWEEP_INTERVAL_MS);
   sweep.unref();
   const interval = heartbeatIntervalMs(lostWorkerTimeoutMs);
+  let beats = 0;
   const heartbeat = setInterval(() => {
     void beat();
-    // Spread recovery passes of many workers over the interval.
-    setTimeout(() => void recover(), Math.random() * interval).unref();
+    // A recovery pass every few beats (most of an idle platform's statements otherwise),
+    // spread over that time so that many workers' passes do not coincide.
+    if (beats++ % BEATS_PER_RECOVERY === 0) setTimeout(() => void recover(), Math.random() * interval * BEATS_PER_RECOVERY).unref();
   }, interval);
   heartbeat.unref();
 
@@ -267,6 +269,12 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     }
   }
 }
+
+/**
+ * Heartbeats per recovery pass: with the default 30 s timeout, a beat every 5 s and a pass
+ * every 15 s, so a dead worker's tries are retried within 30–45 s of its last beat.
+ */
+const BEATS_PER_RECOVERY = 3;
 
 /** How long fetched jobs may wait in a worker's local queue before they are given back. */
 const LOCAL_QUEUE_TTL_MS = 20_000;
