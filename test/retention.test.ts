@@ -123,8 +123,8 @@ describe('the retention cron job', () => {
     await seedHistory(pool, { dagId: 'cron_dag', runs: 3, oldestDays: 50, newestDays: 40, tasksPerRun: 1, logLinesPerTry: 1 });
     await pool.query(`INSERT INTO worker (id, hostname, pid, concurrency, stopped_at) VALUES ('old-worker', 'h', 1, 1, now() - interval '40 days')`);
     await platform.startWorker(1, { retention: resolveRetentionPolicy({ defaultDays: 30 }, {}) });
-    // graphile-worker books the crontab as it starts; the hourly tick is simulated by adding its job.
-    expect((await pool.query(`SELECT identifier FROM graphile_worker._private_known_crontabs`)).rows).toEqual([{ identifier: 'updraft_retention' }]);
+    // graphile-worker books the crontab once its runner is up (not before startWorker returns); the hourly tick is simulated by adding its job.
+    await expect.poll(async () => (await pool.query(`SELECT identifier FROM graphile_worker._private_known_crontabs`)).rows, { timeout: 10_000 }).toEqual([{ identifier: 'updraft_retention' }]);
     await pool.query(`SELECT graphile_worker.add_job('updraft_retention', queue_name => 'updraft_retention', max_attempts => 1)`);
     let pass;
     for (let i = 0; i < 200 && !pass?.endedAt; i++) {
