@@ -71,6 +71,16 @@ describe('the plugin guide example (@acme/updraft-chat)', () => {
     await new Promise((resolve) => server?.close(resolve));
   });
 
+  it("the guide's code is the example's: every line of its TypeScript blocks is in the example's files", async () => {
+    const guide = await fs.readFile(path.join(REPO_ROOT, 'docs/plugins.md'), 'utf8');
+    const sources = await Promise.all(['src/index.ts', 'dags/release_notice.ts'].map((file) => fs.readFile(path.join(EXAMPLE, file), 'utf8')));
+    const lines = new Set(sources.join('\n').split('\n').map((line) => line.trim()));
+    const blocks = [...guide.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThanOrEqual(5);
+    const quoted = blocks.flatMap((block) => block.split('\n')).map((line) => line.trim()).filter((line) => line !== '');
+    expect(quoted.filter((line) => !lines.has(line))).toEqual([]);
+  });
+
   it('builds with its own tsconfig, and its example DAG type-checks strictly against the built types', { timeout: 120_000 }, async () => {
     await fs.rm(path.join(EXAMPLE, 'dist'), { recursive: true, force: true });
     const build = await tsc(path.join(EXAMPLE, 'tsconfig.json'));
