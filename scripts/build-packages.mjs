@@ -31,11 +31,12 @@ export function buildPackages(packages = PACKAGES) {
   const started = Date.now();
   const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   const result = spawnSync(process.execPath, [tsc, '-b', ...packages.map((pkg) => path.join(ROOT, pkg, 'tsconfig.build.json'))], { cwd: ROOT, stdio: 'inherit' });
+  // tsc -b still emits what it can when there are type errors: the assets go with it.
+  for (const pkg of packages) copyAssets(pkg);
   if (result.status !== 0) {
     console.error('packages: the build failed (tsc -b, above)');
     return result.status ?? 1;
   }
-  for (const pkg of packages) copyAssets(pkg);
   console.log(`packages: built ${packages.length} into dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return 0;
 }
