@@ -49,7 +49,7 @@ async function main(cleanup: Cleanup): Promise<void> {
 function handoffSegments(queries: TracedQuery[]): Map<string, number[]> {
   const segments = new Map<string, number[]>();
   const add = (name: string, value: number) => segments.set(name, [...(segments.get(name) ?? []), value]);
-  const claims = queries.filter((q) => q.label === 'updraft_claim_task_instance');
+  const claims = queries.filter((q) => q.label === 'updraft_claim_task_instances');
   claims.forEach((claim, i) => {
     if (i % CHAIN_LENGTH === 0) return; // first task of a run: no handoff into it
     const before = queries.filter((q) => q.sentAt < claim.sentAt);

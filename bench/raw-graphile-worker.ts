@@ -59,6 +59,7 @@ export async function measureRawThroughput(pool: Pool, cleanup: Cleanup, opts: {
   let onAllDone: (() => void) | undefined;
   const runner = await run({
     pgPool: pool,
+    ...(process.env.RAWLQ ? { preset: { worker: { localQueue: { size: opts.concurrency }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } } } : {}),
     concurrency: opts.concurrency,
     noHandleSignals: true,
     pollInterval: 2_000,

@@ -1,9 +1,12 @@
 // `updraft db clean` as a user runs it, against a test database.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultXComStore, readValue, type StoredXCom } from '../server/src/xcom/values.js';
 import { updraft } from './support/cli.js';
-import { seedHistory, tableCounts } from './support/history.js';
-import { platformRunning, TEST_SCRATCH, type TestPlatform } from './support/platform.js';
+import { seedBlobs, seededBlobValue, seedHistory, tableCounts } from './support/history.js';
+import { createTestPlatform, dagFolder, TEST_SCRATCH, type TestPlatform } from './support/platform.js';
 
 const BUSY = `
 import { dag, task } from '@updraft/sdk';
@@ -14,13 +17,28 @@ export default dag({ id: 'busy' }, () => { let v = step(0); for (let i = 1; i < 
 describe('updraft db clean', () => {
   let platform: TestPlatform;
   let env: Record<string, string>;
+  const home = path.join(TEST_SCRATCH, 'db-clean-home', randomBytes(6).toString('hex'));
+  const store = defaultXComStore(home);
+  let oldKeys: string[];
+  let recentKeys: string[];
+  const onDisk = async (keys: string[]) => (await Promise.all(keys.map((key) => fs.stat(store.describe(key)).then(() => key, () => null)))).filter((k) => k !== null);
   beforeAll(async () => {
-    platform = await platformRunning({ 'busy.ts': BUSY });
-    env = { DATABASE_URL: platform.db.url, UPDRAFT_HOME: path.join(TEST_SCRATCH, 'db-clean-home') };
+    platform = await createTestPlatform();
+    expect((await platform.deploy(await dagFolder({ 'busy.ts': BUSY }))).importErrors).toEqual([]);
+    await platform.startWorker(4, { xcomStore: store });
+    env = { DATABASE_URL: platform.db.url, UPDRAFT_HOME: home };
     // 600 runs over 90 days (2 tasks, 10 lines a try): 400 of them older than 30 days, 16,000 rows with them.
-    await seedHistory(platform.pool, { dagId: 'history', runs: 600, oldestDays: 89.9, newestDays: 0.1, tasksPerRun: 2, logLinesPerTry: 10 });
+    const runs = await seedHistory(platform.pool, { dagId: 'history', runs: 600, oldestDays: 89.9, newestDays: 0.1, tasksPerRun: 2, logLinesPerTry: 10 });
+    // XCom values over 64 KB, files under <home>/xcom: 10 old runs and 10 recent ones (2 each).
+    const keys = await seedBlobs(platform.pool, store, [...runs.slice(100, 110), ...runs.slice(580, 590)]);
+    oldKeys = runs.slice(100, 110).flatMap((run) => keys.get(run)!);
+    recentKeys = runs.slice(580, 590).flatMap((run) => keys.get(run)!);
+    expect(await onDisk([...oldKeys, ...recentKeys])).toHaveLength(40);
   });
-  afterAll(() => platform?.close());
+  afterAll(async () => {
+    await platform?.close();
+    await fs.rm(home, { recursive: true, force: true });
+  });
 
   it('--dry-run prints the exact counts as one JSON line and deletes nothing', async () => {
     const before = await tableCounts(platform.pool);
@@ -32,9 +50,12 @@ describe('updraft db clean', () => {
     expect(JSON.parse(stdout)).toEqual({
       dryRun: true,
       wouldDelete: { dag_run: old, task_instance: old * 2, task_try: old * 2, xcom: old * 2, task_log: old * 20, audit_log: 0, import_error: 0, worker: 0, scheduler: 0, job: 0 },
+      blobs: 20,
     });
     expect(await tableCounts(platform.pool)).toEqual(before);
     expect(await platform.db.prisma.retentionPass.count()).toBe(0);
+    expect(await onDisk([...oldKeys, ...recentKeys])).toHaveLength(40);
+    expect((await platform.pool.query('SELECT count(*)::int AS n FROM xcom_blob_tombstone')).rows).toEqual([{ n: 0 }]);
   });
 
   // The run takes 6 s or more: the CLI starts and deletes meanwhile (checked below).
@@ -46,12 +67,22 @@ describe('updraft db clean', () => {
     const result = JSON.parse(stdout);
     const total = Object.values(result.deleted as Record<string, number>).reduce((a, b) => a + b, 0);
     expect(total).toBeGreaterThan(10_000);
-    expect(result).toMatchObject({ dryRun: false, error: null, passId: expect.any(Number) });
+    expect(result).toMatchObject({ dryRun: false, error: null, passId: expect.any(Number), blobs: 20 });
+    // The old runs' blob files are gone when the command exits (the workers' sweep runs once a
+    // minute); the recent runs' are there and decode.
+    expect(await onDisk(oldKeys)).toEqual([]);
+    expect(await onDisk(recentKeys)).toEqual(recentKeys);
+    expect((await platform.pool.query('SELECT key FROM xcom_blob_tombstone WHERE key = ANY($1::text[])', [oldKeys])).rows).toEqual([]);
+    const kept = await platform.pool.query<StoredXCom & { dag_run_id: number; task_id: string }>(
+      `SELECT x.*, ti.dag_run_id, ti.task_id FROM xcom x JOIN task_instance ti ON ti.id = x.task_instance_id WHERE x.blob_key IS NOT NULL`,
+    );
+    expect(kept.rows.map((r) => r.blob_key).sort()).toEqual([...recentKeys].sort());
+    for (const row of kept.rows) expect(await readValue(store, row, 'a kept value')).toEqual(seededBlobValue(row.dag_run_id, row.task_id));
     expect(await platform.waitForRun(busy, 60_000)).toBe('success');
     expect((await platform.taskInstances(busy)).every((ti) => ti.state === 'success')).toBe(true);
     const pass = await platform.db.prisma.retentionPass.findUniqueOrThrow({ where: { id: result.passId } });
     const run = await platform.db.prisma.dagRun.findUniqueOrThrow({ where: { id: busy } });
-    expect(pass).toMatchObject({ trigger: 'cli', deleted: result.deleted });
+    expect(pass).toMatchObject({ trigger: 'cli', deleted: result.deleted, blobs: 20 });
     // The run was executing while the pass deleted.
     expect(run.startedAt!.getTime()).toBeLessThan(pass.endedAt!.getTime());
     expect(run.endedAt!.getTime()).toBeGreaterThan(pass.startedAt.getTime());

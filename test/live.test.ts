@@ -17,12 +17,12 @@ import { recoverLostTries } from '../server/src/executor/recovery.js';
 import { LISTENER_APPLICATION_NAME, LiveUpdates } from '../server/src/live/live-updates.js';
 import { createApiToken } from '../server/src/tokens.js';
 import { UPDRAFT_BIN } from './support/cli.js';
-import { createTestPlatform, dagFolder, REPO_ROOT, TEST_SCRATCH, type TestPlatform } from './support/platform.js';
+import { createTestPlatform, dagFolder, graphql, REPO_ROOT, TEST_SCRATCH, type TestPlatform } from './support/platform.js';
 import { subscribe, type SseResult } from './support/sse.js';
 
 const WAIT_FOR = `
 import fs from 'node:fs';
-import { context, dag, task } from '@updraft/sdk';
+import { connection, context, dag, task } from '@updraft/sdk';
 const waitFor = async (file: unknown) => { while (!fs.existsSync(String(file))) await new Promise((r) => setTimeout(r, 20)); };
 `;
 
@@ -41,6 +41,17 @@ const talk = task('talk', async () => {
   return 'done';
 });
 export default dag({ id: 'talk' }, () => { talk(); });
+`,
+  'secretive.ts': `${WAIT_FOR}
+const secretive = task('secretive', async () => {
+  const stored = await connection('live_stored');
+  const fromEnv = await connection('live_env');
+  context().log.info('stored password ' + stored.password, { password: stored.password, note: 'env ' + fromEnv.password });
+  console.log('env password', fromEnv.password, 'in a URI', 'postgres://u:' + encodeURIComponent(fromEnv.password!) + '@h/db');
+  await waitFor(context().conf.gate);
+  context().log.info('after the gate: ' + stored.password + ' / ' + fromEnv.password);
+});
+export default dag({ id: 'secretive' }, () => { secretive(); });
 `,
   'forever.ts': `${WAIT_FOR}
 const forever = task('forever', async () => {
@@ -163,6 +174,36 @@ describe('live updates over SSE', () => {
     for (let r = await replay.next(); r !== null; r = await replay.next()) results.push(r);
     expect(results.flatMap((r) => r.data.taskLogLines.lines.map((l: any) => l.seq))).toEqual([1, 2]);
     expect(results.at(-1)!.data.taskLogLines.tryEnded).toBe(true);
+    await worker.stop();
+  });
+
+  it('streams *** for connection passwords (stored encrypted, and from UPDRAFT_CONN_<ID>), never the passwords', async () => {
+    const storedPassword = 'live-Stored/Pass@123';
+    const envPassword = 'live-Env-Pass-456';
+    await graphql(platform, `mutation ($input: UpsertConnectionInput!) { upsertConnection(input: $input) { created } }`, {
+      input: { id: 'live_stored', type: 'postgres', host: 'db.example', login: 'etl', password: storedPassword },
+    });
+    const worker = await platform.startWorker(1, { connectionEnv: { UPDRAFT_CONN_LIVE_ENV: `postgres://env_user:${encodeURIComponent(envPassword)}@env-host.example/envdb` } });
+    const runId = await platform.trigger('secretive', { gate: gate('secretive') });
+    const ti = await instance(runId, 'secretive');
+    const sub = await subscribe(url, LOG_LINES, { ti: String(ti.id) });
+    const lines: Array<{ seq: number; message: string; fields: unknown }> = [];
+    while (lines.length < 2) lines.push(...(await sub.until((r) => r.data.taskLogLines.lines.length > 0)).data.taskLogLines.lines);
+    // Received while the try runs (it waits for its gate).
+    expect((await platform.db.prisma.taskTry.findFirstOrThrow({ where: { taskInstanceId: ti.id } })).state).toBe('running');
+    await open('secretive');
+    for (let r = await sub.next(); r !== null; r = await sub.next()) lines.push(...r.data.taskLogLines.lines);
+    expect(lines.map((l) => [l.message, l.fields])).toEqual([
+      ['stored password ***', { password: '***', note: 'env ***' }],
+      ['env password *** in a URI postgres://u:***@h/db', null],
+      ['after the gate: *** / ***', null],
+    ]);
+    const stored = await platform.db.prisma.taskLog.findMany({ where: { taskTry: { taskInstanceId: ti.id } }, orderBy: { seq: 'asc' } });
+    expect(stored.map((l) => [l.message, l.fields])).toEqual(lines.map((l) => [l.message, l.fields]));
+    for (const text of [JSON.stringify(sub.results), JSON.stringify(stored, (_key, value) => (typeof value === 'bigint' ? String(value) : value))]) {
+      for (const secret of [storedPassword, envPassword, encodeURIComponent(storedPassword), encodeURIComponent(envPassword)]) expect(text).not.toContain(secret);
+    }
+    expect(await platform.waitForRun(runId)).toBe('success');
     await worker.stop();
   });
 

@@ -30,9 +30,70 @@ const leak = task({ id: 'leak', isolation: '${isolation}' }, async () => {
 export default dag({ id: 'leaky_${isolation}' }, () => { leak(); });
 `;
 
+const ROLE_ID = 'rid-7f3a9c2e-Plain';
+const UNSEAL = ['unseal-one-1111', 'unseal-two-2222'];
+const ROLE_LOGIN = 'svc-role-login';
+const ENV_ROLE_ID = 'env-role-id-4444';
+const OTHER_ROLE_ID = 'other-role-id-5555';
+
+/** A connection type marking fields secret whose names do not look sensitive, as a plugin would define it. */
+const typed = (isolation: 'process' | 'none') => `
+import { connection, context, dag, defineConnectionType, task } from '@updraft/sdk';
+const vault = defineConnectionType({
+  type: 'vault',
+  label: 'Vault',
+  fields: {
+    host: { label: 'Host' },
+    login: { label: 'Role', secret: true },
+    password: { label: 'Password' },
+    extra: { role_id: { label: 'Role id', secret: true }, unseal: { label: 'Unseal keys', secret: true }, region: { label: 'Region' } },
+  },
+});
+const use = task({ id: 'use', isolation: '${isolation}' }, async () => {
+  const log = context().log;
+  const conn = await vault.get('vault_db');
+  log.info('role ' + conn.login + ' id ' + conn.extra.role_id + ' unseal ' + JSON.stringify(conn.extra.unseal) + ' region ' + conn.extra.region);
+  log.info('fields', { extra: conn.extra, who: conn.login });
+  // connection() reads one of the type just as well, here from UPDRAFT_CONN_VAULT_ENV.
+  const fromEnv = await connection('vault_env');
+  console.log('env role', fromEnv.extra.role_id);
+  // Another type: its role_id is no secret (the name does not look sensitive).
+  const other = await connection('other_db');
+  console.log('other role', other.extra.role_id);
+  throw new Error('failed with ' + conn.extra.role_id + ' as ' + conn.login + ' and ' + fromEnv.extra.role_id);
+});
+export default dag({ id: 'typed_${isolation}' }, () => { use(); });
+`;
+
+/** Structured fields with sensitive names at any depth, names that are not, and hostile ones. */
+const fieldsDag = (isolation: 'process' | 'none') => `
+import { context, dag, task } from '@updraft/sdk';
+const fields = task({ id: 'fields', isolation: '${isolation}' }, async () => {
+  const log = context().log;
+  log.info('named', {
+    password: 'pw-1', Token: 'tk-1', client_secret: 'cs-1', API_KEY: 'ak-1', apiKey: { any: ['thing'] },
+    nested: { deeper: [{ db_password: 'dbpw-1', 'X-Auth-Token': 'xat-1', region: 'eu' }] },
+    tokenizer_count: 3, key: 'k-1', pass: 'p-1', author: 'a-1', user: 'u-1',
+  });
+  // Hostile: a million-entry object, an object nested far deeper than the stack allows, one nested 1,000 levels.
+  const huge = { rows: Array.from({ length: 1_000_000 }, (_, i) => ({ i, password: 'pw' })) };
+  let deep: unknown = 'end';
+  for (let i = 0; i < 1_000_000; i++) deep = { d: deep };
+  let nested: unknown = { password: 'too-deep-pw' };
+  for (let i = 0; i < 1_000; i++) nested = { n: nested };
+  const timed = (message: string, value: unknown) => { const t0 = performance.now(); log.info(message, { value }); return performance.now() - t0; };
+  return { huge: timed('huge', huge), deep: timed('deep', deep), nested: timed('nested', nested) };
+});
+export default dag({ id: 'fields_${isolation}' }, () => { fields(); });
+`;
+
 const DAGS = {
   'leaky_process.ts': leaky('process'),
   'leaky_none.ts': leaky('none'),
+  'typed_process.ts': typed('process'),
+  'typed_none.ts': typed('none'),
+  'fields_process.ts': fieldsDag('process'),
+  'fields_none.ts': fieldsDag('none'),
   'reader.ts': `
 import { connection, dag, task, variable, VariableNotFound } from '@updraft/sdk';
 const read = task({ id: 'read', isolation: 'process' }, async () => {
@@ -123,10 +184,14 @@ beforeAll(async () => {
   const UPSERT = `mutation ($input: UpsertConnectionInput!) { upsertConnection(input: $input) { created } }`;
   await gql(UPSERT, { input: { id: 'warehouse', type: 'postgres', host: 'db.example', port: 5432, login: 'etl', password: PASSWORD, schema: 'dw', extra: { sslmode: 'require', api_key: EXTRA_KEY } } });
   await gql(UPSERT, { input: { id: 'warehouse_env', type: 'postgres', host: 'from-the-database' } });
+  await gql(UPSERT, { input: { id: 'vault_db', type: 'vault', host: 'vault.example', login: ROLE_LOGIN, extra: { role_id: ROLE_ID, unseal: UNSEAL, region: 'eu-west-1' } } });
+  await gql(UPSERT, { input: { id: 'other_db', type: 'other', host: 'other.example', extra: { role_id: OTHER_ROLE_ID } } });
+  process.env.UPDRAFT_CONN_VAULT_ENV = JSON.stringify({ type: 'vault', host: 'vault-env.example', extra: { role_id: ENV_ROLE_ID } });
 });
 afterAll(async () => {
   delete process.env.UPDRAFT_CONN_FROM_ENV;
   delete process.env.UPDRAFT_CONN_WAREHOUSE_ENV;
+  delete process.env.UPDRAFT_CONN_VAULT_ENV;
   await platform?.close();
 });
 
@@ -166,6 +231,53 @@ describe.each(['process', 'none'] as const)('a task (isolation: %s) that logs an
     for (const secret of [TOKEN, PASSWORD, EXTRA_KEY]) expect(text).not.toContain(secret);
     expect(text).toContain('***');
   });
+});
+
+describe.each(['process', 'none'] as const)('a task (isolation: %s) that reads a connection of a type with secret fields', (isolation) => {
+  it('shows *** for every secret field (login, extra fields whatever their names) in its lines, fields, error and stack', async () => {
+    const runId = await platform.trigger(`typed_${isolation}`);
+    expect(await platform.waitForRun(runId)).toBe('failed');
+    const t = await stored(runId);
+    const everything = JSON.stringify(t, (_key, value) => (typeof value === 'bigint' ? String(value) : value));
+    for (const secret of [ROLE_ID, ...UNSEAL, ROLE_LOGIN, ENV_ROLE_ID]) expect(everything).not.toContain(secret);
+    expect(t.logs.map((l) => l.message).slice(0, 4)).toEqual(['role *** id *** unseal ["***","***"] region eu-west-1', 'fields', 'env role ***', `other role ${OTHER_ROLE_ID}`]);
+    expect(t.logs[1]!.fields).toEqual({ extra: { role_id: '***', unseal: ['***', '***'], region: 'eu-west-1' }, who: '***' });
+    const error = t.error as { message: string; stack: string };
+    expect(error.message).toBe('failed with *** as *** and ***');
+    expect(error.stack).toContain('failed with *** as *** and ***');
+  });
+});
+
+describe.each(['process', 'none'] as const)('log fields of a task (isolation: %s)', (isolation) => {
+  it('mask values under sensitive names at any depth (matched anywhere in the name, as Airflow does), and cost little however huge or deep', async () => {
+    const runId = await platform.trigger(`fields_${isolation}`);
+    expect(await platform.waitForRun(runId, 60_000)).toBe('success');
+    const t = await stored(runId);
+    const byMessage = Object.fromEntries(t.logs.map((l) => [l.message, l.fields]));
+    expect(byMessage.named).toEqual({
+      password: '***',
+      Token: '***',
+      client_secret: '***',
+      API_KEY: '***',
+      apiKey: '***',
+      nested: { deeper: [{ db_password: '***', 'X-Auth-Token': '***', region: 'eu' }] },
+      // "token" is in the name: masked too (see isSensitiveName); key, pass, author and user are not sensitive names.
+      tokenizer_count: '***',
+      key: 'k-1',
+      pass: 'p-1',
+      author: 'a-1',
+      user: 'u-1',
+    });
+    // The million entries were not serialized: serializing stopped at 64 KB.
+    expect(byMessage.huge).toEqual({ fieldsCut: 'the fields of this line are over 64 KB and were not kept' });
+    expect(byMessage.deep).toEqual({ unserializableFields: expect.stringMatching(/^RangeError: |over 64 KB/) });
+    expect(JSON.stringify(byMessage.nested)).toContain('"[nested deeper than 64 levels]"');
+    expect(JSON.stringify(byMessage.nested)).not.toContain('too-deep-pw');
+    // What each log call cost the task (serializing a million entries takes seconds).
+    const cost = (await platform.taskInstances(runId))[0]!.returnValue as Record<string, number>;
+    console.log(`log calls (isolation ${isolation}): ${JSON.stringify(cost)} ms`);
+    for (const ms of Object.values(cost)) expect(ms).toBeLessThan(250);
+  }, 60_000);
 });
 
 describe('variable() and connection() in tasks', () => {

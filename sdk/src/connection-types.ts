@@ -1,6 +1,6 @@
 // Connection types: what a kind of connection (postgres, http, smtp…) holds, which of its fields
 // are secret, and how to check that one works (the testConnection mutation runs it).
-import { connection, type TaskConnection } from './secrets.js';
+import { connection, registerSecretFields, type TaskConnection } from './secrets.js';
 
 const CONNECTION_TYPE = Symbol.for('@updraft/sdk/ConnectionType');
 
@@ -99,6 +99,11 @@ export function defineConnectionType(definition: ConnectionTypeDefinition): Conn
   for (const [name, field] of Object.entries(definition.fields.extra ?? {})) {
     fields.push({ name, label: field.label, description: field.description ?? null, required: field.required ?? false, secret: field.secret ?? false, extra: true });
   }
+  // The worker masks these fields' values in the logs of any try that reads a connection of this type.
+  registerSecretFields(
+    definition.type,
+    fields.filter((f) => f.secret && f.name !== 'password').map((f) => (f.extra ? `extra.${f.name}` : f.name)),
+  );
   const info: ConnectionTypeInfo = {
     type: definition.type,
     label: definition.label ?? definition.type,

@@ -43,7 +43,7 @@ export type {
 } from './interfaces.js';
 export { zip, Zipped } from './mapping.js';
 export { connection, SECRETS_ACCESS, variable } from './secrets.js';
-export type { SecretsAccess, TaskConnection } from './secrets.js';
+export type { SecretFieldsByType, SecretsAccess, TaskConnection } from './secrets.js';
 export type { MapItems } from './mapping.js';
 export type { ArgSpec, MapSpec, RawDagStructure, RawTaskStructure, TaskKind } from './structure.js';
 export { XComArg, chain, isXComArg } from './xcom-arg.js';

@@ -27,6 +27,8 @@ export interface MaintenanceCleanResult {
   passId: number | null;
   dryRun: boolean;
   deleted: Record<'dag_run' | 'task_instance' | 'task_try' | 'xcom' | 'task_log' | 'audit_log' | 'import_error' | 'worker' | 'scheduler' | 'job', number>;
+  /** Of the XCom rows deleted (or that would be), those whose value was in the object store: their blobs are deleted with them. */
+  blobs: number;
   batches: number;
   maxBatchMs: number;
   durationMs: number;

@@ -1,6 +1,9 @@
 // Old history written straight into the tables (runs, task instances, tries, log lines, XCom),
 // fast enough for hundreds of thousands of rows: what retention tests delete.
 import type pg from 'pg';
+import { encode } from '../../server/src/xcom/codec.cjs';
+import type { XComStore } from '../../server/src/xcom/store.js';
+import { placeValue, XCOM_INLINE_MAX_BYTES } from '../../server/src/xcom/values.js';
 
 export interface SeedOptions {
   dagId: string;
@@ -57,6 +60,44 @@ export async function seedHistory(pool: pg.Pool, opts: SeedOptions): Promise<num
     );
   }
   return ids;
+}
+
+/** The value `seedBlobs` gives a run's task instance: over the inline limit, with a Date and a Map. */
+export const seededBlobValue = (runId: number, taskId: string) => ({
+  runId,
+  taskId,
+  at: new Date(Date.UTC(2026, 0, 1) + runId * 1000),
+  tags: new Map([['run', String(runId)]]),
+  padding: `${runId}:`.padEnd(XCOM_INLINE_MAX_BYTES + 1024, 'x'),
+});
+
+/**
+ * Gives every task instance of `runIds` a return value in the object store (`seededBlobValue`),
+ * stored the way a try's finish stores it (placeValue, then the row, then its tombstone goes);
+ * returns each run's blob keys.
+ */
+export async function seedBlobs(pool: pg.Pool, store: XComStore, runIds: number[]): Promise<Map<number, string[]>> {
+  const settings = { store, inlineMaxBytes: XCOM_INLINE_MAX_BYTES, maxBytes: 1024 ** 3 };
+  const { rows } = await pool.query<{ id: string; task_id: string; dag_id: string; dag_run_id: number; try_id: string }>(
+    `SELECT x.id::text, ti.task_id, r.dag_id, r.id AS dag_run_id, t.id::text AS try_id FROM xcom x JOIN task_instance ti ON ti.id = x.task_instance_id
+     JOIN dag_run r ON r.id = ti.dag_run_id JOIN task_try t ON t.task_instance_id = ti.id WHERE r.id = ANY($1::int[]) AND x.key = 'return_value'`,
+    [runIds],
+  );
+  const keys = new Map<number, string[]>();
+  for (const row of rows) {
+    const encoded = encode(seededBlobValue(row.dag_run_id, row.task_id), 'a seeded value', settings.maxBytes);
+    const stored = await placeValue(pool, settings, encoded, { dagId: row.dag_id, dagRunId: row.dag_run_id, taskId: row.task_id, mapIndex: -1, tryId: row.try_id });
+    await pool.query(`UPDATE xcom SET value = NULL, serialized = NULL, encoding = $2, blob_key = $3, blob_sha256 = $4, size_bytes = $5 WHERE id = $1`, [
+      row.id,
+      stored.encoding,
+      stored.blob_key,
+      stored.blob_sha256,
+      stored.size_bytes,
+    ]);
+    await pool.query('DELETE FROM xcom_blob_tombstone WHERE key = $1', [stored.blob_key]);
+    keys.set(row.dag_run_id, [...(keys.get(row.dag_run_id) ?? []), stored.blob_key!]);
+  }
+  return keys;
 }
 
 /** Row counts of the tables retention deletes from. */

@@ -21,17 +21,17 @@ export const DbCleanupParams = z.object({
   dryRun,
 });
 
-/** The counts a cleanup returns as its XCom: per table, deleted (or would be, dry). */
-export type CleanupCounts = Pick<MaintenanceCleanResult, 'dryRun' | 'passId' | 'deleted' | 'batches' | 'maxBatchMs' | 'durationMs'>;
+/** The counts a cleanup returns as its XCom: per table, deleted (or would be, dry), and the XCom blobs among them. */
+export type CleanupCounts = Pick<MaintenanceCleanResult, 'dryRun' | 'passId' | 'deleted' | 'blobs' | 'batches' | 'maxBatchMs' | 'durationMs'>;
 
 function report(what: string, result: MaintenanceCleanResult): CleanupCounts {
   const { log } = context();
   const nonZero = Object.fromEntries(Object.entries(result.deleted).filter(([, n]) => n > 0));
   const total = Object.values(result.deleted).reduce((a, b) => a + b, 0);
-  log.info(`${what}: ${result.dryRun ? 'would delete' : 'deleted'} ${total.toLocaleString('en')} row(s)`, { ...nonZero, batches: result.batches, maxBatchMs: result.maxBatchMs, passId: result.passId });
+  log.info(`${what}: ${result.dryRun ? 'would delete' : 'deleted'} ${total.toLocaleString('en')} row(s)${result.blobs > 0 ? ` and ${result.blobs.toLocaleString('en')} XCom blob(s)` : ''}`, { ...nonZero, blobs: result.blobs, batches: result.batches, maxBatchMs: result.maxBatchMs, passId: result.passId });
   if (result.error) throw new Error(`${what} stopped early: ${result.error}`);
-  const { dryRun, passId, deleted, batches, maxBatchMs, durationMs } = result;
-  return { dryRun, passId, deleted, batches, maxBatchMs, durationMs };
+  const { dryRun, passId, deleted, blobs, batches, maxBatchMs, durationMs } = result;
+  return { dryRun, passId, deleted, blobs, batches, maxBatchMs, durationMs };
 }
 
 const cleanLogs = task({ id: 'clean_logs', ...IN_WORKER }, async () => {

@@ -1,9 +1,13 @@
 // The maintenance DAGs against a real platform: deployed from a DAG file that re-exports them,
 // run by a worker, on 5,000 old runs with 200,000 log lines, while another run executes.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeletedXCom } from '../../../server/src/retention/engine.js';
-import { seedHistory, tableCounts } from '../../../test/support/history.js';
-import { createTestPlatform, dagFolder, type TestPlatform } from '../../../test/support/platform.js';
+import { LocalXComStore } from '../../../server/src/xcom/store.js';
+import { readValue, type StoredXCom } from '../../../server/src/xcom/values.js';
+import { seedBlobs, seededBlobValue, seedHistory, tableCounts } from '../../../test/support/history.js';
+import { createTestPlatform, dagFolder, TEST_SCRATCH, type TestPlatform } from '../../../test/support/platform.js';
 
 const DAGS = {
   'maintenance.ts': `export { maintenanceDbCleanup, maintenanceLogCleanup, maintenanceOrphanSweep } from '@updraft/plugin-maintenance';`,
@@ -27,14 +31,19 @@ const ages = (n: number, oldest: number, newest: number) => Array.from({ length:
 
 describe('the maintenance DAGs', () => {
   let platform: TestPlatform;
-  const sweptXComs: DeletedXCom[] = [];
+  // A store of this file's own: what is on disk is only what these tests wrote.
+  const store = new LocalXComStore(path.join(TEST_SCRATCH, 'xcom-maintenance', randomBytes(6).toString('hex')));
   beforeAll(async () => {
     platform = await createTestPlatform();
     const { importErrors } = await platform.deploy(await dagFolder(DAGS));
     expect(importErrors).toEqual([]);
-    await platform.startWorker(4, { retentionHooks: { afterXComDeleted: async (rows) => void sweptXComs.push(...rows) } });
+    // The worker's own retention hook: each batch's XCom blobs are deleted as it commits.
+    await platform.startWorker(4, { xcomStore: store });
   });
-  afterAll(() => platform?.close());
+  afterAll(async () => {
+    await platform?.close();
+    await fs.rm(store.folder, { recursive: true, force: true });
+  });
 
   it('arrive paused', async () => {
     const dags = await platform.db.prisma.dag.findMany({ where: { tags: { has: 'maintenance' } }, orderBy: { id: 'asc' } });
@@ -45,12 +54,22 @@ describe('the maintenance DAGs', () => {
     ]);
   });
 
-  it('delete exactly the old rows of 5,000 runs and 200,000 log lines, keep the newest run of each DAG, and a run executing meanwhile finishes', async () => {
+  it('delete exactly the old rows of 5,000 runs and 200,000 log lines and their XCom blobs, keep the newest run of each DAG, and a run executing meanwhile finishes', async () => {
     const { pool } = platform;
     // 5 DAGs × 1,000 runs over 90 days (2 tasks a run, 20 lines a try: 200,000 lines), and a
     // DAG whose runs are all old.
-    for (let d = 0; d < 5; d++) await seedHistory(pool, { dagId: `history_${d}`, runs: 1_000, oldestDays: 89.95, newestDays: 0.05, tasksPerRun: 2, logLinesPerTry: 20 });
+    const history: number[][] = [];
+    for (let d = 0; d < 5; d++) history.push(await seedHistory(pool, { dagId: `history_${d}`, runs: 1_000, oldestDays: 89.95, newestDays: 0.05, tasksPerRun: 2, logLinesPerTry: 20 }));
     const ancient = await seedHistory(pool, { dagId: 'ancient', runs: 3, oldestDays: 80, newestDays: 60, tasksPerRun: 1, logLinesPerTry: 0 });
+    // XCom values over 64 KB (files in the object store): 20 old runs of history_0 and 20 of
+    // history_1, 20 recent runs of each, and the two oldest and the newest (kept) run of ancient.
+    const oldWithBlobs = [...history[0]!.slice(0, 20), ...history[1]!.slice(300, 320), ...ancient.slice(0, 2)];
+    const keptWithBlobs = [...history[0]!.slice(980), ...history[1]!.slice(700, 720), ancient.at(-1)!];
+    const blobKeys = await seedBlobs(pool, store, [...oldWithBlobs, ...keptWithBlobs]);
+    const keysOf = (runs: number[]) => runs.flatMap((run) => blobKeys.get(run) ?? []);
+    const onDisk = async (keys: string[]) => (await Promise.all(keys.map((key) => fs.stat(store.describe(key)).then(() => key, () => null)))).filter((k) => k !== null);
+    expect(keysOf(oldWithBlobs)).toHaveLength(2 * 40 + 2);
+    expect(await onDisk(keysOf([...oldWithBlobs, ...keptWithBlobs]))).toHaveLength(2 * 80 + 3);
     const before = await tableCounts(pool);
     expect(before.task_log).toBe(200_000);
     const oldRuns = 5 * ages(1_000, 89.95, 0.05).filter((age) => age > 30).length; // 667 a DAG
@@ -81,11 +100,20 @@ describe('the maintenance DAGs', () => {
     for (const r of left.rows.filter((r) => r.dag_id.startsWith('history_'))) expect(r.oldest_days).toBeLessThan(30);
     // The newest run of a DAG is kept however old it is.
     expect((await pool.query('SELECT id FROM dag_run WHERE dag_id = $1', ['ancient'])).rows).toEqual([{ id: ancient.at(-1) }]);
-    // Every XCom row deleted went to the object store's hook.
-    expect(sweptXComs).toHaveLength(dbCounts!.deleted.xcom!);
+    // Exactly the old runs' blobs are gone from disk (deleted by the pass, batch by batch, not
+    // left for the periodic sweep), and the kept runs' values are there and decode.
+    expect(dbCounts).toMatchObject({ blobs: keysOf(oldWithBlobs).length });
+    expect(await onDisk(keysOf(oldWithBlobs))).toEqual([]);
+    expect(await onDisk(keysOf(keptWithBlobs))).toEqual(keysOf(keptWithBlobs));
+    const kept = await pool.query<StoredXCom & { dag_run_id: number; task_id: string }>(
+      `SELECT x.*, ti.dag_run_id, ti.task_id FROM xcom x JOIN task_instance ti ON ti.id = x.task_instance_id WHERE x.blob_key IS NOT NULL ORDER BY x.id`,
+    );
+    expect(kept.rows.map((r) => r.blob_key).sort()).toEqual(keysOf(keptWithBlobs).sort());
+    for (const row of kept.rows) expect(await readValue(store, row, 'a kept value')).toEqual(seededBlobValue(row.dag_run_id, row.task_id));
+    expect((await pool.query('SELECT key FROM xcom_blob_tombstone WHERE key = ANY($1::text[])', [keysOf(oldWithBlobs)])).rows).toEqual([]);
     // The pass is recorded, with the DAG as its trigger.
     const pass = await platform.db.prisma.retentionPass.findUniqueOrThrow({ where: { id: dbCounts!.passId } });
-    expect(pass).toMatchObject({ trigger: 'dag:maintenance_db_cleanup', error: null, deleted: dbCounts!.deleted });
+    expect(pass).toMatchObject({ trigger: 'dag:maintenance_db_cleanup', error: null, deleted: dbCounts!.deleted, blobs: keysOf(oldWithBlobs).length });
     // The busy run executed while the cleanups deleted.
     const passes = await platform.db.prisma.retentionPass.findMany({ orderBy: { id: 'asc' } });
     const busyRun = await platform.db.prisma.dagRun.findUniqueOrThrow({ where: { id: busy } });

@@ -210,7 +210,7 @@ const db = program.command('db').description('Maintain the metadata database');
 db.command('clean')
   .description(
     'Delete history older than --older-than, in batches that never block running work: ended runs (with their task instances, tries, XCom and logs, ' +
-      'keeping the latest run of each DAG), logs, XCom, audit rows, import errors, stopped workers and schedulers, failed jobs. Prints one JSON line.',
+      'keeping the latest run of each DAG), logs, XCom (and their blobs under <home>/xcom), audit rows, import errors, stopped workers and schedulers, failed jobs. Prints one JSON line.',
   )
   .requiredOption('--older-than <age>', 'delete what is older than this: 30d, 12h, 90m', (value: string) => cliArgument(() => parseAge(value)))
   .option('--dag <dagId>', 'only the rows of this DAG (tables dag_run, task_log, xcom, audit_log)')
@@ -220,10 +220,20 @@ db.command('clean')
   .option('--dry-run', 'count what would be deleted, delete nothing')
   .option('--no-keep-last', 'also delete the latest run of each DAG when it is old enough')
   .action(async (opts: { olderThan: number; dag?: string; tables?: RetentionTable[]; dryRun?: boolean; keepLast: boolean }) => {
-    const [{ resolveConfig }, { openDatabase }, { cleanDatabase }] = await Promise.all([import('../config.js'), import('../platform.js'), import('../retention/engine.js')]);
+    const [{ resolveConfig }, { openDatabase }, { cleanDatabase }, { defaultXComStore, sweepDeletedBlobs }, { coerceError }] = await Promise.all([
+      import('../config.js'),
+      import('../platform.js'),
+      import('../retention/engine.js'),
+      import('../xcom/values.js'),
+      import('../errors.js'),
+    ]);
     const config = resolveConfig();
     const database = await openDatabase(config);
     try {
+      // The blobs of the XCom rows it deletes go before it exits, as the workers' passes do it:
+      // after each batch, and once more at the end (which also takes any other blob already due).
+      const store = defaultXComStore(config.home);
+      const sweep = () => sweepDeletedBlobs(database.pool, store);
       const result = await cleanDatabase(database.pool, {
         olderThanMs: opts.olderThan,
         dagId: opts.dag,
@@ -232,9 +242,16 @@ db.command('clean')
         keepLastPerDag: opts.keepLast,
         batchSize: config.retention?.batchSize,
         trigger: 'cli',
+        hooks: { afterXComDeleted: async () => void (await sweep()) },
       });
-      const { passId, dryRun, deleted, batches, maxBatchMs, durationMs, error } = result;
-      console.log(JSON.stringify(dryRun ? { dryRun, wouldDelete: deleted } : { dryRun, passId, deleted, batches, maxBatchMs, durationMs, error }));
+      const { passId, dryRun, deleted, blobs, batches, maxBatchMs, durationMs } = result;
+      let error = result.error;
+      if (!dryRun) {
+        await sweep().catch((e: unknown) => {
+          error ??= `deleting the blobs of the deleted XCom values from ${store.folder} failed (the workers' sweep will retry): ${coerceError(e).message}`;
+        });
+      }
+      console.log(JSON.stringify(dryRun ? { dryRun, wouldDelete: deleted, blobs } : { dryRun, passId, deleted, blobs, batches, maxBatchMs, durationMs, error }));
       if (error) process.exitCode = 1;
     } finally {
       await database.close();

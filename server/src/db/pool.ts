@@ -5,10 +5,12 @@ import pg from 'pg';
  * while idle (or checked out between queries) must not crash the process: the error is
  * reported and the next query reconnects. That is also how the pool survives a restart of
  * the embedded PostgreSQL, which comes back at the same URL (db/supervisor.ts).
+ * `synchronousCommit: false`: its commits return before their WAL is flushed (for
+ * statements whose loss in a crash of PostgreSQL is harmless, see executor/worker.ts).
  */
-export function createPool(url: string, opts: { max?: number; onError?: (e: Error) => void } = {}): pg.Pool {
+export function createPool(url: string, opts: { max?: number; onError?: (e: Error) => void; synchronousCommit?: boolean } = {}): pg.Pool {
   const onError = opts.onError ?? connectionLossReporter((message) => console.warn(`warning: ${message}`));
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 20 });
+  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 20, ...(opts.synchronousCommit === false ? { options: '-c synchronous_commit=off' } : {}) });
   pool.on('error', onError);
   pool.on('connect', (client) => client.on('error', onError));
   return pool;

@@ -56,11 +56,28 @@ export function scopeOf(structure: DagStructure, pools: string[]): Scope {
  */
 export async function enqueueTaskInstances(client: PoolClient, dagRunId: number, structure: DagStructure, ids: string[], changes: RunChanges): Promise<void> {
   if (ids.length === 0) return;
-  const [row] = await sql<{ gated_pools: string[] }>(client, 'enqueue_task_instances', [ids, structure.maxActiveTasks !== undefined]);
+  const [row] = await sql<{ gated_pools: string[]; due_jobs: Array<[string, string, string]> }>(client, 'enqueue_task_instances', [ids, structure.maxActiveTasks !== undefined]);
+  const jobs = enqueuedJobs.get(changes) ?? [];
+  for (const [taskInstanceId, jobId, queue] of row?.due_jobs ?? []) jobs.push({ taskInstanceId, jobId, queue });
+  enqueuedJobs.set(changes, jobs);
   if (row && row.gated_pools.length > 0) {
     needAdmission(changes, scopeOf(structure, row.gated_pools));
     changes.more(dagRunId); // some are `scheduled`, not `queued`: subscribers read them anew
   }
+}
+
+/** A job a transaction added for a task instance, due now. */
+export interface EnqueuedJob {
+  taskInstanceId: string;
+  jobId: string;
+  queue: string;
+}
+
+const enqueuedJobs = new WeakMap<RunChanges, EnqueuedJob[]>();
+
+/** The jobs due now that the transaction of `changes` added (enqueueTaskInstances). */
+export function jobsEnqueued(changes: RunChanges): EnqueuedJob[] {
+  return enqueuedJobs.get(changes) ?? [];
 }
 
 /**

@@ -2,7 +2,8 @@ import { MAINTENANCE_ACCESS, SECRETS_ACCESS, TaskTimeout, WorkerShutdown, type L
 import type { DagStructure, TaskCallbackName, TaskStructure } from '../dags/structure.js';
 import { retryWhileDatabaseFails } from '../db/retry.js';
 import { coerceError } from '../errors.js';
-import type { Claim, RunTaskDeps } from './run-task.js';
+import type { Claim } from './claims.js';
+import type { RunTaskDeps } from './run-task.js';
 import { operatorStop } from './stop.js';
 import { withTaskConsole } from './task-console.js';
 import { directAccess, type TrySecrets } from './task-secrets.js';

@@ -15,7 +15,9 @@ import { sql } from './sql.js';
 import type { TaskProcessPool } from './task-processes.js';
 import { outsideTaskConsole } from './task-console.js';
 import { TrySecrets } from './task-secrets.js';
-import { abandonTry, finishTry, type FinishedTry, type LogLine, type TryOutcome } from './transitions.js';
+import type { Claim } from './claims.js';
+import type { GroupCommit } from './group-commit.js';
+import { abandonTry, type FinishArgs, type FinishedTry, type LogLine, type TryOutcome } from './transitions.js';
 import { TryLog, type LoggedLine, type LogLimits } from './try-log.js';
 import type { ArgPayload } from '../xcom/codec.cjs';
 import { placeValue, readValueText, splitItems, XComUnreadable, type StoredXCom, type XComItem, type XComSettings } from '../xcom/values.js';
@@ -23,31 +25,6 @@ import { placeValue, readValueText, splitItems, XComUnreadable, type StoredXCom,
 /** Payload of a `run_task` job: one job per runnable task instance. */
 export interface RunTaskPayload {
   taskInstanceId: string;
-}
-
-/** What the claim statement returns: the try and everything needed to run it. */
-export interface Claim {
-  task_instance_id: string;
-  dag_run_id: number;
-  task_id: string;
-  map_index: number;
-  /** A mapped instance's item (its first argument): plain JSON, or devalue text in `map_item_serialized`. */
-  map_item: unknown;
-  map_item_serialized: string | null;
-  try_number: number;
-  max_tries: number;
-  try_id: string;
-  dag_id: string;
-  run_id: string;
-  run_type: string;
-  logical_date: Date;
-  /** Null only for runs created before data intervals existed. */
-  data_interval_start: Date | null;
-  data_interval_end: Date | null;
-  conf: Record<string, unknown>;
-  params: Record<string, unknown>;
-  dag_version_id: number;
-  bundle_hash: string;
 }
 
 /** Something that happened to a try, for logs and tests. */
@@ -81,6 +58,10 @@ export interface RunTaskDeps {
   logLimits: LogLimits;
   /** Where XCom values go (inline or the object store) and how large they may be. */
   xcom: XComSettings;
+  /** Claims task instances (claim_task_instances.sql), grouped: null when the instance is not runnable. */
+  claims: GroupCommit<{ taskInstanceId: string; jobId: string }, Claim | null>;
+  /** Records tries' outcomes (finishTries), grouped. */
+  finishes: GroupCommit<FinishArgs, FinishedTry | null>;
   /** The retention engine and lost-worker recovery for in-process tasks of `dagId` (the maintenance DAGs). */
   maintenance: (dagId: string) => MaintenanceAccess;
   onEvent?: (event: TryEvent) => void;
@@ -95,19 +76,25 @@ export interface RunTaskDeps {
 export async function runTaskInstance(deps: RunTaskDeps, payload: RunTaskPayload, jobId: string): Promise<void> {
   // A claim lost with its connection is retried: if it had committed, the retry finds the
   // instance running and drops the job, and the sweep ends that try (no live worker holds it).
-  const [claim] = await retryWhileDatabaseFails(() => sql<Claim>(deps.pool, 'claim_task_instance', [payload.taskInstanceId, deps.workerId, jobId]), deps.forced);
-  if (!claim) return;
-  const stop = new AbortController();
-  deps.holding.set(claim.try_id, stop);
-  try {
-    // The try's signal: the worker's shutdown, or an operator's stop of this try.
-    await runClaimed({ ...deps, interrupt: AbortSignal.any([deps.interrupt, stop.signal]) }, claim);
-  } finally {
-    deps.holding.delete(claim.try_id);
+  let claim = await retryWhileDatabaseFails(() => deps.claims.add({ taskInstanceId: payload.taskInstanceId, jobId }), deps.forced);
+  // The job that ran the first try; the tries this worker continues with have none (transitions.ts, ContinueWith).
+  let job: string | null = jobId;
+  while (claim) {
+    const { try_id: tryId } = claim;
+    const stop = new AbortController();
+    deps.holding.set(tryId, stop);
+    try {
+      // The try's signal: the worker's shutdown, or an operator's stop of this try.
+      claim = await runClaimed({ ...deps, interrupt: AbortSignal.any([deps.interrupt, stop.signal]) }, claim, job);
+    } finally {
+      deps.holding.delete(tryId);
+    }
+    job = null;
   }
 }
 
-async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
+/** Runs a claimed try and records it; returns the next try this worker claimed to run at once, if any. */
+async function runClaimed(deps: RunTaskDeps, claim: Claim, jobId: string | null): Promise<Claim | null> {
   const claimedAt = Date.now();
   // What the try reads of variables and connections, and the masker that hides it: every
   // line the try logs (its own, console.*, raw output, the worker's) passes through TryLog, which masks it.
@@ -155,7 +142,7 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
   if (structure && known && callback) await runCallback(deps, claim, structure, known, callback, io);
 
   // Lines not yet written go with the finishing transaction.
-  const result = await record(deps, claim, structure, maskOutcome(outcome, masker), await tryLog.settle(deps.forced), tryLog.seq, masker);
+  const result = await record(deps, claim, jobId, structure, maskOutcome(outcome, masker), await tryLog.settle(deps.forced), tryLog.seq, masker);
   const runCallbacks = structure?.runCallbacks;
   if (result?.runState && structure && known && runCallbacks?.includes(result.runState === 'success' ? 'onSuccess' : 'onFailure')) {
     // The try is recorded: what the DAG's callback logs is added to its lines afterwards.
@@ -168,6 +155,7 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
     const durationMs = Date.now() - claimedAt;
     deps.onEvent?.({ kind: 'finished', dagId: claim.dag_id, dagRunId: claim.dag_run_id, taskId: claim.task_id, mapIndex: claim.map_index, tryNumber: claim.try_number, durationMs, result });
   }
+  return result?.next ?? null;
 }
 
 /**
@@ -178,7 +166,7 @@ async function runClaimed(deps: RunTaskDeps, claim: Claim): Promise<void> {
  * records a bare failure, and failing that, abandons the try (abandon_try.sql). A try
  * left `running` by a forced stop is ended by the sweep (recovery.ts).
  */
-async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure | undefined, outcome: TryOutcome, logs: LogLine[], nextSeq: number, masker: SecretMasker): Promise<FinishedTry | null> {
+async function record(deps: RunTaskDeps, claim: Claim, jobId: string | null, structure: DagStructure | undefined, outcome: TryOutcome, logs: LogLine[], nextSeq: number, masker: SecretMasker): Promise<FinishedTry | null> {
   let xcom: StoredXCom | null = null;
   let items: XComItem[] | null = null;
   if (outcome.kind === 'success' && outcome.value !== undefined) {
@@ -203,7 +191,7 @@ async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure |
   }
   const finish = async (outcome: TryOutcome, logs: LogLine[]) => {
     const loaded = structure ?? (structure = await loadStructure(deps.pool, claim.dag_version_id));
-    return finishTry(deps.pool, {
+    return deps.finishes.add({
       dagRunId: claim.dag_run_id,
       taskInstanceId: claim.task_instance_id,
       tryId: claim.try_id,
@@ -215,6 +203,7 @@ async function record(deps: RunTaskDeps, claim: Claim, structure: DagStructure |
       logs,
       xcom,
       items,
+      jobId,
     });
   };
   try {

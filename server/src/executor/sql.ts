@@ -7,7 +7,7 @@ import type { ClientBase, Pool, QueryResultRow } from 'pg';
  * Everything else goes through Prisma.
  */
 const NAMES = [
-  'claim_task_instance',
+  'claim_task_instances',
   'select_first_try_start',
   'select_dag_version',
   'select_dag_versions',
@@ -79,6 +79,7 @@ const NAMES = [
   'select_waiting_instances',
   'admit_task_instances',
   'select_waiting_pools',
+  'delete_jobs',
 ] as const;
 
 export type StatementName = (typeof NAMES)[number];

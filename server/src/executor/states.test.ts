@@ -13,7 +13,7 @@ function stateLists(file: string): string[][] {
 
 // Each statement that decides by a set of task instance states, and the sets it uses.
 const USES: Record<string, ReadonlyArray<readonly string[]>> = {
-  'claim_task_instance.sql': [DUE_LATER],
+  'claim_task_instances.sql': [DUE_LATER],
   'enqueue_task_instances.sql': [DUE_LATER, [...WAITING, ...DUE_LATER]],
   'finish_dag_run.sql': [FAILED, UNFINISHED],
   'set_task_states.sql': [WAITING],

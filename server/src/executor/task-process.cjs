@@ -7,6 +7,7 @@
 const util = require('node:util');
 const { Worker } = require('node:worker_threads');
 const { decodeArg, encode } = require('../xcom/codec.cjs');
+const { plainLogFields } = require('./log-fields.cjs');
 
 const DAG = Symbol.for('@updraft/sdk/Dag');
 // The SDK's SECRETS_ACCESS (sdk/src/secrets.ts): where variable() and connection() find the worker.
@@ -32,15 +33,7 @@ function send(message) {
 function log(level, message, fields) {
   let text = typeof message === 'string' ? message : String(message);
   if (text.length > MAX_LOG_MESSAGE) text = `${text.slice(0, MAX_LOG_MESSAGE)}… [${text.length - MAX_LOG_MESSAGE} more characters cut]`;
-  let plain;
-  if (fields !== undefined) {
-    try {
-      plain = JSON.parse(JSON.stringify(fields));
-    } catch (e) {
-      plain = { unserializableFields: describe(e) };
-    }
-  }
-  send({ type: 'log', tryId: current ? current.id : null, level, message: text, fields: plain });
+  send({ type: 'log', tryId: current ? current.id : null, level, message: text, fields: plainLogFields(fields) });
 }
 
 // console.* of task code becomes log lines of the try that is running.
@@ -79,11 +72,11 @@ process.on('message', (message) => {
  * Asks the worker for a variable or a connection (it holds the database and the key; this
  * process holds neither). Resolves to the value, or undefined when there is none.
  */
-function lookup(tryId, kind, name) {
+function lookup(tryId, kind, name, secretFields) {
   return new Promise((resolve) => {
     const requestId = ++lastLookup;
     lookups.set(requestId, resolve);
-    send({ type: 'lookup', tryId, requestId, kind, name });
+    send({ type: 'lookup', tryId, requestId, kind, name, ...(secretFields === undefined ? {} : { secretFields }) });
   }).then((reply) => {
     if (!reply.ok) {
       const error = new Error(reply.error.message);
@@ -101,7 +94,7 @@ async function run({ tryId, bundleFile, fileName, dagId, taskId, args, context, 
   try {
     const dag = findDag(bundleFile, fileName, dagId);
     const logger = Object.fromEntries(['debug', 'info', 'warn', 'error'].map((level) => [level, (message, fields) => log(level, message, fields)]));
-    const secrets = { variable: (key) => lookup(tryId, 'variable', key), connection: (id) => lookup(tryId, 'connection', id) };
+    const secrets = { variable: (key) => lookup(tryId, 'variable', key), connection: (id, options) => lookup(tryId, 'connection', id, options ? options.secretFields : undefined) };
     const ctx = {
       ...context,
       logicalDate: new Date(context.logicalDate),

@@ -34,8 +34,8 @@ export interface IsolatedTry {
    */
   interrupt: AbortSignal;
   onLog(line: Pick<LogLine, 'level' | 'message' | 'fields'>): void;
-  /** Answers the task's `variable()` / `connection()` (task-secrets.ts); never rejects. */
-  lookup(request: SecretRequest): Promise<SecretReply>;
+  /** Answers the task's `variable()` / `connection()` (task-secrets.ts), a request as the task's process sent it (checked there); never rejects. */
+  lookup(request: unknown): Promise<SecretReply>;
   /**
    * Masks what this try's process prints once the try is over (a leaked promise), which goes
    * to the worker's warnings, not to the try: with the secrets this try read.
@@ -120,7 +120,7 @@ export class TaskProcessPool {
           onMessage: (message) => {
             if (message.type === 'log') t.onLog({ level: message.level, message: message.message, fields: message.fields });
             else if (message.type === 'lookup') {
-              void t.lookup({ kind: message.kind, name: message.name }).then((reply) => proc.child.send({ type: 'lookup_reply', requestId: message.requestId, reply }, () => undefined));
+              void t.lookup({ kind: message.kind, name: message.name, secretFields: message.secretFields }).then((reply) => proc.child.send({ type: 'lookup_reply', requestId: message.requestId, reply }, () => undefined));
             } else resolve(message);
           },
           onOutput: (level, line) => t.onLog({ level, message: line, fields: undefined }),
@@ -293,7 +293,7 @@ type ChildResult =
 type ChildMessage =
   | ChildResult
   | { type: 'log'; tryId: string | null; level: LogLine['level']; message: string; fields?: Record<string, unknown> }
-  | { type: 'lookup'; tryId: string; requestId: number; kind: SecretRequest['kind']; name: string };
+  | { type: 'lookup'; tryId: string; requestId: number; kind: SecretRequest['kind']; name: string; secretFields?: unknown };
 
 function failure(name: string, message: string): Extract<TryOutcome, { kind: 'failed' }> {
   return { kind: 'failed', error: { name, message }, retryable: true };

@@ -5,7 +5,7 @@
 // nor the secret key), caches the answer for the rest of the try, and remembers every secret
 // value it handed out, so that the try's masker replaces it in what the try leaves behind.
 import type { Pool } from 'pg';
-import type { TaskConnection } from '@updraft/sdk';
+import type { SecretFieldsByType, SecretsAccess, TaskConnection } from '@updraft/sdk';
 import { retryWhileDatabaseFails } from '../db/retry.js';
 import { coerceError } from '../errors.js';
 import { connectionVariable, parseConnectionText } from '../secrets/connection-uri.js';
@@ -24,7 +24,19 @@ export const MAX_LOOKUPS_PER_TRY = 1_000;
 export interface SecretRequest {
   kind: 'variable' | 'connection';
   name: string;
+  /**
+   * With a connection: the secret fields of the connection types the task's code defines
+   * (`defineConnectionType`), by type. Those of the connection's type are masked before the
+   * answer is sent, like its password (whether or not the answer was cached).
+   */
+  secretFields?: SecretFieldsByType;
 }
+
+/** Bounds of `secretFields` (the SDK sends those of the types a DAG's code defines: a handful). */
+const MAX_SECRET_FIELD_TYPES = 1_000;
+const MAX_SECRET_FIELDS = 1_000;
+const MAX_FIELD_NAME = 200;
+const STANDARD_FIELDS = new Set(['host', 'port', 'login', 'password', 'schema']);
 
 /** The worker's answer: plain data, since it crosses into the task's process. */
 export type SecretReply =
@@ -71,7 +83,20 @@ export class TrySecrets {
       answer = this.#read(checked);
       this.#answers.set(cacheKey, answer);
     }
-    return answer;
+    const fields = checked.secretFields;
+    return fields ? answer.then((reply) => this.#maskSecretFields(reply, fields)) : answer;
+  }
+
+  /** Masks the values of the fields a connection's type marks secret (see SecretRequest.secretFields). */
+  #maskSecretFields(reply: SecretReply, secretFields: SecretFieldsByType): SecretReply {
+    if (!reply.ok || !reply.found || typeof reply.value === 'string') return reply;
+    const conn = reply.value;
+    const fields = Object.hasOwn(secretFields, conn.type) ? secretFields[conn.type]! : [];
+    for (const field of fields) {
+      const value = field.startsWith('extra.') ? (Object.hasOwn(conn.extra, field.slice(6)) ? conn.extra[field.slice(6)] : undefined) : STANDARD_FIELDS.has(field) ? conn[field as keyof TaskConnection] : undefined;
+      this.masker.addEvery(value);
+    }
+    return reply;
   }
 
   async #read(request: SecretRequest): Promise<SecretReply> {
@@ -94,16 +119,16 @@ export class TrySecrets {
  * What `context()` of an in-process task carries under the SDK's `SECRETS_ACCESS` symbol: the
  * same lookups, called directly. Values are copied, so that a task cannot change the cached one.
  */
-export function directAccess(secrets: TrySecrets): { variable(key: string): Promise<string | undefined>; connection(id: string): Promise<TaskConnection | undefined> } {
-  const call = async (kind: SecretRequest['kind'], name: string) => {
+export function directAccess(secrets: TrySecrets): SecretsAccess {
+  const call = async (kind: SecretRequest['kind'], name: string, secretFields?: SecretFieldsByType) => {
     // The worker's reading (its connections, their errors) is not the task's console.
-    const reply = await outsideTaskConsole(() => secrets.ask({ kind, name }));
+    const reply = await outsideTaskConsole(() => secrets.ask({ kind, name, ...(secretFields === undefined ? {} : { secretFields }) }));
     if (!reply.ok) throw Object.assign(new Error(reply.error.message), { name: reply.error.name });
     return reply.found ? structuredClone(reply.value) : undefined;
   };
   return {
     variable: (key) => call('variable', key) as Promise<string | undefined>,
-    connection: (id) => call('connection', id) as Promise<TaskConnection | undefined>,
+    connection: (id, options) => call('connection', id, options?.secretFields) as Promise<TaskConnection | undefined>,
   };
 }
 
@@ -145,11 +170,30 @@ async function readConnection(sources: SecretSources, id: string): Promise<Found
 }
 
 function checkRequest(request: unknown): SecretRequest | { error: string } {
-  const { kind, name } = (typeof request === 'object' && request !== null ? request : {}) as Record<string, unknown>;
+  const { kind, name, secretFields } = (typeof request === 'object' && request !== null ? request : {}) as Record<string, unknown>;
   if (kind !== 'variable' && kind !== 'connection') return { error: 'a lookup asks for a "variable" or a "connection"' };
   if (typeof name !== 'string') return { error: `${kind}() takes a ${kind === 'variable' ? 'key' : 'connection id'} as a string, got ${name === null ? 'null' : typeof name}` };
   const problem = kind === 'variable' ? variableKeyProblem(name) : connectionIdProblem(name);
-  return problem ? { error: problem } : { kind, name };
+  if (problem) return { error: problem };
+  if (secretFields === undefined || kind === 'variable') return { kind, name };
+  const fieldsProblem = secretFieldsProblem(secretFields);
+  return fieldsProblem ? { error: `connection("${name}"): the secret fields of connection types ${fieldsProblem}` } : { kind, name, secretFields: secretFields as SecretFieldsByType };
+}
+
+/** What is wrong with `secretFields` of a request (the task process sends it: bounded, plain), or null. */
+function secretFieldsProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'must be an object of field names by type';
+  const entries = Object.entries(value);
+  if (entries.length > MAX_SECRET_FIELD_TYPES) return `cover ${entries.length} types, more than ${MAX_SECRET_FIELD_TYPES}`;
+  let count = 0;
+  for (const [type, fields] of entries) {
+    const shown = JSON.stringify(type.slice(0, 100));
+    if (!Array.isArray(fields)) return `of type ${shown} must be a list of field names`;
+    count += fields.length;
+    if (count > MAX_SECRET_FIELDS) return `are more than ${MAX_SECRET_FIELDS}`;
+    if (!fields.every((f) => typeof f === 'string' && f.length > 0 && f.length <= MAX_FIELD_NAME)) return `of type ${shown} must be names of 1 to ${MAX_FIELD_NAME} characters`;
+  }
+  return null;
 }
 
 function describe(request: SecretRequest): string {

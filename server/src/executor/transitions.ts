@@ -6,7 +6,8 @@ import type { DagStructure, TaskStructure } from '../dags/structure.js';
 import { leafTaskIds, taskOf } from '../dags/versions.js';
 import { inTransactionRetryingConflicts } from '../db/transaction.js';
 import { RunChanges } from '../live/notifications.js';
-import { admitLeftover, admitPending, DEFAULT_POOL, enqueueTaskInstances, needAdmission, scopeOf } from './capacity.js';
+import { admitLeftover, admitPending, DEFAULT_POOL, enqueueTaskInstances, jobsEnqueued, needAdmission, scopeOf } from './capacity.js';
+import { claimTaskInstances, type Claim } from './claims.js';
 import { releaseMappedSlot, startTaskInstances } from './mapping.js';
 import { retryDelayMs } from './retry.js';
 import { sql } from './sql.js';
@@ -65,6 +66,40 @@ export interface FinishedTry {
   taskState: 'success' | 'skipped' | 'failed' | 'up_for_retry' | 'up_for_reschedule';
   /** The run's final state when this try ended it. */
   runState: 'success' | 'failed' | null;
+  /** The next task instance's try, claimed for this worker to run at once (ContinueWith). */
+  next?: Claim;
+}
+
+/** What finishTry() records: a try, how it ended, and what it returned and logged. */
+export interface FinishArgs {
+  dagRunId: number;
+  taskInstanceId: string;
+  tryId: string;
+  tryNumber: number;
+  maxTries: number;
+  structure: DagStructure;
+  task: TaskStructure;
+  outcome: TryOutcome;
+  logs: LogLine[];
+  /** Where a successful outcome's value was stored (xcom/values.ts placeValue); null: none. */
+  xcom?: StoredXCom | null;
+  /** The value's items, when a list that is not inline plain JSON was split for a mapped task (splitItems). */
+  items?: XComItem[] | null;
+  /** The graphile-worker job that ran the try, if any: deleted when its worker continues (continueWith). */
+  jobId?: string | null;
+}
+
+/**
+ * A worker that may run the next task instance itself, in the slot the finished try frees:
+ * when a try ends alone (a batch of one) and leaves exactly one instance runnable now, in
+ * one of `queues`, that instance is claimed for `workerId` in the finishing transaction and
+ * its job deleted with the finished try's, so it starts without a queue hop (see
+ * ARCHITECTURE.md, "Continuing on the same worker"). If the worker dies, its tries are
+ * recovered from heartbeats as any other's.
+ */
+export interface ContinueWith {
+  workerId: string;
+  queues: readonly string[];
 }
 
 /**
@@ -73,25 +108,35 @@ export interface FinishedTry {
  * became runnable (enqueued as jobs) or can no longer run, and the run's own end.
  * Returns null when the try had already been ended elsewhere.
  */
-export async function finishTry(
-  pool: Pool,
-  args: {
-    dagRunId: number;
-    taskInstanceId: string;
-    tryId: string;
-    tryNumber: number;
-    maxTries: number;
-    structure: DagStructure;
-    task: TaskStructure;
-    outcome: TryOutcome;
-    logs: LogLine[];
-    /** Where a successful outcome's value was stored (xcom/values.ts placeValue); null: none. */
-    xcom?: StoredXCom | null;
-    /** The value's items, when a list that is not inline plain JSON was split for a mapped task (splitItems). */
-    items?: XComItem[] | null;
-  },
-): Promise<FinishedTry | null> {
-  return inRunTransaction(pool, (client, changes) => finishInTransaction(client, args, changes));
+export async function finishTry(pool: Pool, args: FinishArgs): Promise<FinishedTry | null> {
+  const [result] = await finishTries(pool, [args]);
+  return result ?? null;
+}
+
+/**
+ * finishTry() for several tries at once, in one transaction (a group commit: see
+ * finish-group.ts), each result at its try's index. Tries of one run that end together
+ * lock and count their downstream instances once, and the run's end is checked once:
+ * a wide join is locked once per batch instead of once per try, and one COMMIT is
+ * flushed for all. Any error rolls back every try of the batch.
+ */
+export async function finishTries(pool: Pool, batch: FinishArgs[], continueWith?: ContinueWith): Promise<Array<FinishedTry | null>> {
+  return inRunTransaction(pool, async (client, changes) => {
+    const results = await finishInTransaction(client, batch, changes);
+    if (continueWith && batch.length === 1 && results[0]) results[0].next = await continueRun(client, batch[0]!, continueWith, changes);
+    return results;
+  });
+}
+
+/** Claims the one instance the finishing transaction made runnable now, when there is exactly one (ContinueWith). */
+async function continueRun(client: PoolClient, finished: FinishArgs, to: ContinueWith, changes: RunChanges): Promise<Claim | undefined> {
+  const due = jobsEnqueued(changes);
+  if (due.length !== 1 || !to.queues.includes(due[0]!.queue)) return undefined;
+  const [job] = due;
+  const [claim] = await claimTaskInstances(client, to.workerId, [{ taskInstanceId: job!.taskInstanceId, jobId: null }]);
+  if (!claim) return undefined;
+  await sql(client, 'delete_jobs', [[job!.jobId, ...(finished.jobId ? [finished.jobId] : [])]]);
+  return claim;
 }
 
 /**
@@ -110,7 +155,66 @@ export async function inRunTransaction<T>(pool: Pool, fn: (client: PoolClient, c
   return result;
 }
 
-async function finishInTransaction(client: PoolClient, args: Parameters<typeof finishTry>[1], changes: RunChanges): Promise<FinishedTry | null> {
+/** A try recorded by finishTries(), which its run must move on from. */
+interface Recorded {
+  index: number;
+  args: FinishArgs;
+  taskState: FinishedTry['taskState'];
+  mapIndex: number;
+}
+
+// Lock order, within one batch as for a single try: the tries' own task instances (in id
+// order), then each run's downstream instances (runs in id order), then pools and DAG
+// limits, then the run rows (in id order).
+async function finishInTransaction(client: PoolClient, batch: FinishArgs[], changes: RunChanges): Promise<Array<FinishedTry | null>> {
+  const results: Array<FinishedTry | null> = batch.map(() => null);
+  const recorded: Recorded[] = [];
+  for (const index of [...batch.keys()].sort((a, b) => compareIds(batch[a]!.taskInstanceId, batch[b]!.taskInstanceId))) {
+    const args = batch[index]!;
+    const ended = await recordTry(client, args, changes);
+    if (ended) recorded.push({ index, args, ...ended });
+  }
+  const runs = new Map<number, Recorded[]>();
+  for (const done of recorded) {
+    const { args, taskState } = done;
+    if (taskState === 'up_for_retry' || taskState === 'up_for_reschedule') {
+      await enqueueTaskInstances(client, args.dagRunId, args.structure, [args.taskInstanceId], changes);
+      results[done.index] = { taskState, runState: null };
+      continue;
+    }
+    // An asset is updated by a success only, recorded with it (Airflow: not by a failure or a skip).
+    if (taskState === 'success' && args.task.outlets) {
+      await recordTaskAssetEvents(client, { dagId: args.structure.id, dagRunId: args.dagRunId, taskId: args.task.id, mapIndex: done.mapIndex, outlets: args.task.outlets });
+    }
+    await releaseMappedSlot(client, args.dagRunId, args.structure, args.task, done.mapIndex, changes);
+    runs.set(args.dagRunId, [...(runs.get(args.dagRunId) ?? []), done]);
+  }
+  const byRun = [...runs].sort(([a], [b]) => a - b);
+  const pending = new Map<number, number>();
+  for (const [dagRunId, ended] of byRun) {
+    const finished: Finished[] = [];
+    for (const { args, taskState } of ended) finished.push(...(await endedWith(client, args, taskState, changes)));
+    pending.set(dagRunId, await scheduleDownstream(client, dagRunId, ended[0]!.args.structure, finished, changes));
+  }
+  // After the task instances, before the run rows: the lock order.
+  await admitPending(client, changes);
+  for (const [dagRunId, ended] of byRun) {
+    // A run with a downstream instance just enqueued or still waiting cannot be over: only
+    // finishers that leave none take the run-row lock, so wide runs do not queue on it.
+    const runState = pending.get(dagRunId)! > 0 ? null : await finishRunIfDone(client, dagRunId, ended[0]!.args.structure, changes);
+    // The run's end goes to one of its tries, whose worker runs the DAG's callback.
+    ended.forEach((done, i) => (results[done.index] = { taskState: done.taskState, runState: i === ended.length - 1 ? runState : null }));
+  }
+  return results;
+}
+
+/** Task instance ids (bigint text) in numeric order. */
+function compareIds(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** Ends the try and its task instance (finish_try.sql); null when it was no longer running. */
+async function recordTry(client: PoolClient, args: FinishArgs, changes: RunChanges): Promise<Omit<Recorded, 'index' | 'args'> | null> {
   const { outcome, task } = args;
   let taskState: FinishedTry['taskState'];
   let nextTryAt: Date | null = null;
@@ -154,37 +258,26 @@ async function finishInTransaction(client: PoolClient, args: Parameters<typeof f
     await sql(client, 'insert_xcom_items', [args.taskInstanceId, items.map((_, i) => i), items.map((i) => i.json), items.map((i) => i.serialized)]);
   }
   changes.instances(args.dagRunId, updated.map((ti) => ({ id: ti.id, map_index: ti.map_index, task_id: task.id, try_number: args.tryNumber })), taskState);
-  // The slots it held are free: what waits for them may start (admitPending, below).
+  // The slots it held are free: what waits for them may start (admitPending).
   if (updated[0]!.gated) needAdmission(changes, scopeOf(args.structure, [task.pool ?? DEFAULT_POOL]));
+  return { taskState, mapIndex: updated[0]!.map_index };
+}
 
-  if (taskState === 'up_for_retry' || taskState === 'up_for_reschedule') {
-    await enqueueTaskInstances(client, args.dagRunId, args.structure, [args.taskInstanceId], changes);
-    await admitPending(client, changes);
-    return { taskState, runState: null };
-  }
-  // An asset is updated by a success only, recorded with it (Airflow: not by a failure or a skip).
-  if (taskState === 'success' && task.outlets) {
-    await recordTaskAssetEvents(client, { dagId: args.structure.id, dagRunId: args.dagRunId, taskId: task.id, mapIndex: updated[0]!.map_index, outlets: task.outlets });
-  }
-  await releaseMappedSlot(client, args.dagRunId, args.structure, task, updated[0]!.map_index, changes);
+/**
+ * What a recorded try's end tells its downstream tasks: its own outcome, and for a branch
+ * or short-circuit, the tasks it skipped (skipped here, in their own right).
+ */
+async function endedWith(client: PoolClient, args: FinishArgs, taskState: FinishedTry['taskState'], changes: RunChanges): Promise<Finished[]> {
+  const { outcome, task } = args;
+  const outcomeState = taskState as UpstreamOutcome;
   const skip = outcome.kind === 'success' ? outcome.skip : undefined;
-  const finished: Finished[] = skip
-    ? [
-        { taskId: task.id, outcome: taskState, onlyTo: 'all' in skip ? [] : task.downstreamIds.filter((id) => !skip.direct.includes(id)) },
-        ...(await skipTasks(client, args.dagRunId, 'all' in skip ? descendantIds(args.structure, task.id) : skip.direct, changes)).map((taskId) => ({
-          taskId,
-          outcome: 'skipped' as const,
-          // Skipping everything downstream leaves nothing to tell.
-          ...('all' in skip ? { onlyTo: [] } : {}),
-        })),
-      ]
-    : [{ taskId: task.id, outcome: taskState }];
-  const pending = await scheduleDownstream(client, args.dagRunId, args.structure, finished, changes);
-  // After the task instances, before the run row: the lock order.
-  await admitPending(client, changes);
-  // A run with a downstream instance just enqueued or still waiting cannot be over: only
-  // finishers that leave none take the run-row lock, so wide runs do not queue on it.
-  return { taskState, runState: pending > 0 ? null : await finishRunIfDone(client, args.dagRunId, args.structure, changes) };
+  if (!skip) return [{ taskId: task.id, outcome: outcomeState }];
+  const skipped = await skipTasks(client, args.dagRunId, 'all' in skip ? descendantIds(args.structure, task.id) : skip.direct, changes);
+  return [
+    { taskId: task.id, outcome: outcomeState, onlyTo: 'all' in skip ? [] : task.downstreamIds.filter((id) => !skip.direct.includes(id)) },
+    // Skipping everything downstream leaves nothing to tell.
+    ...skipped.map((taskId) => ({ taskId, outcome: 'skipped' as const, ...('all' in skip ? { onlyTo: [] } : {}) })),
+  ];
 }
 
 /**

@@ -1,10 +1,11 @@
 import type { Pool } from 'pg';
 import { retryWhileDatabaseFails } from '../db/retry.js';
-import { coerceError, isConnectionError } from '../errors.js';
+import { isConnectionError } from '../errors.js';
 import { SecretMasker } from '../secrets/masking.js';
 import { sql } from './sql.js';
 import { DEFAULT_LOG_LIMITS, MAX_LOG_MESSAGE, type LogLimits } from './log-limits.js';
 import { logColumns, type LogLine } from './transitions.js';
+import { plainLogFields } from './log-fields.cjs';
 
 export { DEFAULT_LOG_LIMITS, MAX_LOG_BYTES, MAX_LOG_LINES, type LogLimits } from './log-limits.js';
 
@@ -209,12 +210,7 @@ function withoutNul(text: string): string {
   return text.replaceAll('\0', '\uFFFD');
 }
 
-/** Log fields as plain JSON data, decided when the line is logged (not when it is stored). */
+/** Log fields as plain JSON data (at most about 64 KB of them), decided when the line is logged (not when it is stored). */
 function storableFields(fields: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  if (fields === undefined) return undefined;
-  try {
-    return JSON.parse(JSON.stringify(fields, (_key, value: unknown) => (typeof value === 'string' ? withoutNul(value) : value))) as Record<string, unknown>;
-  } catch (e) {
-    return { unserializableFields: coerceError(e).message };
-  }
+  return plainLogFields(fields);
 }

@@ -5,6 +5,7 @@ import { Logger, run, type Runner, type Task } from 'graphile-worker';
 import type { Pool } from 'pg';
 import { BundleLoader } from '../bundle/loader.js';
 import { bundleCacheDir, checkQueues, type UpdraftConfig } from '../config.js';
+import { connectionLossReporter, createPool } from '../db/pool.js';
 import { coerceError } from '../errors.js';
 import { RETENTION_TASK, retentionCrontab, retentionTask } from '../retention/cron.js';
 import type { RetentionHooks } from '../retention/engine.js';
@@ -16,6 +17,9 @@ import { stopReason } from './stop.js';
 import { runTaskInstance, type RunTaskDeps, type RunTaskPayload, type TryEvent } from './run-task.js';
 import { sql } from './sql.js';
 import { taskEnvironment } from './task-environment.js';
+import { claimTaskInstances } from './claims.js';
+import { GroupCommit } from './group-commit.js';
+import { finishTries } from './transitions.js';
 import { TaskProcessPool } from './task-processes.js';
 import { DEFAULT_LOG_LIMITS, type LogLimits } from './try-log.js';
 import { LocalXComStore, type XComStore } from '../xcom/store.js';
@@ -128,6 +132,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   // Retention deletes XCom rows in batches: their blobs go at once (the periodic sweep below would take them too).
   const retentionHooks: RetentionHooks = opts.retentionHooks ?? { afterXComDeleted: async () => void (await sweepDeletedBlobs(opts.pool, xcomStore, { maxBatches: 20 })) };
   const lockers = new Set<string>();
+  let stopRequested = false;
   const deps: RunTaskDeps = {
     pool: opts.pool,
     bundles: new BundleLoader(opts.pool, opts.cacheDir),
@@ -142,6 +147,10 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     connectionEnv: opts.connectionEnv ?? process.env,
     logLimits: checkedLogLimits(opts.logLimits),
     xcom: { store: xcomStore, inlineMaxBytes: opts.xcomInlineMaxBytes ?? XCOM_INLINE_MAX_BYTES, maxBytes: opts.xcomMaxBytes ?? XCOM_MAX_BYTES },
+    // At most 64 a batch: one claim's notification stays well under NOTIFY's 8,000 bytes.
+    claims: new GroupCommit((wanted) => claimTaskInstances(opts.pool, id, wanted), { maxInFlight: 1, maxBatch: 64 }),
+    // A try that ends alone may hand its slot to the next instance of its run (ContinueWith), unless the worker is stopping.
+    finishes: new GroupCommit((batch) => finishTries(opts.pool, batch, stopRequested ? undefined : { workerId: id, queues }), { maxInFlight: 2, maxBatch: 64 }),
     maintenance: (dagId) =>
       maintenanceAccess({ pool: opts.pool, lostWorkerTimeoutMs, batchSize: opts.retention?.batchSize, hooks: retentionHooks, signal: interrupt.signal }, dagId),
     onEvent: opts.onEvent,
@@ -157,8 +166,15 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     }
     return runTaskInstance(deps, payload as RunTaskPayload, helpers.job.id);
   };
+  // graphile-worker's own statements (fetching, completing jobs) on connections that do not
+  // wait for their commit's WAL flush: a flush (about 2 ms here) per job fetch and
+  // completion would be most of a no-op task's cost. Their loss in a crash of PostgreSQL
+  // is harmless, because the try's state is the truth and is committed durably first: a lost
+  // completion runs the job again, and its claim drops it (the instance is no longer
+  // queued); a lost fetch lets the job be fetched again, and the claim decides who runs it.
+  const jobsPool = createPool(opts.databaseUrl, { max: concurrency + 2, synchronousCommit: false, onError: connectionLossReporter(warn) });
   const runner: Runner = await run({
-    pgPool: opts.pool,
+    pgPool: jobsPool,
     concurrency,
     noHandleSignals: true,
     pollInterval: 2_000,
@@ -167,6 +183,10 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     logger: new Logger(() => (level, message) => {
       if (level === 'error' || level === 'warning') warn(message);
     }),
+    // One fetch locks a batch of jobs for all slots (one poll per pool, not per slot), and
+    // completions that land together are deleted together. Jobs wait in the local queue for
+    // at most LOCAL_QUEUE_TTL_MS, well under release_stalled_jobs.sql's 60 s.
+    preset: { worker: { localQueue: { size: concurrency, ttl: LOCAL_QUEUE_TTL_MS }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
     parsedCronItems: opts.retention ? retentionCrontab(opts.retention) : [],
     // Only the task identifiers of its queues: graphile-worker never hands it another queue's job.
     taskList: {
@@ -211,10 +231,12 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   }, BLOB_SWEEP_INTERVAL_MS);
   sweep.unref();
   const interval = heartbeatIntervalMs(lostWorkerTimeoutMs);
+  let beats = 0;
   const heartbeat = setInterval(() => {
     void beat();
-    // Spread recovery passes of many workers over the interval.
-    setTimeout(() => void recover(), Math.random() * interval).unref();
+    // A recovery pass every few beats (most of an idle platform's statements otherwise),
+    // spread over that time so that many workers' passes do not coincide.
+    if (beats++ % BEATS_PER_RECOVERY === 0) setTimeout(() => void recover(), Math.random() * interval * BEATS_PER_RECOVERY).unref();
   }, interval);
   heartbeat.unref();
 
@@ -232,6 +254,7 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
   };
 
   async function stop() {
+    stopRequested = true;
     const grace = setTimeout(() => interrupt.abort(), opts.shutdownGraceMs ?? 30_000);
     try {
       // Heartbeats go on meanwhile: tries finishing in the grace period are still held.
@@ -242,9 +265,19 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
       clearInterval(sweep);
       await processes.close();
       await beat(true);
+      await jobsPool.end();
     }
   }
 }
+
+/**
+ * Heartbeats per recovery pass: with the default 30 s timeout, a beat every 5 s and a pass
+ * every 15 s, so a dead worker's tries are retried within 30–45 s of its last beat.
+ */
+const BEATS_PER_RECOVERY = 3;
+
+/** How long fetched jobs may wait in a worker's local queue before they are given back. */
+const LOCAL_QUEUE_TTL_MS = 20_000;
 
 /** How often a worker deletes the blobs of deleted XCom rows. */
 const BLOB_SWEEP_INTERVAL_MS = 60_000;

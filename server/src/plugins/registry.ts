@@ -91,8 +91,7 @@ export class PluginRegistry {
     if (conn.password) masker.add(conn.password);
     masker.addSensitiveValues(conn.extra);
     for (const field of owner?.info.connectionTypes.find((t) => t.type === conn.type)?.fields ?? []) {
-      const value = field.extra ? conn.extra[field.name] : undefined;
-      if (field.secret && typeof value === 'string') masker.add(value);
+      if (field.secret) masker.addEvery(field.extra ? conn.extra[field.name] : conn[field.name as 'host' | 'port' | 'login' | 'password' | 'schema']);
     }
     const done = (result: ConnectionTestResult, plugin: string | null): ConnectionTestOutcome => ({
       ok: result.ok,

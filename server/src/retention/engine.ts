@@ -8,6 +8,8 @@ export interface DeletedXCom {
   id: string;
   taskInstanceId: string;
   key: string;
+  /** Where its value is in the object store; null for a value kept in its row. */
+  blobKey: string | null;
 }
 
 /** What a pass may call while it runs. */
@@ -54,6 +56,11 @@ export interface RetentionResult {
   dryRun: boolean;
   /** Rows deleted (or that would be) per table. */
   deleted: DeletedCounts;
+  /**
+   * Of the XCom rows deleted (or that would be), those whose value is in the object store:
+   * their blobs are deleted with them (by the `afterXComDeleted` hook, or the next sweep).
+   */
+  blobs: number;
   /** Delete transactions run. */
   batches: number;
   /** The longest of them, in ms: the longest the pass held a row lock. */
@@ -102,7 +109,7 @@ export async function cleanDatabase(pool: Pool, opts: CleanOptions): Promise<Ret
     batchSize,
   };
   const deleted = Object.fromEntries(REPORTED_TABLES.map((t) => [t, 0])) as DeletedCounts;
-  const stats = { batches: 0, maxBatchMs: 0, slowestStatement: null as string | null };
+  const stats = { batches: 0, maxBatchMs: 0, slowestStatement: null as string | null, blobs: 0 };
   const passId = dryRun
     ? null
     : ((await pool.query<{ id: number }>('INSERT INTO retention_pass (trigger, policy) VALUES ($1, $2) RETURNING id', [opts.trigger, JSON.stringify(recorded)])).rows[0]!.id);
@@ -146,8 +153,9 @@ export async function cleanDatabase(pool: Pool, opts: CleanOptions): Promise<Ret
     }
   };
   const byId = (row: { id: string }) => [BigInt(row.id)];
-  const xcomsDeleted = async (rows: Array<{ id: string; task_instance_id: string; key: string }>) => {
-    await opts.hooks?.afterXComDeleted?.(rows.map((r) => ({ id: r.id, taskInstanceId: r.task_instance_id, key: r.key })));
+  const xcomsDeleted = async (rows: Array<{ id: string; task_instance_id: string; key: string; blob_key: string | null }>) => {
+    stats.blobs += rows.filter((r) => r.blob_key !== null).length;
+    await opts.hooks?.afterXComDeleted?.(rows.map((r) => ({ id: r.id, taskInstanceId: r.task_instance_id, key: r.key, blobKey: r.blob_key })));
   };
   const scope = [opts.dagId ?? null, keepLast];
 
@@ -162,8 +170,9 @@ export async function cleanDatabase(pool: Pool, opts: CleanOptions): Promise<Ret
         after = ids.at(-1)!;
         if (dryRun) {
           for (const id of ids) expiredRuns.add(id);
-          const [counts] = (await retentionSql<Record<'task_instance' | 'task_try' | 'xcom' | 'task_log', number>>(pool, 'count_run_rows', [ids])).rows;
+          const [counts] = (await retentionSql<Record<'task_instance' | 'task_try' | 'xcom' | 'xcom_blob' | 'task_log', number>>(pool, 'count_run_rows', [ids])).rows;
           for (const table of ['task_instance', 'task_try', 'xcom', 'task_log'] as const) deleted[table] += counts![table];
+          stats.blobs += counts!.xcom_blob;
           deleted.dag_run += ids.length;
         } else {
           for (let afterTry = '0'; ; ) {
@@ -195,14 +204,17 @@ export async function cleanDatabase(pool: Pool, opts: CleanOptions): Promise<Ret
     }
     if (tables.includes('xcom')) {
       for (let after = '0'; ; ) {
-        const page = await selectPage<{ id: string; dag_run_id: number }>(pool, 'select_expired_xcoms', [...scope, ageS('xcom'), useOverrides, after, batchSize]);
+        const page = await selectPage<{ id: string; dag_run_id: number; has_blob: boolean }>(pool, 'select_expired_xcoms', [...scope, ageS('xcom'), useOverrides, after, batchSize]);
         if (page.length === 0) break;
         after = page.at(-1)!.id;
-        const ids = page.filter((x) => !expiredRuns.has(x.dag_run_id)).map((x) => x.id);
+        const doomed = page.filter((x) => !expiredRuns.has(x.dag_run_id));
+        const ids = doomed.map((x) => x.id);
         if (ids.length > 0) {
-          if (dryRun) deleted.xcom += ids.length;
-          else {
-            const rows = await batch<{ id: string; task_instance_id: string; key: string }>('delete_xcoms', [ids]);
+          if (dryRun) {
+            deleted.xcom += ids.length;
+            stats.blobs += doomed.filter((x) => x.has_blob).length;
+          } else {
+            const rows = await batch<{ id: string; task_instance_id: string; key: string; blob_key: string | null }>('delete_xcoms', [ids]);
             deleted.xcom += rows.length;
             if (rows.length > 0) await xcomsDeleted(rows);
           }
@@ -230,17 +242,18 @@ export async function cleanDatabase(pool: Pool, opts: CleanOptions): Promise<Ret
   } finally {
     if (passId !== null) {
       await pool
-        .query('UPDATE retention_pass SET ended_at = now(), deleted = $2, batches = $3, max_batch_ms = $4, error = $5 WHERE id = $1', [
+        .query('UPDATE retention_pass SET ended_at = now(), deleted = $2, batches = $3, max_batch_ms = $4, error = $5, blobs = $6 WHERE id = $1', [
           passId,
           JSON.stringify(deleted),
           stats.batches,
           Math.ceil(stats.maxBatchMs),
           error,
+          stats.blobs,
         ])
         .catch(() => undefined);
     }
   }
-  return { passId, dryRun, deleted, batches: stats.batches, maxBatchMs: Math.round(stats.maxBatchMs * 10) / 10, slowestStatement: stats.slowestStatement, durationMs: Math.round(performance.now() - started), error };
+  return { passId, dryRun, deleted, blobs: stats.blobs, batches: stats.batches, maxBatchMs: Math.round(stats.maxBatchMs * 10) / 10, slowestStatement: stats.slowestStatement, durationMs: Math.round(performance.now() - started), error };
 }
 
 function checkTables(opts: CleanOptions): RetentionTable[] {

@@ -42,12 +42,22 @@ describe('SecretMasker', () => {
   });
 });
 
+describe('SecretMasker.addEvery', () => {
+  it('masks every string and number of a value (a field a connection type marks secret), at any depth', () => {
+    const masker = new SecretMasker();
+    masker.addEvery({ keys: ['first-key', { inner: 'second-key' }], pin: 987654, short: 'ab' });
+    masker.addEvery('plain-secret');
+    masker.addEvery(null);
+    expect(masker.mask('first-key second-key 987654 plain-secret ab')).toBe('*** *** *** *** ab');
+  });
+});
+
 describe('sensitive names', () => {
   it("are Airflow's, in any case, with or without _ and -", () => {
-    for (const name of ['password', 'DB_PASSWORD', 'passwd', 'secret', 'client_secret', 'token', 'GITHUB_TOKEN', 'api_key', 'apiKey', 'X-Api-Key', 'authorization', 'private_key', 'privateKey', 'passphrase', 'access_token']) {
+    for (const name of ['password', 'DB_PASSWORD', 'dbpassword', 'passwd', 'secret', 'client_secret', 'token', 'GITHUB_TOKEN', 'api_key', 'apiKey', 'X-Api-Key', 'authorization', 'private_key', 'privateKey', 'passphrase', 'access_token', 'keyfile_dict', 'service_account', 'proxies', 'tokenizer_count']) {
       expect(isSensitiveName(name), name).toBe(true);
     }
-    for (const name of ['user', 'host', 'key', 'region', 'pass']) expect(isSensitiveName(name), name).toBe(false);
+    for (const name of ['user', 'host', 'key', 'region', 'pass', 'author', 'tkz_count', 'monkey']) expect(isSensitiveName(name), name).toBe(false);
   });
 
   it('redact a JSON value for display', () => {

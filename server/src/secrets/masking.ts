@@ -17,10 +17,14 @@ export const MIN_MASKED_LENGTH = 4;
 
 /**
  * Names (of log fields, connection extra fields, variable keys) that mark a value as
- * sensitive: Airflow's list, matched case-insensitively anywhere in the name, ignoring `_` and
- * `-` (so `db_password`, `apiKey`, `X-Api-Key` and `GITHUB_TOKEN` all match).
+ * sensitive: Airflow's list (DEFAULT_SENSITIVE_FIELDS), matched as Airflow does, anywhere in
+ * the name and case-insensitively, here also ignoring `_` and `-` (so `db_password`, `apiKey`,
+ * `X-Api-Key`, `GITHUB_TOKEN` and `dbpassword` all match). Matching anywhere means some names
+ * match that hold nothing secret (`tokenizer_count`, `secretary`): their values are masked
+ * too. That is the price of never missing `mytoken` or `db_passwd_old`; such a field can be
+ * renamed (`tokenizerCount` still matches; `tkz_count` does not).
  */
-const SENSITIVE_WORDS = ['accesstoken', 'apikey', 'authorization', 'passphrase', 'passwd', 'password', 'privatekey', 'secret', 'token'];
+const SENSITIVE_WORDS = ['accesstoken', 'apikey', 'authorization', 'keyfiledict', 'passphrase', 'passwd', 'password', 'privatekey', 'proxies', 'secret', 'serviceaccount', 'token'];
 
 /** Whether a field or key name looks like it holds a secret (see SENSITIVE_WORDS). */
 export function isSensitiveName(name: string): boolean {
@@ -60,6 +64,14 @@ export class SecretMasker {
       this.#values.add(form);
       this.#stale = true;
     }
+  }
+
+  /**
+   * Masks every string and number in `value` (at any depth up to MAX_DEPTH): the value of a
+   * field a connection type marks secret, whatever its shape.
+   */
+  addEvery(value: unknown): void {
+    walk(value, true, (text) => this.add(text));
   }
 
   /** Masks the secret values of a connection or a JSON value: every string under a sensitive key. */
@@ -113,10 +125,10 @@ export function redact(value: unknown, mask: (text: string) => string = (text) =
 const MAX_DEPTH = 64;
 const TOO_DEEP = `[nested deeper than ${MAX_DEPTH} levels]`;
 
-/** Calls `found` with every string that sits under a sensitive key (at any depth up to MAX_DEPTH) of a JSON value. */
+/** Calls `found` with every string (and number, as text) that sits under a sensitive key (at any depth up to MAX_DEPTH) of a JSON value. */
 function walk(value: unknown, sensitive: boolean, found: (text: string) => void, depth = 0): void {
-  if (typeof value === 'string') {
-    if (sensitive) found(value);
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') {
+    if (sensitive) found(String(value));
   } else if (typeof value === 'object' && value !== null && depth < MAX_DEPTH) {
     if (Array.isArray(value)) for (const item of value) walk(item, sensitive, found, depth + 1);
     else for (const [key, item] of Object.entries(value)) walk(item, sensitive || isSensitiveName(key), found, depth + 1);

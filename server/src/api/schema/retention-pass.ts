@@ -20,6 +20,7 @@ builder.prismaObject('RetentionPass', {
       complexity: JSON_FIELD_COST,
       description: 'Rows deleted per table: `dag_run`, `task_instance`, `task_try`, `xcom`, `task_log`, `audit_log`, `import_error`, `worker`, `scheduler`, `job`.',
     }),
+    blobs: t.exposeInt('blobs', { description: 'Of the XCom values it deleted, those kept in the object store: their blobs were deleted with them.' }),
     batches: t.exposeInt('batches', { description: 'Delete transactions it ran (each of at most one batch of rows).' }),
     maxBatchMs: t.exposeInt('maxBatchMs', { description: 'The longest of those transactions, in milliseconds: the longest it held any row lock.' }),
     error: t.exposeString('error', { nullable: true, description: 'Why it stopped before the end, if it did (what it deleted until then stays deleted).' }),

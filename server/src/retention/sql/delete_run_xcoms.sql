@@ -7,7 +7,7 @@
 -- index entries of the batches before it.
 -- $1 run ids, $2 batch size, $3 after this id
 WITH doomed AS (
-  SELECT x.id, x.task_instance_id, x.key
+  SELECT x.id, x.task_instance_id, x.key, x.blob_key
   FROM dag_run r
   JOIN task_instance ti ON ti.dag_run_id = r.id
   JOIN xcom x ON x.task_instance_id = ti.id
@@ -18,4 +18,4 @@ WITH doomed AS (
   FOR SHARE OF r SKIP LOCKED
 )
 DELETE FROM xcom USING doomed WHERE xcom.id = doomed.id
-RETURNING doomed.id::text, doomed.task_instance_id::text, doomed.key
+RETURNING doomed.id::text, doomed.task_instance_id::text, doomed.key, doomed.blob_key

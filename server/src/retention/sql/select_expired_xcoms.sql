@@ -2,7 +2,7 @@
 -- latest of their DAG: a running run's values may still be read downstream. Keyset-paged by id.
 -- $1 dag id (null: every DAG), $2 keep the latest run (highest id) and the latest scheduled run of each DAG, $3 age in seconds,
 -- $4 a DAG's own retention_days replaces $3, $5 after this XCom id, $6 limit
-SELECT x.id::text, ti.dag_run_id
+SELECT x.id::text, ti.dag_run_id, x.blob_key IS NOT NULL AS has_blob
 FROM xcom x
 JOIN task_instance ti ON ti.id = x.task_instance_id
 JOIN dag_run r ON r.id = ti.dag_run_id
