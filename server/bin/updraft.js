@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader: the server ships as source, no build step.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/cli/main.ts');
+// The `updraft` CLI: the compiled server (dist/, built by `npm run build` or the monorepo's
+// postinstall; the published package ships it). No TypeScript loader at run time.
+await import('../dist/cli/main.js');

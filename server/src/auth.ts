@@ -7,17 +7,10 @@
 import type { Db } from './db/prisma.js';
 import { badInput } from './errors.js';
 import type { Prisma } from './generated/prisma/client.js';
+import { ROLES, type Role } from './roles.js';
 import { parseDagRunId, checkDagId } from './runs.js';
 
-/**
- * Airflow's roles, weakest first; each may do what the ones before it may:
- * - `viewer` reads everything (secrets excepted);
- * - `user` also triggers, clears, marks, cancels runs and pauses DAGs;
- * - `op` also manages variables, connections and pools, and reads the audit log;
- * - `admin` also manages API tokens and deletes DAGs.
- */
-export const ROLES = ['viewer', 'user', 'op', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+export { isRole, ROLES, type Role } from './roles.js';
 
 /** The DAGs a token is limited to: those whose id is in `dagIds` or that carry one of `tags`. */
 export interface DagGrants {
@@ -42,10 +35,6 @@ export const LOCAL_CALLER: Caller = Object.freeze({ actor: 'local', name: null, 
 
 /** A request without a token to an API that requires one. */
 export const ANONYMOUS_CALLER: Caller = Object.freeze({ actor: 'anonymous', name: null, role: null, grants: null });
-
-export function isRole(value: string): value is Role {
-  return (ROLES as readonly string[]).includes(value);
-}
 
 /** Whether the caller has `role` or a stronger one. */
 export function hasRole(caller: Caller, role: Role): boolean {

@@ -1,8 +1,10 @@
 import path from 'node:path';
-import { durationMs, memoryMb } from './dags/duration.js';
+import { byteSize, durationMs, memoryMb } from './dags/duration.js';
 import { MAX_LOG_BYTES, MAX_LOG_LINES } from './executor/log-limits.js';
 import { retentionCrontab } from './retention/cron.js';
 import { resolveRetentionPolicy, type RetentionPolicy } from './retention/policy.js';
+
+export { byteSize };
 
 /** Where a platform keeps its local state, where it listens and how its workers behave. Declared once with defaults. */
 export interface UpdraftConfig {
@@ -105,14 +107,6 @@ const QUEUE_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 
 function wholeNumber(text: string): number | undefined {
   return /^\d+$/.test(text) ? Number(text) : undefined;
-}
-
-/** A size in bytes: "5242880", "64KB", "5MB", "1GB" (units of 1024). */
-export function byteSize(text: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)?$/i.exec(text.trim());
-  if (!match) return undefined;
-  const unit = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[(match[2] ?? 'B').toUpperCase() as 'B'];
-  return Math.round(Number(match[1]) * unit);
 }
 
 function list(text: string | undefined): string[] {

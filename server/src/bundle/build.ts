@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
+import { ESBUILD_CONDITIONS } from './conditions.js';
 
 /** A DAG folder compiled into one CommonJS bundle that loads each file lazily. */
 export interface Bundle {
@@ -43,6 +44,7 @@ const common: esbuild.BuildOptions = {
   format: 'cjs',
   target: 'node20',
   logLevel: 'silent',
+  conditions: ESBUILD_CONDITIONS,
 };
 
 /** Compiles the DAG files of `dir` into a content-addressed bundle. */

@@ -1,22 +1,13 @@
+// The `updraft` CLI. Only light modules are imported up front; each command imports what it
+// runs (the database, the API, the executor, esbuild) when it runs, so that `updraft --help`
+// and argument errors answer at once (see ARCHITECTURE.md, "Packages").
 import { Command, InvalidArgumentError } from 'commander';
-import { bundleCacheDir, byteSize, resolveConfig } from '../config.js';
-import { deployDags, type DeployResult } from '../deploy.js';
-import { coerceError } from '../errors.js';
-import { sql } from '../executor/sql.js';
-import { startWorker, workerSettings } from '../executor/worker.js';
-import { durationMs, memoryMb } from '../dags/duration.js';
 import type { TryEvent } from '../executor/run-task.js';
-import { isLoopback } from '../api/server.js';
-import { isRole, type Role, ROLES } from '../auth.js';
-import { openDatabase, startPlatform } from '../platform.js';
-import { cleanDatabase } from '../retention/engine.js';
+import type { DeployResult } from '../deploy.js';
+import { byteSize, durationMs, memoryMb } from '../dags/duration.js';
+import { isRole, type Role, ROLES } from '../roles.js';
 import { parseAge, parseTables, type RetentionTable } from '../retention/policy.js';
-import { triggerDagRun } from '../runs.js';
-import { defaultXComStore, sweepDeletedBlobs } from '../xcom/values.js';
-import { startScheduler } from '../scheduler.js';
-import { LiveUpdates } from '../live/live-updates.js';
-import { fixedSecretKey, localSecretKey, processSecretKey, SECRET_KEY_VARIABLE, secretKeyFromEnv } from '../secrets/key.js';
-import { connectClient, type ApiClient } from './client.js';
+import type { ApiClient } from './client.js';
 import { addPoolCommands } from './pools.js';
 
 const RETENTION_OPTION = '--retention-days <days>';
@@ -73,7 +64,13 @@ program
   .option('--allowed-host <host...>', 'extra Host header values the API accepts, e.g. behind a proxy (or UPDRAFT_ALLOWED_HOSTS)')
   .option(RETENTION_OPTION, RETENTION_HELP, retentionDays)
   .action(async (opts: { dags?: string; port?: number; host?: string; concurrency?: number; queues?: string[]; memoryLimit?: number; grace?: number; logMaxLines?: number; logMaxBytes?: number; corsOrigin?: string[]; allowedHost?: string[]; retentionDays?: number | 'off' }) => {
-    survivePromiseLeaks();
+    const [{ resolveConfig }, { isLoopback }, { fixedSecretKey, localSecretKey, SECRET_KEY_VARIABLE }, { startPlatform }] = await Promise.all([
+      import('../config.js'),
+      import('../api/server.js'),
+      import('../secrets/key.js'),
+      import('../platform.js'),
+    ]);
+    await survivePromiseLeaks();
     const { dags: dagsDir, grace, memoryLimit, corsOrigin, allowedHost, retentionDays, ...overrides } = opts;
     const config = resolveConfig({ ...overrides, memoryLimitMb: memoryLimit, shutdownGraceMs: grace, corsOrigins: corsOrigin, allowedHosts: allowedHost, retention: retentionOverride(retentionDays) });
     // Open for local use; an address other machines can reach gets what `updraft server` has.
@@ -110,6 +107,11 @@ program
   .option('--cors-origin <origin...>', 'origins browsers may call the API from besides its own (or UPDRAFT_CORS_ORIGINS)')
   .option('--allowed-host <host...>', 'extra Host header values the API accepts, e.g. behind a proxy (or UPDRAFT_ALLOWED_HOSTS)')
   .action(async (opts: { dags?: string; port?: number; host?: string; open?: boolean; introspection?: boolean; corsOrigin?: string[]; allowedHost?: string[] }) => {
+    const [{ resolveConfig }, { fixedSecretKey, secretKeyFromEnv, SECRET_KEY_VARIABLE }, { startPlatform }] = await Promise.all([
+      import('../config.js'),
+      import('../secrets/key.js'),
+      import('../platform.js'),
+    ]);
     const config = resolveConfig({ port: opts.port, host: opts.host, corsOrigins: opts.corsOrigin, allowedHosts: opts.allowedHost });
     const open = opts.open ?? false;
     const key = secretKeyFromEnv();
@@ -145,7 +147,13 @@ program
   .option('--log-max-bytes <size>', 'bytes one try may log, likewise (default 5MB, or UPDRAFT_LOG_MAX_BYTES)', byteCount)
   .option(RETENTION_OPTION, RETENTION_HELP, retentionDays)
   .action(async (opts: { concurrency?: number; queues?: string[]; memoryLimit?: number; grace?: number; logMaxLines?: number; logMaxBytes?: number; retentionDays?: number | 'off' }) => {
-    survivePromiseLeaks();
+    const [{ resolveConfig }, { processSecretKey }, { openDatabase }, { startWorker, workerSettings }] = await Promise.all([
+      import('../config.js'),
+      import('../secrets/key.js'),
+      import('../platform.js'),
+      import('../executor/worker.js'),
+    ]);
+    await survivePromiseLeaks();
     const config = resolveConfig({ concurrency: opts.concurrency, queues: opts.queues, memoryLimitMb: opts.memoryLimit, shutdownGraceMs: opts.grace, logMaxLines: opts.logMaxLines, logMaxBytes: opts.logMaxBytes, retention: retentionOverride(opts.retentionDays) });
     const secretKey = processSecretKey(config.home); // checks UPDRAFT_SECRET_KEY before anything starts
     const database = await openDatabase(config);
@@ -161,6 +169,12 @@ program
   .command('scheduler')
   .description('Run a scheduler only: scheduled runs and lost-worker recovery (any number may run at once)')
   .action(async () => {
+    const [{ resolveConfig }, { openDatabase }, { LiveUpdates }, { startScheduler }] = await Promise.all([
+      import('../config.js'),
+      import('../platform.js'),
+      import('../live/live-updates.js'),
+      import('../scheduler.js'),
+    ]);
     const config = resolveConfig();
     const database = await openDatabase(config);
     // The one LISTEN connection of this process: the scheduler wakes on its notifications.
@@ -179,6 +193,7 @@ program
   .option('--source <name>', "name of this deploy source; a deploy retires only its own source's DAGs (default: the folder's relative path)")
   .option('--takeover', "move DAG ids that an active DAG of another deploy source owns to this source (otherwise their files fail)")
   .action(async (dir: string, opts: { source?: string; takeover?: boolean }) => {
+    const [{ bundleCacheDir, resolveConfig }, { openDatabase }, { deployDags }] = await Promise.all([import('../config.js'), import('../platform.js'), import('../deploy.js')]);
     const config = resolveConfig();
     const database = await openDatabase(config);
     try {
@@ -205,6 +220,13 @@ db.command('clean')
   .option('--dry-run', 'count what would be deleted, delete nothing')
   .option('--no-keep-last', 'also delete the latest run of each DAG when it is old enough')
   .action(async (opts: { olderThan: number; dag?: string; tables?: RetentionTable[]; dryRun?: boolean; keepLast: boolean }) => {
+    const [{ resolveConfig }, { openDatabase }, { cleanDatabase }, { defaultXComStore, sweepDeletedBlobs }, { coerceError }] = await Promise.all([
+      import('../config.js'),
+      import('../platform.js'),
+      import('../retention/engine.js'),
+      import('../xcom/values.js'),
+      import('../errors.js'),
+    ]);
     const config = resolveConfig();
     const database = await openDatabase(config);
     try {
@@ -241,7 +263,7 @@ function cliArgument<T>(parse: () => T): T {
   try {
     return parse();
   } catch (e) {
-    throw new InvalidArgumentError(coerceError(e).message);
+    throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
   }
 }
 
@@ -326,7 +348,14 @@ dags
   .option('--conf <json>', 'JSON object for the run', '{}')
   .action(async (dagId: string, opts: { conf: string }) => {
     const conf = parseConf(opts.conf);
-    survivePromiseLeaks();
+    const [{ resolveConfig }, { processSecretKey }, { openDatabase }, { startWorker, workerSettings }, { triggerDagRun }] = await Promise.all([
+      import('../config.js'),
+      import('../secrets/key.js'),
+      import('../platform.js'),
+      import('../executor/worker.js'),
+      import('../runs.js'),
+    ]);
+    await survivePromiseLeaks();
     const config = resolveConfig();
     const database = await openDatabase(config, { onWarning: warn });
     const worker = await startWorker({
@@ -504,6 +533,7 @@ function parseConf(text: string): unknown {
 async function withClient(opts: RemoteOptions, fn: (client: ApiClient) => Promise<void>) {
   // UPDRAFT_TOKEN goes with --url only: the local database needs none.
   const token = opts.token ?? (opts.url ? process.env.UPDRAFT_TOKEN || undefined : undefined);
+  const [{ resolveConfig }, { connectClient }] = await Promise.all([import('../config.js'), import('./client.js')]);
   const client = await connectClient(resolveConfig(), opts.url, token);
   try {
     await fn(client);
@@ -519,11 +549,17 @@ async function withClient(opts: RemoteOptions, fn: (client: ApiClient) => Promis
 async function ensureWorker(client: ApiClient): Promise<() => Promise<void>> {
   const database = client.database;
   if (!database) return async () => {};
+  const [{ resolveConfig }, { processSecretKey }, { sql }, { startWorker, workerSettings }] = await Promise.all([
+    import('../config.js'),
+    import('../secrets/key.js'),
+    import('../executor/sql.js'),
+    import('../executor/worker.js'),
+  ]);
   const config = resolveConfig();
   const [workers] = await sql<{ live: number }>(database.pool, 'count_live_workers', [config.lostWorkerTimeoutMs]);
   if (workers!.live > 0) return async () => {};
   console.error('No worker is running; running one in this process until the run ends.');
-  survivePromiseLeaks();
+  await survivePromiseLeaks();
   // For this run only: no retention job.
   const worker = await startWorker({ pool: database.pool, databaseUrl: database.url, ...workerSettings(config), retention: null, secretKey: processSecretKey(config.home), onEvent: printEvent, onWarning: warn });
   return () => worker.stop();
@@ -569,7 +605,8 @@ function printTable(header: string[], rows: string[][]) {
  * Task code runs in the worker process; a promise it forgets to handle must not take the
  * worker and every other running try down with it.
  */
-function survivePromiseLeaks() {
+async function survivePromiseLeaks() {
+  const { coerceError } = await import('../errors.js');
   process.on('unhandledRejection', (reason) => console.warn(`unhandled promise rejection (in task code?): ${coerceError(reason).stack}`));
 }
 
@@ -595,7 +632,8 @@ function untilSignal(): Promise<void> {
   });
 }
 
-program.parseAsync().catch((e: unknown) => {
+program.parseAsync().catch(async (e: unknown) => {
+  const { coerceError } = await import('../errors.js');
   console.error(`updraft: ${coerceError(e).message}`);
   process.exit(1);
 });

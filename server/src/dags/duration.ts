@@ -18,3 +18,11 @@ export function memoryMb(value: number | string): number | undefined {
   const mb = Number(match[1]) * (match[2] === 'GB' ? 1024 : 1);
   return mb > 0 ? mb : undefined;
 }
+
+/** A size in bytes: "5242880", "64KB", "5MB", "1GB" (units of 1024). */
+export function byteSize(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB)?$/i.exec(text.trim());
+  if (!match) return undefined;
+  const unit = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[(match[2] ?? 'B').toUpperCase() as 'B'];
+  return Math.round(Number(match[1]) * unit);
+}

@@ -4,6 +4,7 @@
 // package.json. npm workspaces are linked into `node_modules`, so they count too.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { SOURCE_CONDITION } from '../bundle/conditions.js';
 
 /** An installed plugin package. */
 export interface PluginPackage {
@@ -12,7 +13,7 @@ export interface PluginPackage {
   description: string | null;
   /** Its folder (symlinks resolved by Node when it is bundled). */
   dir: string;
-  /** Its entry file: the `.` export (`import`, `default` or a plain path), else `main`, else index.js. */
+  /** Its entry file: the `.` export (`import`, `node`, `default` or a plain path; SOURCE_CONDITION first), else `main`, else index.js. */
   entry: string;
 }
 
@@ -73,6 +74,7 @@ function entryOf(manifest: Record<string, unknown>): string {
     if (typeof value === 'string') return value;
     if (typeof value === 'object' && value !== null) {
       const conditions = value as Record<string, unknown>;
+      if (SOURCE_CONDITION && conditions[SOURCE_CONDITION] !== undefined) return pick(conditions[SOURCE_CONDITION]);
       return pick(conditions.import) ?? pick(conditions.node) ?? pick(conditions.default) ?? pick(conditions.require);
     }
     return undefined;

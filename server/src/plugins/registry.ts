@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import type { ConnectionTestResult, ConnectionTypeInfo, OperatorInfo, TaskConnection } from '@updraft/sdk';
 import { sha256 } from '../bundle/build.js';
+import { ESBUILD_CONDITIONS } from '../bundle/conditions.js';
 import { writeBundleFile } from '../bundle/cache.js';
 import { coerceError } from '../errors.js';
 import { taskEnvironment } from '../executor/task-environment.js';
@@ -151,6 +152,7 @@ export class PluginRegistry {
       format: 'cjs',
       target: 'node20',
       logLevel: 'silent',
+      conditions: ESBUILD_CONDITIONS,
       outfile: 'plugin.cjs',
     });
     const code = result.outputFiles[0]!.text;
