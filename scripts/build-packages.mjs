@@ -26,6 +26,20 @@ function copyAssets(pkg) {
   }
 }
 
+/**
+ * What the server needs at run time that the repository keeps outside server/ (the
+ * migrations, the built dashboard): copied into server/assets/ when the server is packed
+ * (its prepack), so that a published @updraft/server carries them (server/src/package-assets.ts).
+ */
+function copyServerAssets() {
+  const assets = path.join(ROOT, 'server', 'assets');
+  fs.rmSync(assets, { recursive: true, force: true });
+  fs.cpSync(path.join(ROOT, 'prisma', 'migrations'), path.join(assets, 'migrations'), { recursive: true });
+  const dashboard = path.join(ROOT, 'web', 'out');
+  if (fs.existsSync(dashboard)) fs.cpSync(dashboard, path.join(assets, 'web'), { recursive: true });
+  else console.warn('packages: web/out is missing (npm run build:web): the packed server has no dashboard');
+}
+
 /** Builds `packages` (default: all); returns the exit status. */
 export function buildPackages(packages = PACKAGES) {
   const started = Date.now();
@@ -42,6 +56,8 @@ export function buildPackages(packages = PACKAGES) {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const named = process.argv.slice(2);
-  process.exit(buildPackages(named.length ? named : PACKAGES));
+  const named = process.argv.slice(2).filter((arg) => arg !== '--pack');
+  const status = buildPackages(named.length ? named : PACKAGES);
+  if (status === 0 && process.argv.includes('--pack') && named.includes('server')) copyServerAssets();
+  process.exit(status);
 }

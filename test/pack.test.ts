@@ -93,6 +93,19 @@ describe('the packed @updraft/sdk and @updraft/plugin-shell in a project of thei
     }
   });
 
+  it('packs @updraft/server with the compiled CLI, and the migrations and dashboard it needs outside the repository', async () => {
+    const pack = await run('npm', ['pack', '--dry-run', '--json', '-w', '@updraft/server'], REPO_ROOT, {}, 180_000);
+    expect(pack.code, pack.stderr).toBe(0);
+    const [server] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as typeof packed;
+    const files = server!.files.map((f) => f.path);
+    const migrations = (await fs.readdir(path.join(REPO_ROOT, 'prisma/migrations'), { withFileTypes: true })).filter((e) => e.isDirectory());
+    expect(migrations.length).toBeGreaterThan(10);
+    expect(files).toEqual(
+      expect.arrayContaining(['bin/updraft.js', 'dist/cli/main.js', 'dist/index.d.ts', 'assets/web/index.html', ...migrations.map((m) => `assets/migrations/${m.name}/migration.sql`)]),
+    );
+    expect(files.filter((f) => /\.test(-d)?\.ts$|__tests__|tsbuildinfo/.test(f))).toEqual([]);
+  }, 240_000);
+
   it('installs into an empty project, type-checks a DAG strictly, deploys and runs it', async () => {
     expect(packed, 'the pack test above failed').toBeDefined();
     await fs.writeFile(path.join(project, 'package.json'), JSON.stringify({ name: 'my-dags', private: true, type: 'module' }));

@@ -1,6 +1,7 @@
 // The dashboard: the static export of web/ (Next.js, `output: 'export'`), served by the API's
 // own HTTP server on the same origin as /graphql, so that the browser's same-origin checks and
 // the API's CSRF defences (api/server.ts) need no exception for it.
+import { repositoryDir } from '../package-assets.js';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -8,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Where `npm run build:web` (and the root postinstall) writes the export: web/out. */
-export const DEFAULT_DASHBOARD_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../web/out');
+export const DEFAULT_DASHBOARD_DIR = repositoryDir('web/out', 'web');
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

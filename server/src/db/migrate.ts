@@ -6,6 +6,7 @@
 // row, so a crash mid-migration leaves nothing behind and is simply retried. A migration that
 // fails with an SQL error is rolled back and booked as failed (finished_at null, logs set),
 // which blocks further runs until someone resolves it, as with Prisma.
+import { repositoryDir } from '../package-assets.js';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -16,7 +17,7 @@ import pg from 'pg';
 import { coerceError } from '../errors.js';
 
 /** `<repo>/prisma/migrations`, found from this file (server/src/db), not from the working directory. */
-export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../prisma/migrations');
+export const MIGRATIONS_DIR = repositoryDir('prisma/migrations', 'migrations');
 
 /** Prisma Migrate's advisory lock key; taking the same one serialises us with `prisma migrate` too. */
 const MIGRATE_LOCK_KEY = 72707369;
