@@ -56,6 +56,7 @@ const LOG_LINES = `subscription ($ti: ID, $try: ID, $after: Int) {
   taskLogLines(taskInstanceId: $ti, tryId: $try, afterSeq: $after) { resync tryEnded try { id tryNumber state } lines { seq level message fields } }
 }`;
 const DAG_LIST = `subscription { dagsChanged { resync importErrorsChanged dags { id paused isActive } } }`;
+const DAG_RUNS = `subscription ($dagId: ID!) { dagRunsChanged(dagId: $dagId) { resync dagRuns { id state dag { id } } } }`;
 
 describe('live updates over SSE', () => {
   let platform: TestPlatform;
@@ -259,6 +260,32 @@ describe('live updates over SSE', () => {
     expect(heard).toEqual([payload, 'last']);
   });
 
+  it("tells a DAG's new runs and their state changes, whoever created them, and nothing of other DAGs", async () => {
+    const sub = await subscribe(url, DAG_RUNS, { dagId: 'talk' });
+    expect(sub.status).toBe(200);
+    expect((await sub.next())!.data.dagRunsChanged).toEqual({ resync: true, dagRuns: [] });
+
+    // Runs created outside the API (as the scheduler or the CLI do), of another DAG first: not told.
+    const pairRun = await platform.trigger('pair', { a: gate('runs-a'), b: gate('runs-b') });
+    const talkRun = await platform.trigger('talk', { gate: gate('runs-talk') });
+    const created = (await sub.next())!.data.dagRunsChanged;
+    expect(created).toEqual({ resync: false, dagRuns: [{ id: String(talkRun), state: 'running', dag: { id: 'talk' } }] });
+
+    // A state change is told; the other DAG's never is.
+    await cancelDagRun(platform.pool, pairRun);
+    await cancelDagRun(platform.pool, talkRun);
+    const cancelled = (await sub.next())!.data.dagRunsChanged;
+    expect(cancelled).toEqual({ resync: false, dagRuns: [{ id: String(talkRun), state: 'failed', dag: { id: 'talk' } }] });
+    expect(await sub.next(500).catch(() => 'nothing')).toBe('nothing');
+    sub.close();
+
+    const unknown = await subscribe(url, DAG_RUNS, { dagId: 'no_such_dag' });
+    expect((await unknown.next())!.errors).toEqual([expect.objectContaining({ message: 'DAG "no_such_dag" does not exist', extensions: { code: 'NOT_FOUND' } })]);
+    const malformed = await subscribe(url, DAG_RUNS, { dagId: 'x'.repeat(300) });
+    expect((await malformed.next())!.errors![0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
+    await waitUntil('the subscriptions are closed', async () => live.subscriptions === 0);
+  });
+
   it('authorizes a subscription when it starts: a token, and a grant on the DAG it follows', async () => {
     const closed = await serveApi({ prisma: platform.db.prisma, pool: platform.pool, live }, { host: '127.0.0.1', port: 0, auth: { open: false, failedAuth: { maxFailures: 1_000 } } });
     try {
@@ -283,6 +310,13 @@ describe('live updates over SSE', () => {
         const refused = await subscribe(closedUrl, query, variables, as(talkOnly));
         expect((await refused.next())!.errors![0]).toMatchObject({ message: expect.stringContaining('has no grant on the DAG of run'), extensions: { code: 'FORBIDDEN' } });
       }
+      // A DAG's runs: only with a grant on that DAG.
+      const otherDagRuns = await subscribe(closedUrl, DAG_RUNS, { dagId: 'pair' }, as(talkOnly));
+      expect((await otherDagRuns.next())!.errors![0]).toMatchObject({ message: expect.stringContaining('pair'), extensions: { code: 'FORBIDDEN' } });
+      expect(await otherDagRuns.next()).toBeNull();
+      const ownDagRuns = await subscribe(closedUrl, DAG_RUNS, { dagId: 'talk' }, as(talkOnly));
+      expect((await ownDagRuns.next())!.data.dagRunsChanged).toEqual({ resync: true, dagRuns: [] });
+      ownDagRuns.close();
 
       // The DAG list tells a limited token of its DAGs only.
       const dags = await subscribe(closedUrl, DAG_LIST, undefined, as(talkOnly));
@@ -307,13 +341,13 @@ describe('live updates over SSE', () => {
       if (!field.description) undocumented.push(`Subscription.${field.name}`);
       for (const arg of field.args) if (!arg.description) undocumented.push(`Subscription.${field.name}(${arg.name})`);
     }
-    for (const name of ['DagRunUpdate', 'TaskLogLinesUpdate', 'DagListUpdate']) {
+    for (const name of ['DagRunUpdate', 'DagRunsUpdate', 'TaskLogLinesUpdate', 'DagListUpdate']) {
       const type = schema.getType(name) as import('graphql').GraphQLObjectType;
       if (!type.description) undocumented.push(name);
       for (const field of Object.values(type.getFields())) if (!field.description) undocumented.push(`${name}.${field.name}`);
     }
     expect(undocumented).toEqual([]);
-    expect(Object.keys(subscription.getFields()).sort()).toEqual(['dagRunUpdated', 'dagsChanged', 'taskLogLines']);
+    expect(Object.keys(subscription.getFields()).sort()).toEqual(['dagRunUpdated', 'dagRunsChanged', 'dagsChanged', 'taskLogLines']);
   });
 
   it('refuses unknown and malformed ids, foreign origins and oversized subscriptions', async () => {
