@@ -80,6 +80,36 @@ describe('the dashboard in Chromium', () => {
     await page.close();
   }, 60_000);
 
+  it('shows a run triggered elsewhere (through the API) as a new grid column that turns green, and in the runs list', async () => {
+    const { page, problems } = await open('/dag?id=hello_world');
+    await page.locator('[data-testid=grid]').waitFor();
+    const before = await page.locator('[data-testid=grid] a.run-link').count();
+    const trigger = async () => {
+      const response = await fetch(`${dashboard.origin}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'mutation { triggerDagRun(input: { dagId: "hello_world" }) { dagRun { id } } }' }),
+      });
+      const body = (await response.json()) as { data: { triggerDagRun: { dagRun: { id: string } } } };
+      return body.data.triggerDagRun.dagRun.id;
+    };
+    const runId = await trigger();
+    // No reload, no click: the column arrives through dagRunsChanged, then follows the run to success.
+    await page.locator(`[data-testid=grid] a.run-link[data-run="${runId}"]`).waitFor({ timeout: 15_000 });
+    await page.locator(`[data-testid=grid] a[data-task="say_hi"][data-run="${runId}"][data-state="success"]`).waitFor({ timeout: 30_000 });
+    await page.locator(`[data-testid=grid] a.run-link[data-run="${runId}"][data-state="success"]`).waitFor({ timeout: 15_000 });
+    expect(await page.locator('[data-testid=grid] a.run-link').count()).toBe(before + 1);
+    // The runs list too.
+    await page.getByRole('tab', { name: 'Runs' }).click();
+    const list = page.getByRole('region', { name: 'Runs' });
+    await list.locator(`a[href="/run?id=${runId}"]`).waitFor();
+    const next = await trigger();
+    await list.locator(`a[href="/run?id=${next}"]`).waitFor({ timeout: 15_000 });
+    expect(await dashboard.platform.waitForRun(Number(next))).toBe('success');
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 90_000);
+
   it("opens say_hi's log, finds the hi line and searches it", async () => {
     const runId = await dashboard.platform.trigger('hello_world');
     expect(await dashboard.platform.waitForRun(runId)).toBe('success');

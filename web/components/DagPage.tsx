@@ -2,13 +2,13 @@
 // A DAG's page: its details and tabs for the grid, graph, runs, code and the trigger form.
 import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { DAG, DAG_RUNS, DAG_SOURCE, SET_PAUSED, type DagDetail } from '../lib/queries';
 import { scheduleInWords } from '../lib/schedule';
 import { RUN_STATES, type RunState } from '../lib/states';
 import { Graph } from './Graph';
-import { Grid } from './Grid';
+import { DagRunsWatcher, Grid } from './Grid';
 import { useAuth } from './Shell';
 import { TriggerForm } from './TriggerForm';
 import { Empty, ErrorNote, formatDuration, formatTime, StateBadge } from './ui';
@@ -74,10 +74,21 @@ export function DagPage() {
 function RunsList({ dag }: { dag: DagDetail }) {
   const [states, setStates] = useState<RunState[]>([]);
   const [after, setAfter] = useState<string | null>(null);
-  const [{ data, error, fetching }] = useQuery({ query: DAG_RUNS, variables: { dagId: dag.id, states: states.length ? states : null, after }, requestPolicy: 'cache-and-network' });
+  const [{ data, error, fetching }, refetch] = useQuery({ query: DAG_RUNS, variables: { dagId: dag.id, states: states.length ? states : null, after }, requestPolicy: 'cache-and-network' });
   const runs = data?.dagRuns.edges.map((e) => e.node) ?? [];
+  // A new run, or one leaving the filtered states, changes the list: re-read it (at most every 300 ms).
+  const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const onRunsEvent = () => {
+    if (pending.current) return;
+    pending.current = setTimeout(() => {
+      pending.current = null;
+      refetch({ requestPolicy: 'network-only' });
+    }, 300);
+  };
+  useEffect(() => () => void (pending.current && clearTimeout(pending.current)), []);
   return (
     <section aria-label="Runs">
+      <DagRunsWatcher dagId={dag.id} onEvent={onRunsEvent} />
       <div className="toolbar" role="group" aria-label="Filter by state">
         {RUN_STATES.map((s) => (
           <button key={s} className="tag" aria-pressed={states.includes(s)} onClick={() => (setAfter(null), setStates((cur) => (cur.includes(s) ? cur.filter((x) => x !== s) : [...cur, s])))}>

@@ -2,12 +2,13 @@
 // The grid: a DAG's last runs (columns, oldest left) × its tasks (rows), virtualized both ways
 // so that only the cells in view are in the DOM. Task groups fold; a mapped task is one row
 // whose cells count its instances per state, and unfolds into one row per state.
-// Live: each unfinished run in view is followed with `dagRunUpdated`; an event re-reads the grid.
+// Live: each unfinished run in view is followed with `dagRunUpdated`, and the DAG's new runs
+// and run state changes with `dagRunsChanged`; an event re-reads the grid.
 import { useVirtualizer } from '@tanstack/react-virtual';
 import Link from 'next/link';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useQuery, useSubscription } from 'urql';
-import { DAG_GRID, DAG_RUN_UPDATED, type GridCell, type GridRow, type RunMark } from '../lib/queries';
+import { DAG_GRID, DAG_RUN_UPDATED, DAG_RUNS_CHANGED, type GridCell, type GridRow, type RunMark } from '../lib/queries';
 import { STATE_STYLES, UNFINISHED, type TaskState } from '../lib/states';
 import { Empty, ErrorNote, formatTime, Legend, StateMark } from './ui';
 
@@ -56,14 +57,20 @@ export function Grid({ dagId, groups }: { dagId: string; groups: Array<{ id: str
   const rowVirtualizer = useVirtualizer({ count: lines.length, getScrollElement: () => scroller.current, estimateSize: () => ROW_HEIGHT, overscan: 6 });
   const colVirtualizer = useVirtualizer({ horizontal: true, count: runs.length, getScrollElement: () => scroller.current, estimateSize: () => COL_WIDTH, overscan: 4 });
 
-  // Newest runs are on the right: start scrolled there.
-  const scrolledRight = useRef(false);
+  // Newest runs are on the right: start scrolled there, and stay there as new runs arrive
+  // (unless the user scrolled back to older runs).
+  const atRight = useRef(true);
   useEffect(() => {
-    if (!scrolledRight.current && runs.length > 0 && scroller.current) {
-      scroller.current.scrollLeft = scroller.current.scrollWidth;
-      scrolledRight.current = true;
-    }
+    const el = scroller.current;
+    if (atRight.current && runs.length > 0 && el) el.scrollLeft = el.scrollWidth;
   }, [runs.length]);
+  useEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const onScroll = () => void (atRight.current = el.scrollLeft + el.clientWidth >= el.scrollWidth - COL_WIDTH);
+    el.addEventListener('scroll', onScroll, { passive: true });
+    return () => el.removeEventListener('scroll', onScroll);
+  }, [data !== undefined]);
 
   const toggle = (set: Set<string>, setter: (s: Set<string>) => void, id: string) => {
     const next = new Set(set);
@@ -79,6 +86,7 @@ export function Grid({ dagId, groups }: { dagId: string; groups: Array<{ id: str
 
   return (
     <section aria-label="Grid">
+      <DagRunsWatcher dagId={dagId} onEvent={onRunEvent} />
       {runs.filter((r) => UNFINISHED.has(r.state)).map((r) => (
         <RunWatcher key={r.id} id={r.id} onEvent={onRunEvent} />
       ))}
@@ -160,6 +168,17 @@ function StickyNames({ scroller }: { scroller: React.RefObject<HTMLDivElement | 
 /** Follows a run; every event but the opening one (a resync of what was just read) calls `onEvent`. */
 export function RunWatcher({ id, onEvent }: { id: string; onEvent: () => void }) {
   const [{ data }] = useSubscription({ query: DAG_RUN_UPDATED, variables: { id } });
+  const events = useRef(0);
+  useEffect(() => {
+    if (data && ++events.current > 1) onEvent();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [data]);
+  return null;
+}
+
+/** Follows a DAG's runs (new ones, state changes); every event but the opening one calls `onEvent`. */
+export function DagRunsWatcher({ dagId, onEvent }: { dagId: string; onEvent: () => void }) {
+  const [{ data }] = useSubscription({ query: DAG_RUNS_CHANGED, variables: { dagId } });
   const events = useRef(0);
   useEffect(() => {
     if (data && ++events.current > 1) onEvent();

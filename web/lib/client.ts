@@ -33,6 +33,7 @@ const EMBEDDED = [
   'Me',
   'Health',
   'DagRunUpdate',
+  'DagRunsUpdate',
   'TaskLogLinesUpdate',
   'DagListUpdate',
   'RunActionPayload',

@@ -230,6 +230,16 @@ export const DAG_RUN_UPDATED = gql<{ dagRunUpdated: { resync: boolean | null; da
   }
 `;
 
+/** A DAG's runs as they are created or change state: the grid and the runs list re-read on each event. */
+export const DAG_RUNS_CHANGED = gql<{ dagRunsChanged: { resync: boolean | null; dagRuns: RunDetail[] | null } }, { dagId: string }>`
+  subscription DagRunsChanged($dagId: ID!) {
+    dagRunsChanged(dagId: $dagId) {
+      resync
+      dagRuns { ${RUN_DETAIL} }
+    }
+  }
+`;
+
 export interface TryInfo {
   id: string;
   tryNumber: number;
