@@ -10,7 +10,7 @@ import type { DagStructure, TaskStructure } from '../../dags/structure.js';
 import { loadStructures } from '../../dags/versions.js';
 import { badInput, notFound } from '../../errors.js';
 import type { TaskInstanceState as State } from '../../executor/states.js';
-import { checkDagId } from '../../runs.js';
+import { checkDagId, checkTaskId } from '../../runs.js';
 import { builder, type ApiContext } from '../builder.js';
 import { LIMITS, pageSize } from '../limits.js';
 import { pageTypes } from './connections.js';
@@ -38,6 +38,24 @@ const SUMMARY_ORDER: readonly State[] = [
   'skipped',
   'success',
 ];
+
+/** Most map indexes one `mappedInstances` slice covers. */
+export const MAX_MAPPED_SLICE = 500;
+/** A map item whose JSON text is longer is not labelled in the grid (open the instance to see it). */
+export const MAP_ITEM_LABEL_CHARS = 40;
+
+/** One instance of a mapped task in one of the grid's runs. */
+interface MappedInstance {
+  dagRunId: number;
+  mapIndex: number;
+  state: State;
+}
+
+/** A map index's item, as the newest shown run that has the instance holds it. */
+interface MappedItem {
+  mapIndex: number;
+  label: string | null;
+}
 
 /** What the root field found: the DAG's newest version and its last runs, newest first. */
 interface GridSource {
@@ -88,6 +106,44 @@ const DagGridCell = builder.objectRef<GridCell>('DagGridCell').implement({
   }),
 });
 
+const DagGridInstance = builder.objectRef<MappedInstance>('DagGridInstance').implement({
+  description: 'One instance of a mapped task in one run of the grid: a cell of its unfolded rows.',
+  fields: (t) => ({
+    dagRunId: t.id({ description: 'The run (a column of the grid).', resolve: (i) => String(i.dagRunId) }),
+    mapIndex: t.exposeInt('mapIndex', { description: 'The instance’s map index (a row of the unfolded task).' }),
+    state: t.field({ type: TaskInstanceState, description: 'The instance’s state.', resolve: (i) => i.state }),
+  }),
+});
+
+const DagGridMapItem = builder.objectRef<MappedItem>('DagGridMapItem').implement({
+  description: 'What a map index stands for: its item, as the newest shown run that has the instance holds it.',
+  fields: (t) => ({
+    mapIndex: t.exposeInt('mapIndex', { description: 'The map index.' }),
+    label: t.exposeString('label', {
+      nullable: true,
+      description: `The item as JSON text when it is plain JSON of at most ${MAP_ITEM_LABEL_CHARS} characters; null otherwise (the task instance’s \`mapItem\` has it whole).`,
+    }),
+  }),
+});
+
+const DagGridMappedSlice = builder.objectRef<{ instances: MappedInstance[]; items: MappedItem[] }>('DagGridMappedSlice').implement({
+  description: 'A range of map indexes of a mapped task across the grid’s runs: what its unfolded rows draw.',
+  fields: (t) => ({
+    instances: t.field({
+      type: [DagGridInstance],
+      description: 'The instances in the range, by map index, then newest run first; a run without the instance has none.',
+      complexity: { field: 1, multiplier: 1 },
+      resolve: (slice) => slice.instances,
+    }),
+    items: t.field({
+      type: [DagGridMapItem],
+      description: 'One per map index in the range that some shown run has, by map index.',
+      complexity: { field: 1, multiplier: 1 },
+      resolve: (slice) => slice.items,
+    }),
+  }),
+});
+
 const DagGridRow = builder.objectRef<GridRow>('DagGridRow').implement({
   description: 'A task of the grid with its cells.',
   fields: (t) => ({
@@ -113,6 +169,34 @@ const DagGrid = builder.objectRef<GridSource>('DagGrid').implement({
       resolve: async (query, grid, _args, ctx) => {
         if (grid.runs.length === 0) return [];
         return ctx.prisma.dagRun.findMany({ ...query, where: { id: { in: grid.runs.map((r) => r.id) } }, orderBy: { id: 'desc' } });
+      },
+    }),
+    mappedInstances: t.field({
+      type: DagGridMappedSlice,
+      description: `The instances of a mapped task with map indexes \`fromMapIndex\` … \`fromMapIndex + count − 1\` in each shown run (at most ${MAX_MAPPED_SLICE} indexes at once): one row per instance when the grid unfolds the task. Read on the task instances’ unique key, so a slice costs the same in a run of 10 or 100,000.`,
+      args: {
+        taskId: t.arg.string({ required: true, description: 'The mapped task.' }),
+        fromMapIndex: t.arg.int({ defaultValue: 0, description: 'The first map index of the range.' }),
+        count: t.arg.int({ defaultValue: 100, description: `How many map indexes, 1 to ${MAX_MAPPED_SLICE}.` }),
+      },
+      complexity: (args) => ({ field: 1, multiplier: Math.min(Math.max(args.count ?? 100, 1), MAX_MAPPED_SLICE) }),
+      resolve: async (grid, args, ctx) => {
+        checkTaskId(args.taskId);
+        const from = args.fromMapIndex ?? 0;
+        const count = args.count ?? 100;
+        if (!Number.isInteger(from) || from < 0) throw badInput(`fromMapIndex is ${from}; map indexes start at 0`);
+        if (!Number.isInteger(count) || count < 1 || count > MAX_MAPPED_SLICE) throw badInput(`count is ${count}; a slice covers 1 to ${MAX_MAPPED_SLICE} map indexes`);
+        if (grid.runs.length === 0) return { instances: [], items: [] };
+        const rows = await ctx.prisma.$queryRaw<Array<{ dag_run_id: number; map_index: number; state: State; label: string | null }>>`
+          SELECT dag_run_id, map_index, state::text AS state,
+                 CASE WHEN map_item IS NOT NULL AND length(map_item::text) <= ${MAP_ITEM_LABEL_CHARS} THEN map_item::text END AS label
+          FROM task_instance
+          WHERE dag_run_id = ANY(${grid.runs.map((r) => r.id)}::int[]) AND task_id = ${args.taskId}
+            AND map_index >= ${from} AND map_index < ${from + count}
+          ORDER BY map_index, dag_run_id DESC`;
+        const items: MappedItem[] = [];
+        for (const row of rows) if (items.at(-1)?.mapIndex !== row.map_index) items.push({ mapIndex: row.map_index, label: row.label });
+        return { instances: rows.map((r) => ({ dagRunId: r.dag_run_id, mapIndex: r.map_index, state: r.state })), items };
       },
     }),
     rows: t.connection(
