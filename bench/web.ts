@@ -51,7 +51,7 @@ export async function seedMappedRun(pool: Pool, dagId: string, taskId: string, c
  * a history of 25 such runs, serves the API and dashboard, and measures in a fresh browser
  * context each time (no cache):
  * - grid: navigation start → the seeded run's cell of the mapped task is drawn, then a click
- *   unfolding the mapped task's states has rendered its per-state rows;
+ *   unfolding the mapped task has drawn its first instance's cell in that run (one row per instance);
  * - run page: navigation start → the first task instance row is drawn, then a scroll to the end
  *   of the first page has rendered rows from there.
  */
@@ -76,8 +76,8 @@ export async function measureDashboard(db: Pick<Database, 'prisma' | 'pool' | 'u
       let started = performance.now();
       await page.goto(`${origin}/dag?id=${encodeURIComponent(opts.dagId)}`, { waitUntil: 'commit' });
       await page.locator(`[data-testid=grid] a[data-task="${opts.taskId}"][data-run="${runId}"]`).waitFor({ timeout: 30_000 });
-      await page.getByRole('button', { name: `Unfold the states of mapped task ${opts.taskId}` }).click();
-      await page.locator(`[data-line="task:${opts.taskId}:failed"]`).waitFor({ state: 'attached' });
+      await page.getByRole('button', { name: `Unfold the instances of mapped task ${opts.taskId}` }).click();
+      await page.locator(`[data-testid=grid] a[data-task="${opts.taskId}"][data-map="0"][data-run="${runId}"]`).waitFor({ state: 'attached' });
       const gridMs = performance.now() - started;
       if (i === WEB_BENCH.samples) log(`last grid sample, in the page: ${await page.evaluate(pageTimings)}`);
 

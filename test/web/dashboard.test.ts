@@ -206,8 +206,76 @@ describe('the dashboard in Chromium', () => {
     const cell = page.locator(`[data-testid=grid] a[data-task="echo"][data-run="${runId}"]`);
     await cell.waitFor();
     expect(await cell.getAttribute('aria-label')).toBe(`echo in run ${(await dashboard.platform.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).runId}: 2969 success, 31 failed`);
-    await page.getByRole('button', { name: 'Unfold the states of mapped task echo' }).click();
-    await page.locator('[data-line="task:echo:failed"]').waitFor({ state: 'attached' });
+    await page.close();
+  }, 60_000);
+
+  it('unfolds a mapped task of 10,000 instances into one grid row per instance, drawing only those in view, each linking to its instance', async () => {
+    // Seeded: item i at map index i, every 97th failed.
+    const runId = await seedMappedRun(dashboard.platform, 'wide', 'echo', 10_000);
+    const { page, problems } = await open('/dag?id=wide');
+    const grid = page.locator('[data-testid=grid]');
+    await grid.locator(`a[data-task="echo"][data-run="${runId}"]`).waitFor();
+    await page.getByRole('button', { name: 'Unfold the instances of mapped task echo' }).click();
+    const instance = (i: number) => grid.locator(`a[data-task="echo"][data-map="${i}"][data-run="${runId}"]`);
+    await instance(1).waitFor();
+    expect(await grid.getAttribute('aria-rowcount')).toBe(String(3 + 10_000));
+    expect([await instance(0).getAttribute('data-state'), await instance(1).getAttribute('data-state')]).toEqual(['failed', 'success']);
+    expect(await page.locator('[data-line="task:echo[5]"] [role=rowheader]').textContent()).toBe('[5] 5');
+    expect(await page.locator('.grid-line').count()).toBeLessThan(80);
+    // To the end: the last rows are read and drawn, and still only those in view are in the page.
+    await grid.evaluate((el) => (el.scrollTop = el.scrollHeight));
+    await instance(9_999).waitFor();
+    expect([await instance(9_991).getAttribute('data-state'), await instance(9_999).getAttribute('data-state')]).toEqual(['failed', 'success']);
+    expect(await page.locator('.grid-line').count()).toBeLessThan(80);
+    await screenshot(page, 'grid-mapped');
+    await instance(9_999).click();
+    await page.getByRole('heading', { name: 'echo [9999]' }).waitFor();
+    expect(new URL(page.url()).search).toBe(`?run=${runId}&task=echo&map=9999`);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 90_000);
+
+  it('moves across the grid with the arrow keys, shows the focus, and opens a cell with Enter', async () => {
+    for (let i = 0; i < 2; i++) expect(await dashboard.platform.waitForRun(await dashboard.platform.trigger('hello_world'))).toBe('success');
+    const { page, problems } = await open('/dag?id=hello_world');
+    const grid = page.locator('[data-testid=grid]');
+    await grid.locator('a.cell-link').first().waitFor();
+    const runs = await grid.locator('a.run-link').evaluateAll((links) => links.map((a) => a.getAttribute('data-run')));
+    const newest = runs.at(-1)!;
+    const previous = runs.at(-2)!;
+    // One tab stop for the whole grid: Tab from the Runs selector lands on a cell.
+    await page.getByLabel('Runs to show').focus();
+    await page.keyboard.press('Tab');
+    const focused = () =>
+      page.evaluate(() => {
+        const cell = document.activeElement?.closest('[role=gridcell]');
+        const link = cell?.querySelector('a');
+        return cell ? { task: link?.getAttribute('data-task') ?? null, run: link?.getAttribute('data-run') ?? null, outline: getComputedStyle(cell).outlineStyle } : null;
+      });
+    // Start: the first task (make_hi) in the newest run, with a visible outline.
+    expect(await focused()).toEqual({ task: 'make_hi', run: newest, outline: 'solid' });
+    await page.keyboard.press('ArrowDown');
+    expect(await focused()).toMatchObject({ task: 'ready_hi', run: newest });
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown'); // past the last task: stays
+    expect(await focused()).toMatchObject({ task: 'say_hi', run: newest });
+    await page.keyboard.press('ArrowLeft');
+    expect(await focused()).toMatchObject({ task: 'say_hi', run: previous, outline: 'solid' });
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight'); // past the newest run: stays
+    expect(await focused()).toMatchObject({ task: 'ready_hi', run: newest });
+    // Above the first task: the run's header.
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('ArrowUp');
+    expect(await page.evaluate(() => document.activeElement?.querySelector('a')?.getAttribute('href'))).toBe(`/run?id=${newest}`);
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    await screenshot(page, 'grid-focus');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'ready_hi' }).waitFor();
+    expect(new URL(page.url()).search).toBe(`?run=${newest}&task=ready_hi&map=-1`);
+    expect(problems).toEqual([]);
     await page.close();
   }, 60_000);
 

@@ -164,6 +164,23 @@ export const DAG_GRID = gql<{ dagGrid: { dagId: string; runs: RunMark[]; rows: P
   }
 `;
 
+export interface MappedSlice {
+  instances: Array<{ dagRunId: string; mapIndex: number; state: TaskState }>;
+  items: Array<{ mapIndex: number; label: string | null }>;
+}
+
+/** A block of a mapped task's instances across the grid's runs: what its unfolded rows in view draw. */
+export const MAPPED_SLICE = gql<{ dagGrid: { mappedInstances: MappedSlice } | null }, { dagId: string; runs: number; taskId: string; from: number; count: number }>`
+  query MappedSlice($dagId: ID!, $runs: Int!, $taskId: String!, $from: Int!, $count: Int!) {
+    dagGrid(dagId: $dagId, runs: $runs) {
+      mappedInstances(taskId: $taskId, fromMapIndex: $from, count: $count) {
+        instances { dagRunId mapIndex state }
+        items { mapIndex label }
+      }
+    }
+  }
+`;
+
 export interface RunDetail extends RunMark {
   dagId: string;
   runType: string;
