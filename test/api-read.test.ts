@@ -235,6 +235,20 @@ describe('log lines', () => {
     expect(seqs(await logsOf({ first: 100, afterSeq: 245 }))).toEqual([246, 247, 248, 249]);
     expect(seqs(await logsOf({ last: 2, afterSeq: 100 }))).toEqual([248, 249]);
   });
+
+  it('pages back through one try alone (tries(tryNumber:)), as a log view’s “load earlier” does', async () => {
+    const ONE = `query ($run: ID!, $n: Int, $before: String) { dagRun(id: $run) { taskInstance(taskId: "chatty") { tries(tryNumber: $n) { tryNumber
+      logs(last: 100, before: $before) { edges { node { seq } } pageInfo { hasPreviousPage startCursor } } } } } }`;
+    const tryOf = async (variables: Record<string, unknown>) => (await data(ONE, { run: runs.logs![0], ...variables })).dagRun.taskInstance.tries;
+    const [tail] = await tryOf({ n: 1 });
+    expect(seqs(tail.logs)).toEqual(Array.from({ length: 100 }, (_, i) => 150 + i));
+    const [earlier] = await tryOf({ n: 1, before: tail.logs.pageInfo.startCursor });
+    expect(seqs(earlier.logs)).toEqual(Array.from({ length: 100 }, (_, i) => 50 + i));
+    const [first] = await tryOf({ n: 1, before: earlier.logs.pageInfo.startCursor });
+    expect(seqs(first.logs)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(first.logs.pageInfo.hasPreviousPage).toBe(false);
+    expect(await tryOf({ n: 2 })).toEqual([]);
+  });
 });
 
 describe('grid', () => {
