@@ -27,6 +27,11 @@ const Params = z.object({ count: z.number().int().min(1).max(50), label: z.strin
 const noop = task('noop', () => 1);
 export default dag({ id: 'sized', params: Params, tags: ['test'] }, () => { noop(); });
 `,
+  // A long log, for "load earlier".
+  'chatty.ts': `import { context, dag, task } from '@updraft/sdk';
+const chatty = task('chatty', () => { for (let i = 0; i < 3500; i++) context().log.info('line ' + i); });
+export default dag({ id: 'chatty', tags: ['test'] }, () => { chatty(); });
+`,
   // A mapped task whose runs the tests write straight to the database.
   'wide.ts': `import { dag, task } from '@updraft/sdk';
 const items = task('items', () => [1, 2, 3]);
@@ -60,7 +65,7 @@ describe('the dashboard in Chromium', () => {
   it('lists the DAGs; triggering hello_world from the UI turns its grid green, live', async () => {
     const { page, problems } = await open('/');
     await page.getByRole('link', { name: 'hello_world' }).waitFor();
-    expect(await page.locator('tr[data-dag]').count()).toBe(4);
+    expect(await page.locator('tr[data-dag]').count()).toBe(5);
     await screenshot(page, 'dag-list');
     await page.getByRole('link', { name: 'hello_world' }).click();
     await page.getByRole('tab', { name: 'Trigger' }).click();
@@ -130,6 +135,29 @@ describe('the dashboard in Chromium', () => {
     const xcom = page.getByRole('region', { name: 'XCom' });
     await xcom.getByText('return_value').waitFor();
     expect(await xcom.locator('pre').textContent()).toBe('"hi, ready to fly!"');
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('shows the last 1,000 lines of a 3,500-line log and pages back to the first with "load earlier"', async () => {
+    const runId = await dashboard.platform.trigger('chatty');
+    expect(await dashboard.platform.waitForRun(runId)).toBe('success');
+    const { page, problems } = await open(`/task?run=${runId}&task=chatty&map=-1`);
+    const log = page.getByLabel('Log lines');
+    const line = (n: number) => log.locator('.message').getByText(`line ${n}`, { exact: true });
+    await line(3499).waitFor();
+    const messages = () => log.locator('.message').allTextContents();
+    expect((await messages()).length).toBe(1000);
+    expect(await line(2499).count()).toBe(0);
+    const earlier = log.getByRole('button', { name: /Load earlier lines/ });
+    for (const first of [1500, 500, 0]) {
+      await earlier.click();
+      await line(first).waitFor();
+      // What was in view stays in view: the reader is not thrown to either end.
+      expect(await log.evaluate((el) => el.scrollTop > 0 && el.scrollTop + el.clientHeight < el.scrollHeight)).toBe(true);
+    }
+    expect(await earlier.count()).toBe(0);
+    expect(await messages()).toEqual(Array.from({ length: 3500 }, (_, i) => `line ${i}`));
     expect(problems).toEqual([]);
     await page.close();
   }, 60_000);

@@ -332,6 +332,28 @@ export const TRY_LOG_TAIL = gql<
   }
 `;
 
+/** The lines of one try before `before` (a cursor of its lines): the log view's "load earlier". */
+export const TRY_LOG_EARLIER = gql<
+  { dagRun: { id: string; taskInstance: { id: string; tries: Array<{ id: string; logs: Page<LogLine> & { pageInfo: { hasPreviousPage: boolean; startCursor: string | null } } }> | null } | null } | null },
+  { runId: string; taskId: string; mapIndex: number; tryNumber: number; last: number; before: string }
+>`
+  query TryLogEarlier($runId: ID!, $taskId: String!, $mapIndex: Int!, $tryNumber: Int!, $last: Int!, $before: String!) {
+    dagRun(id: $runId) {
+      id
+      taskInstance(taskId: $taskId, mapIndex: $mapIndex) {
+        id
+        tries(tryNumber: $tryNumber) {
+          id
+          logs(last: $last, before: $before) {
+            edges { node { seq level loggedAt message } }
+            pageInfo { hasNextPage endCursor hasPreviousPage startCursor }
+          }
+        }
+      }
+    }
+  }
+`;
+
 export const TASK_LOG_LINES = gql<{ taskLogLines: { resync: boolean | null; tryEnded: boolean | null; lines: LogLine[] | null; try: { id: string; state: TaskState } | null } }, { taskInstanceId: string; afterSeq: number }>`
   subscription TaskLogLines($taskInstanceId: ID!, $afterSeq: Int!) {
     taskLogLines(taskInstanceId: $taskInstanceId, afterSeq: $afterSeq) {
