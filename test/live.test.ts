@@ -12,7 +12,7 @@ import { schema } from '../server/src/api/schema/index.js';
 import { serveApi } from '../server/src/api/server.js';
 import { deleteDag } from '../server/src/dags/delete.js';
 import { inTransaction } from '../server/src/db/transaction.js';
-import { cancelDagRun, clearTaskInstances } from '../server/src/executor/interventions.js';
+import { cancelDagRun, clearTaskInstances, markTaskInstances } from '../server/src/executor/interventions.js';
 import { recoverLostTries } from '../server/src/executor/recovery.js';
 import { LISTENER_APPLICATION_NAME, LiveUpdates } from '../server/src/live/live-updates.js';
 import { createApiToken } from '../server/src/tokens.js';
@@ -41,6 +41,9 @@ const talk = task('talk', async () => {
   return 'done';
 });
 export default dag({ id: 'talk' }, () => { talk(); });
+`,
+  'quick.ts': `import { dag, task } from '@updraft/sdk';
+export default dag({ id: 'quick' }, () => { task('one', () => 1)(); });
 `,
   'forever.ts': `${WAIT_FOR}
 const forever = task('forever', async () => {
@@ -284,6 +287,34 @@ describe('live updates over SSE', () => {
     const malformed = await subscribe(url, DAG_RUNS, { dagId: 'x'.repeat(300) });
     expect((await malformed.next())!.errors![0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
     await waitUntil('the subscriptions are closed', async () => live.subscriptions === 0);
+  });
+
+  it("keeps a finished run's grid cells in memory until a notification names the run", async () => {
+    await open('talk-2'); // the talk run left waiting above, which a worker would otherwise be busy with
+    const runId = await platform.trigger('quick');
+    const worker = await platform.startWorker(2);
+    expect(await platform.waitForRun(runId)).toBe('success');
+    await worker.stop();
+    const cell = async () => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: `{ dagGrid(dagId: "quick", runs: 1) { runs { id } rows { edges { node { task { id } cells { dagRunId state } } } } } }` }),
+      });
+      const { data } = (await response.json()) as { data: { dagGrid: { runs: Array<{ id: string }>; rows: { edges: Array<{ node: { cells: Array<{ dagRunId: string; state: string }> } }> } } } };
+      expect(data.dagGrid.runs).toEqual([{ id: String(runId) }]);
+      return data.dagGrid.rows.edges[0]!.node.cells[0]!.state;
+    };
+    // The first read opens the cache's hold on the LISTEN connection; once it listens, a read is kept.
+    expect(await cell()).toBe('success');
+    (await live.watch(() => undefined))();
+    expect(await cell()).toBe('success');
+    // A change behind the platform's back notifies nobody: the kept counts are served.
+    await platform.db.prisma.taskInstance.updateMany({ where: { dagRunId: runId }, data: { state: 'skipped' } });
+    expect(await cell()).toBe('success');
+    // An operator's mark notifies: the next read counts anew (and sees both changes).
+    expect(await markTaskInstances(platform.pool, { dagRunId: runId, taskIds: ['one'], state: 'failed' })).toBe(1);
+    await waitUntil('the grid shows the mark', async () => (await cell()) === 'failed');
   });
 
   it('authorizes a subscription when it starts: a token, and a grant on the DAG it follows', async () => {

@@ -11,6 +11,7 @@ import { loadStructures } from '../../dags/versions.js';
 import { badInput, notFound } from '../../errors.js';
 import type { TaskInstanceState as State } from '../../executor/states.js';
 import { checkDagId, checkTaskId } from '../../runs.js';
+import { finishedRunCells, type TaskCounts } from '../finished-run-cells.js';
 import { builder, type ApiContext } from '../builder.js';
 import { LIMITS, pageSize } from '../limits.js';
 import { pageTypes } from './connections.js';
@@ -61,7 +62,7 @@ interface MappedItem {
 interface GridSource {
   dagId: string;
   latestVersionId: number | null;
-  runs: Array<{ id: number; versionId: number }>;
+  runs: Array<{ id: number; versionId: number; finished: boolean }>;
 }
 
 /** A task of the grid, before its cells are read. */
@@ -252,11 +253,11 @@ builder.queryFields((t) => ({
       checkDagId(dagId);
       const runs = args.runs ?? DEFAULT_GRID_RUNS;
       if (!Number.isInteger(runs) || runs < 1 || runs > MAX_GRID_RUNS) throw badInput(`runs is ${runs}; a grid shows 1 to ${MAX_GRID_RUNS} runs`);
-      const [found] = await ctx.prisma.$queryRaw<Array<{ latest_version_id: number | null; runs: Array<{ id: number; versionId: number }> }>>`
+      const [found] = await ctx.prisma.$queryRaw<Array<{ latest_version_id: number | null; runs: GridSource['runs'] }>>`
         SELECT
           (SELECT v.id FROM dag_version v WHERE v.dag_id = d.id ORDER BY v.version_number DESC LIMIT 1) AS latest_version_id,
-          coalesce((SELECT json_agg(json_build_object('id', r.id, 'versionId', r.dag_version_id) ORDER BY r.id DESC)
-                    FROM (SELECT id, dag_version_id FROM dag_run WHERE dag_id = d.id ORDER BY id DESC LIMIT ${runs}) r), '[]') AS runs
+          coalesce((SELECT json_agg(json_build_object('id', r.id, 'versionId', r.dag_version_id, 'finished', r.state IN ('success', 'failed')) ORDER BY r.id DESC)
+                    FROM (SELECT id, dag_version_id, state FROM dag_run WHERE dag_id = d.id ORDER BY id DESC LIMIT ${runs}) r), '[]') AS runs
         FROM dag d WHERE d.id = ${dagId}`;
       if (!found) throw notFound(`DAG "${dagId}" does not exist`);
       return { dagId, latestVersionId: found.latest_version_id, runs: found.runs };
@@ -287,35 +288,62 @@ async function gridTasks(ctx: ApiContext, grid: GridSource): Promise<GridTask[]>
  * task. A page of some tasks probes the task instances' unique key once per (run, task) cell
  * (a LATERAL join): filtering the runs' rows by `task_id = ANY(...)` instead let the planner
  * read all 250,000 instances of 25 runs of a 10,000-task DAG to keep 2,500 (40 ms, not 11).
+ * Finished runs' counts come from memory when they are known (finished-run-cells.ts: kept
+ * until a notification names the run), and a read of every task stores them there.
  */
 async function gridCells(ctx: ApiContext, grid: GridSource, taskIds: string[] | null): Promise<Map<string, GridCell[]>> {
   const cells = new Map<string, GridCell[]>();
   if (grid.runs.length === 0 || taskIds?.length === 0) return cells;
-  const runIds = grid.runs.map((r) => r.id);
-  const rows =
-    taskIds === null
-      ? await ctx.prisma.$queryRaw<CellRow[]>`
-          SELECT dag_run_id, task_id, state::text AS state, count(*)::int AS count
-          FROM task_instance
-          WHERE dag_run_id = ANY(${runIds}::int[])
-          GROUP BY dag_run_id, task_id, state
-          ORDER BY dag_run_id DESC, task_id, task_instance.state`
-      : await ctx.prisma.$queryRaw<CellRow[]>`
-          SELECT r.id AS dag_run_id, t.task_id, c.state::text AS state, c.count
-          FROM unnest(${runIds}::int[]) AS r(id)
-          CROSS JOIN unnest(${taskIds}::text[]) AS t(task_id)
-          CROSS JOIN LATERAL (
-            SELECT state, count(*)::int AS count FROM task_instance
-            WHERE dag_run_id = r.id AND task_id = t.task_id
-            GROUP BY state
-          ) c
-          ORDER BY r.id DESC, t.task_id, c.state`;
-  for (const row of rows) {
-    let taskCells = cells.get(row.task_id);
-    if (!taskCells) cells.set(row.task_id, (taskCells = []));
-    let cell = taskCells[taskCells.length - 1];
-    if (cell?.dagRunId !== row.dag_run_id) taskCells.push((cell = { dagRunId: row.dag_run_id, counts: [] }));
-    cell.counts.push({ state: row.state, count: row.count });
+  const cache = ctx.live ? finishedRunCells(ctx.live) : null;
+  const byRun = new Map<number, TaskCounts>();
+  for (const run of grid.runs) {
+    const known = run.finished ? cache?.get(run.id) : undefined;
+    if (known) byRun.set(run.id, known);
+  }
+  const runIds = grid.runs.filter((r) => !byRun.has(r.id)).map((r) => r.id);
+  if (runIds.length > 0) {
+    const reading = taskIds === null ? cache?.begin(grid.runs.filter((r) => r.finished && !byRun.has(r.id)).map((r) => r.id)) : undefined;
+    try {
+      const rows =
+        taskIds === null
+          ? await ctx.prisma.$queryRaw<CellRow[]>`
+              SELECT dag_run_id, task_id, state::text AS state, count(*)::int AS count
+              FROM task_instance
+              WHERE dag_run_id = ANY(${runIds}::int[])
+              GROUP BY dag_run_id, task_id, state
+              ORDER BY dag_run_id DESC, task_id, task_instance.state`
+          : await ctx.prisma.$queryRaw<CellRow[]>`
+              SELECT r.id AS dag_run_id, t.task_id, c.state::text AS state, c.count
+              FROM unnest(${runIds}::int[]) AS r(id)
+              CROSS JOIN unnest(${taskIds}::text[]) AS t(task_id)
+              CROSS JOIN LATERAL (
+                SELECT state, count(*)::int AS count FROM task_instance
+                WHERE dag_run_id = r.id AND task_id = t.task_id
+                GROUP BY state
+              ) c
+              ORDER BY r.id DESC, t.task_id, c.state`;
+      for (const id of runIds) byRun.set(id, new Map());
+      for (const row of rows) {
+        const counts = byRun.get(row.dag_run_id)!;
+        let states = counts.get(row.task_id);
+        if (!states) counts.set(row.task_id, (states = []));
+        states.push({ state: row.state, count: row.count });
+      }
+      if (reading) for (const id of runIds) reading.store(id, byRun.get(id)!);
+    } finally {
+      reading?.end();
+    }
+  }
+  // Cells in the order of the runs, newest first.
+  for (const run of grid.runs) {
+    const counts = byRun.get(run.id)!;
+    for (const taskId of taskIds ?? counts.keys()) {
+      const states = counts.get(taskId);
+      if (!states) continue;
+      let taskCells = cells.get(taskId);
+      if (!taskCells) cells.set(taskId, (taskCells = []));
+      taskCells.push({ dagRunId: run.id, counts: states });
+    }
   }
   return cells;
 }
