@@ -1,5 +1,6 @@
 'use client';
 // A DAG's page: its details and tabs for the grid, graph, runs, code and the trigger form.
+import dynamic from 'next/dynamic';
 import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
 import { useEffect, useRef, useState } from 'react';
@@ -7,11 +8,14 @@ import { useMutation, useQuery } from 'urql';
 import { DAG, DAG_RUNS, DAG_SOURCE, SET_PAUSED, type DagDetail } from '../lib/queries';
 import { scheduleInWords } from '../lib/schedule';
 import { RUN_STATES, type RunState } from '../lib/states';
-import { Graph } from './Graph';
 import { DagRunsWatcher, Grid } from './Grid';
 import { useAuth } from './Shell';
 import { TriggerForm } from './TriggerForm';
 import { Empty, ErrorNote, formatDuration, formatTime, StateBadge } from './ui';
+
+// The graph's layout library (dagre) is loaded only when the graph tab opens: the grid, the
+// page's first view, starts without parsing it.
+const Graph = dynamic(() => import('./Graph').then((m) => m.Graph), { ssr: false, loading: () => <p className="muted">Loading the graph…</p> });
 
 const TABS = ['grid', 'graph', 'runs', 'code', 'trigger'] as const;
 type Tab = (typeof TABS)[number];

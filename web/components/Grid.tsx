@@ -10,8 +10,9 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import Link from 'next/link';
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
-import { useClient, useQuery, useSubscription } from 'urql';
-import { DAG_GRID, DAG_RUN_UPDATED, DAG_RUNS_CHANGED, MAPPED_SLICE, type GridCell, type GridRow, type RunMark } from '../lib/queries';
+import { useQuery, useSubscription } from 'urql';
+import { postQuery } from '../lib/client';
+import { DAG_GRID, DAG_RUN_UPDATED, DAG_RUNS_CHANGED, MAPPED_SLICE, type GridCell, type MappedSliceData, type GridRow, type RunMark } from '../lib/queries';
 import { STATE_STYLES, UNFINISHED, type TaskState } from '../lib/states';
 import { Empty, ErrorNote, formatTime, Legend, StateMark } from './ui';
 
@@ -278,7 +279,6 @@ function sliceKey(line: Extract<Line, { kind: 'instance' }>): string {
  * (older ones stay shown until their fresh copy arrives).
  */
 function useMappedSlices(dagId: string, runs: number, wanted: string[], generation: number): Map<string, Slice> {
-  const client = useClient();
   const [slices, setSlices] = useState<Map<string, Slice>>(new Map());
   const asked = useRef(new Set<string>());
   useEffect(() => {
@@ -293,11 +293,10 @@ function useMappedSlices(dagId: string, runs: number, wanted: string[], generati
       if (asked.current.has(ask)) continue;
       asked.current.add(ask);
       const [taskId, n] = block.split('\n') as [string, string];
-      void client
-        .query(MAPPED_SLICE, { dagId, runs, taskId, from: Number(n) * SLICE, count: SLICE }, { requestPolicy: 'network-only' })
-        .toPromise()
-        .then((result) => {
-          const slice = result.data?.dagGrid?.mappedInstances;
+      void postQuery<MappedSliceData>(MAPPED_SLICE, { dagId, runs, taskId, from: Number(n) * SLICE, count: SLICE })
+        .catch(() => null)
+        .then((data) => {
+          const slice = data?.dagGrid?.mappedInstances;
           if (!slice) return;
           const states = new Map(slice.instances.map((i) => [`${i.dagRunId}:${i.mapIndex}`, i.state]));
           const labels = new Map(slice.items.map((i) => [i.mapIndex, i.label]));

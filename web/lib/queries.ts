@@ -169,8 +169,12 @@ export interface MappedSlice {
   items: Array<{ mapIndex: number; label: string | null }>;
 }
 
-/** A block of a mapped task's instances across the grid's runs: what its unfolded rows in view draw. */
-export const MAPPED_SLICE = gql<{ dagGrid: { mappedInstances: MappedSlice } | null }, { dagId: string; runs: number; taskId: string; from: number; count: number }>`
+/**
+ * A block of a mapped task's instances across the grid's runs: what its unfolded rows in view
+ * draw. Plain text, sent with `postQuery` rather than through the cache: written into the
+ * cached grid, each block would make graphcache hand the whole grid out anew.
+ */
+export const MAPPED_SLICE = `
   query MappedSlice($dagId: ID!, $runs: Int!, $taskId: String!, $from: Int!, $count: Int!) {
     dagGrid(dagId: $dagId, runs: $runs) {
       mappedInstances(taskId: $taskId, fromMapIndex: $from, count: $count) {
@@ -180,6 +184,7 @@ export const MAPPED_SLICE = gql<{ dagGrid: { mappedInstances: MappedSlice } | nu
     }
   }
 `;
+export type MappedSliceData = { dagGrid: { mappedInstances: MappedSlice } | null };
 
 export interface RunDetail extends RunMark {
   dagId: string;
