@@ -250,12 +250,12 @@ describe('the dashboard in Chromium', () => {
     expect([await instance(0).getAttribute('data-state'), await instance(1).getAttribute('data-state')]).toEqual(['failed', 'success']);
     expect(await page.locator('[data-line="task:echo[5]"] [role=rowheader]').textContent()).toBe('[5] 5');
     expect(await page.locator('.grid-line').count()).toBeLessThan(80);
+    await screenshot(page, 'grid-mapped');
     // To the end: the last rows are read and drawn, and still only those in view are in the page.
     await grid.evaluate((el) => (el.scrollTop = el.scrollHeight));
     await instance(9_999).waitFor();
     expect([await instance(9_991).getAttribute('data-state'), await instance(9_999).getAttribute('data-state')]).toEqual(['failed', 'success']);
     expect(await page.locator('.grid-line').count()).toBeLessThan(80);
-    await screenshot(page, 'grid-mapped');
     await instance(9_999).click();
     await page.getByRole('heading', { name: 'echo [9999]' }).waitFor();
     expect(new URL(page.url()).search).toBe(`?run=${runId}&task=echo&map=9999`);
