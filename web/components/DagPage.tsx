@@ -27,7 +27,7 @@ export function DagPage() {
   const [{ data, error, fetching }] = useQuery({ query: DAG, variables: { id }, pause: !id });
   const auth = useAuth();
   const [paused, setPaused] = useMutation(SET_PAUSED);
-  if (!id) return <Empty title="No DAG chosen"><Link href="/">Pick one from the list</Link></Empty>;
+  if (!id) return <Empty title="No DAG chosen"><Link prefetch={false} href="/">Pick one from the list</Link></Empty>;
   if (error) return <ErrorNote error={error} />;
   const dag = data?.dag;
   if (!dag && !fetching) return <Empty title={`No DAG ${id}`} />;
@@ -36,7 +36,7 @@ export function DagPage() {
   return (
     <section>
       <p className="muted">
-        <Link href="/">DAGs</Link> / {id}
+        <Link prefetch={false} href="/">DAGs</Link> / {id}
       </p>
       <div className="row">
         <h1 style={{ margin: 0 }}>{id}</h1>
@@ -60,7 +60,7 @@ export function DagPage() {
       ) : null}
       <nav className="tabs" role="tablist" aria-label="DAG views">
         {TABS.filter((t) => t !== 'trigger' || auth.canAct).map((t) => (
-          <Link key={t} href={href(t)} role="tab" aria-selected={tab === t}>
+          <Link prefetch={false} key={t} href={href(t)} role="tab" aria-selected={tab === t}>
             {t[0]!.toUpperCase() + t.slice(1)}
           </Link>
         ))}
@@ -103,7 +103,7 @@ function RunsList({ dag }: { dag: DagDetail }) {
       <ErrorNote error={error} />
       {data && runs.length === 0 ? (
         <Empty title={states.length ? 'No run in these states' : 'No runs yet — trigger one'}>
-          <Link href={`/dag?id=${encodeURIComponent(dag.id)}&tab=trigger`}>Trigger {dag.id}</Link>
+          <Link prefetch={false} href={`/dag?id=${encodeURIComponent(dag.id)}&tab=trigger`}>Trigger {dag.id}</Link>
         </Empty>
       ) : null}
       {runs.length > 0 ? (
@@ -125,7 +125,7 @@ function RunsList({ dag }: { dag: DagDetail }) {
                   <StateBadge state={r.state} />
                 </td>
                 <td>
-                  <Link href={`/run?id=${r.id}`}>{r.runId}</Link>
+                  <Link prefetch={false} href={`/run?id=${r.id}`}>{r.runId}</Link>
                 </td>
                 <td className="hide-narrow">{r.runType}</td>
                 <td>{formatTime(r.logicalDate)}</td>

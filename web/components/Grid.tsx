@@ -3,6 +3,7 @@
 // so that only the cells in view are in the DOM. Task groups fold; a mapped task is one row
 // whose cells count its instances per state, and unfolds into one row per instance (its map
 // index and item), whose states are read a block of map indexes at a time as they scroll into view.
+// Its links do not prefetch: hundreds of cells in view would each fetch their page's payload.
 // Keyboard: the arrow keys (and Home/End, PageUp/PageDown) move the focused cell across runs
 // and tasks, Enter opens it (a roving tabindex: Tab enters the grid once, on the last cell focused).
 // Live: each unfinished run in view is followed with `dagRunUpdated`, and the DAG's new runs
@@ -191,7 +192,7 @@ export function Grid({ dagId, groups }: { dagId: string; groups: Array<{ id: str
       </div>
       {runs.length === 0 ? (
         <Empty title="No runs yet — trigger one">
-          Use <Link href={`/dag?id=${encodeURIComponent(dagId)}&tab=trigger`}>Trigger</Link> to start this DAG's first run.
+          Use <Link prefetch={false} href={`/dag?id=${encodeURIComponent(dagId)}&tab=trigger`}>Trigger</Link> to start this DAG's first run.
         </Empty>
       ) : null}
       <div
@@ -347,7 +348,7 @@ export function DagRunsWatcher({ dagId, onEvent }: { dagId: string; onEvent: () 
 function RunHeader({ run }: { run: RunMark }) {
   const label = `Run ${run.runId}: ${run.state}, ${formatTime(run.logicalDate ?? run.startedAt)}`;
   return (
-    <Link href={`/run?id=${run.id}`} tabIndex={-1} aria-label={label} title={label} data-run={run.id} data-state={run.state} className="run-link">
+    <Link prefetch={false} href={`/run?id=${run.id}`} tabIndex={-1} aria-label={label} title={label} data-run={run.id} data-state={run.state} className="run-link">
       <StateMark state={run.state} size={18} />
     </Link>
   );
@@ -412,7 +413,7 @@ function CellView({ line, run, slice }: { line: Line; run: RunMark; slice: Slice
     if (state === undefined) return null;
     const label = `${task.id}[${line.mapIndex}] in run ${run.runId}: ${STATE_STYLES[state].label}`;
     return (
-      <Link href={`/task?run=${run.id}&task=${encodeURIComponent(task.id)}&map=${line.mapIndex}`} tabIndex={-1} title={label} aria-label={label} data-task={task.id} data-map={line.mapIndex} data-run={run.id} data-state={state} className="cell-link">
+      <Link prefetch={false} href={`/task?run=${run.id}&task=${encodeURIComponent(task.id)}&map=${line.mapIndex}`} tabIndex={-1} title={label} aria-label={label} data-task={task.id} data-map={line.mapIndex} data-run={run.id} data-state={state} className="cell-link">
         <StateMark state={state} size={14} />
       </Link>
     );
@@ -423,7 +424,7 @@ function CellView({ line, run, slice }: { line: Line; run: RunMark; slice: Slice
   const summary = cell.counts.map((c) => `${c.count} ${STATE_STYLES[c.state]?.label ?? c.state}`).join(', ');
   const label = `${task.id} in run ${run.runId}: ${task.mapped ? summary : STATE_STYLES[cell.state ?? 'none'].label}`;
   return (
-    <Link href={href} tabIndex={-1} title={label} aria-label={label} data-task={task.id} data-run={run.id} data-state={cell.state ?? 'none'} className="cell-link">
+    <Link prefetch={false} href={href} tabIndex={-1} title={label} aria-label={label} data-task={task.id} data-run={run.id} data-state={cell.state ?? 'none'} className="cell-link">
       <StateMark state={cell.state} size={16}>
         {task.mapped ? <small>{cell.instances > 99 ? '∗' : cell.instances}</small> : undefined}
       </StateMark>

@@ -35,7 +35,7 @@ export function TaskPage() {
   return (
     <section>
       <p className="muted">
-        <Link href="/">DAGs</Link> / <Link href={`/dag?id=${encodeURIComponent(run.dagId)}`}>{run.dagId}</Link> / <Link href={`/run?id=${run.id}`}>{run.runId}</Link> / {name}
+        <Link prefetch={false} href="/">DAGs</Link> / <Link prefetch={false} href={`/dag?id=${encodeURIComponent(run.dagId)}`}>{run.dagId}</Link> / <Link prefetch={false} href={`/run?id=${run.id}`}>{run.runId}</Link> / {name}
       </p>
       <div className="row">
         <h1 style={{ margin: 0 }}>{name}</h1>
