@@ -21,6 +21,11 @@ const ROW_HEIGHT = 26;
 const COL_WIDTH = 26;
 const NAME_WIDTH = 260;
 const HEADER_HEIGHT = 70;
+/**
+ * Unfinished runs followed one subscription each, newest first: the API allows a client 100
+ * subscriptions, and any event re-reads the whole grid, older unfinished runs included.
+ */
+const MAX_FOLLOWED_RUNS = 50;
 /** Map indexes read at once for an unfolded mapped task. */
 const SLICE = 100;
 
@@ -174,7 +179,7 @@ export function Grid({ dagId, groups }: { dagId: string; groups: Array<{ id: str
   return (
     <section aria-label="Grid">
       <DagRunsWatcher dagId={dagId} onEvent={onRunEvent} />
-      {runs.filter((r) => UNFINISHED.has(r.state)).map((r) => (
+      {runs.filter((r) => UNFINISHED.has(r.state)).slice(-MAX_FOLLOWED_RUNS).map((r) => (
         <RunWatcher key={r.id} id={r.id} onEvent={onRunEvent} />
       ))}
       <div className="toolbar">
