@@ -235,6 +235,20 @@ describe('log lines', () => {
     expect(seqs(await logsOf({ first: 100, afterSeq: 245 }))).toEqual([246, 247, 248, 249]);
     expect(seqs(await logsOf({ last: 2, afterSeq: 100 }))).toEqual([248, 249]);
   });
+
+  it('pages back through one try alone (tries(tryNumber:)), as a log view’s “load earlier” does', async () => {
+    const ONE = `query ($run: ID!, $n: Int, $before: String) { dagRun(id: $run) { taskInstance(taskId: "chatty") { tries(tryNumber: $n) { tryNumber
+      logs(last: 100, before: $before) { edges { node { seq } } pageInfo { hasPreviousPage startCursor } } } } } }`;
+    const tryOf = async (variables: Record<string, unknown>) => (await data(ONE, { run: runs.logs![0], ...variables })).dagRun.taskInstance.tries;
+    const [tail] = await tryOf({ n: 1 });
+    expect(seqs(tail.logs)).toEqual(Array.from({ length: 100 }, (_, i) => 150 + i));
+    const [earlier] = await tryOf({ n: 1, before: tail.logs.pageInfo.startCursor });
+    expect(seqs(earlier.logs)).toEqual(Array.from({ length: 100 }, (_, i) => 50 + i));
+    const [first] = await tryOf({ n: 1, before: earlier.logs.pageInfo.startCursor });
+    expect(seqs(first.logs)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(first.logs.pageInfo.hasPreviousPage).toBe(false);
+    expect(await tryOf({ n: 2 })).toEqual([]);
+  });
 });
 
 describe('grid', () => {
@@ -256,6 +270,19 @@ describe('grid', () => {
       counts: [{ state: 'success', count: 6 }, { state: 'failed', count: 1 }],
     })));
     expect(rows[0].cells.map((c: any) => [c.state, c.instances])).toEqual([['success', 1], ['success', 1]]);
+  });
+
+  it("unfolds a mapped task: a slice of its instances per map index in every shown run, with each index's item", async () => {
+    const SLICE = `query ($from: Int, $count: Int) { dagGrid(dagId: "mapped", runs: 2) { mappedInstances(taskId: "echo", fromMapIndex: $from, count: $count) {
+      instances { dagRunId mapIndex state } items { mapIndex label } } } }`;
+    const [newest, previous] = [runs.mapped![2]!, runs.mapped![1]!];
+    const slice = (await data(SLICE, { from: 2, count: 3 })).dagGrid.mappedInstances;
+    expect(slice.items).toEqual([2, 3, 4].map((i) => ({ mapIndex: i, label: String(i) })));
+    expect(slice.instances).toEqual(
+      [2, 3, 4].flatMap((i) => [newest, previous].map((run) => ({ dagRunId: run, mapIndex: i, state: i === 3 ? 'failed' : 'success' }))),
+    );
+    // Past the last index: nothing.
+    expect((await data(SLICE, { from: 7, count: 10 })).dagGrid.mappedInstances).toEqual({ instances: [], items: [] });
   });
 
   it('pages its rows, each page reading its own tasks’ cells', async () => {
@@ -334,6 +361,9 @@ describe('bad input', () => {
       [`{ dagGrid(dagId: "mapped", runs: 101) { dagId } }`, undefined, /runs is 101; a grid shows 1 to 100 runs/],
       [`{ dagGrid(dagId: "mapped") { rows(after: "eA") { edges { cursor } } } }`, undefined, /The cursor does not name a task of this grid/],
       [`{ dagGrid(dagId: "mapped") { rows(first: 1001) { edges { cursor } } } }`, undefined, /first is 1001; a page holds at most 1000 items/],
+      [`{ dagGrid(dagId: "mapped") { mappedInstances(taskId: "echo", count: 501) { items { mapIndex } } } }`, undefined, /count is 501; a slice covers 1 to 500 map indexes/],
+      [`{ dagGrid(dagId: "mapped") { mappedInstances(taskId: "echo", fromMapIndex: -1) { items { mapIndex } } } }`, undefined, /fromMapIndex is -1/],
+      [`{ dagGrid(dagId: "mapped") { mappedInstances(taskId: "") { items { mapIndex } } } }`, undefined, /is not a task id/],
       [`{ dags(first: 5, tags: []) { edges { node { id } } } }`, undefined, /tags must list 1 to 20 tags/],
     ];
     for (const [query, variables, message] of cases) {

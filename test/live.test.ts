@@ -12,7 +12,7 @@ import { schema } from '../server/src/api/schema/index.js';
 import { serveApi } from '../server/src/api/server.js';
 import { deleteDag } from '../server/src/dags/delete.js';
 import { inTransaction } from '../server/src/db/transaction.js';
-import { cancelDagRun, clearTaskInstances } from '../server/src/executor/interventions.js';
+import { cancelDagRun, clearTaskInstances, markTaskInstances } from '../server/src/executor/interventions.js';
 import { recoverLostTries } from '../server/src/executor/recovery.js';
 import { LISTENER_APPLICATION_NAME, LiveUpdates } from '../server/src/live/live-updates.js';
 import { createApiToken } from '../server/src/tokens.js';
@@ -53,6 +53,9 @@ const secretive = task('secretive', async () => {
 });
 export default dag({ id: 'secretive' }, () => { secretive(); });
 `,
+  'quick.ts': `import { dag, task } from '@updraft/sdk';
+export default dag({ id: 'quick' }, () => { task('one', () => 1)(); });
+`,
   'forever.ts': `${WAIT_FOR}
 const forever = task('forever', async () => {
   for (let i = 0; i < 3; i++) context().log.info('still here ' + i);
@@ -67,6 +70,7 @@ const LOG_LINES = `subscription ($ti: ID, $try: ID, $after: Int) {
   taskLogLines(taskInstanceId: $ti, tryId: $try, afterSeq: $after) { resync tryEnded try { id tryNumber state } lines { seq level message fields } }
 }`;
 const DAG_LIST = `subscription { dagsChanged { resync importErrorsChanged dags { id paused isActive } } }`;
+const DAG_RUNS = `subscription ($dagId: ID!) { dagRunsChanged(dagId: $dagId) { resync dagRuns { id state dag { id } } } }`;
 
 describe('live updates over SSE', () => {
   let platform: TestPlatform;
@@ -300,6 +304,60 @@ describe('live updates over SSE', () => {
     expect(heard).toEqual([payload, 'last']);
   });
 
+  it("tells a DAG's new runs and their state changes, whoever created them, and nothing of other DAGs", async () => {
+    const sub = await subscribe(url, DAG_RUNS, { dagId: 'talk' });
+    expect(sub.status).toBe(200);
+    expect((await sub.next())!.data.dagRunsChanged).toEqual({ resync: true, dagRuns: [] });
+
+    // Runs created outside the API (as the scheduler or the CLI do), of another DAG first: not told.
+    const pairRun = await platform.trigger('pair', { a: gate('runs-a'), b: gate('runs-b') });
+    const talkRun = await platform.trigger('talk', { gate: gate('runs-talk') });
+    const created = (await sub.next())!.data.dagRunsChanged;
+    expect(created).toEqual({ resync: false, dagRuns: [{ id: String(talkRun), state: 'running', dag: { id: 'talk' } }] });
+
+    // A state change is told; the other DAG's never is.
+    await cancelDagRun(platform.pool, pairRun);
+    await cancelDagRun(platform.pool, talkRun);
+    const cancelled = (await sub.next())!.data.dagRunsChanged;
+    expect(cancelled).toEqual({ resync: false, dagRuns: [{ id: String(talkRun), state: 'failed', dag: { id: 'talk' } }] });
+    expect(await sub.next(500).catch(() => 'nothing')).toBe('nothing');
+    sub.close();
+
+    const unknown = await subscribe(url, DAG_RUNS, { dagId: 'no_such_dag' });
+    expect((await unknown.next())!.errors).toEqual([expect.objectContaining({ message: 'DAG "no_such_dag" does not exist', extensions: { code: 'NOT_FOUND' } })]);
+    const malformed = await subscribe(url, DAG_RUNS, { dagId: 'x'.repeat(300) });
+    expect((await malformed.next())!.errors![0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
+    await waitUntil('the subscriptions are closed', async () => live.subscriptions === 0);
+  });
+
+  it("keeps a finished run's grid cells in memory until a notification names the run", async () => {
+    await open('talk-2'); // the talk run left waiting above, which a worker would otherwise be busy with
+    const runId = await platform.trigger('quick');
+    const worker = await platform.startWorker(2);
+    expect(await platform.waitForRun(runId)).toBe('success');
+    await worker.stop();
+    const cell = async () => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: `{ dagGrid(dagId: "quick", runs: 1) { runs { id } rows { edges { node { task { id } cells { dagRunId state } } } } } }` }),
+      });
+      const { data } = (await response.json()) as { data: { dagGrid: { runs: Array<{ id: string }>; rows: { edges: Array<{ node: { cells: Array<{ dagRunId: string; state: string }> } }> } } } };
+      expect(data.dagGrid.runs).toEqual([{ id: String(runId) }]);
+      return data.dagGrid.rows.edges[0]!.node.cells[0]!.state;
+    };
+    // The first read opens the cache's hold on the LISTEN connection; once it listens, a read is kept.
+    expect(await cell()).toBe('success');
+    (await live.watch(() => undefined))();
+    expect(await cell()).toBe('success');
+    // A change behind the platform's back notifies nobody: the kept counts are served.
+    await platform.db.prisma.taskInstance.updateMany({ where: { dagRunId: runId }, data: { state: 'skipped' } });
+    expect(await cell()).toBe('success');
+    // An operator's mark notifies: the next read counts anew (and sees both changes).
+    expect(await markTaskInstances(platform.pool, { dagRunId: runId, taskIds: ['one'], state: 'failed' })).toBe(1);
+    await waitUntil('the grid shows the mark', async () => (await cell()) === 'failed');
+  });
+
   it('authorizes a subscription when it starts: a token, and a grant on the DAG it follows', async () => {
     const closed = await serveApi({ prisma: platform.db.prisma, pool: platform.pool, live }, { host: '127.0.0.1', port: 0, auth: { open: false, failedAuth: { maxFailures: 1_000 } } });
     try {
@@ -324,6 +382,13 @@ describe('live updates over SSE', () => {
         const refused = await subscribe(closedUrl, query, variables, as(talkOnly));
         expect((await refused.next())!.errors![0]).toMatchObject({ message: expect.stringContaining('has no grant on the DAG of run'), extensions: { code: 'FORBIDDEN' } });
       }
+      // A DAG's runs: only with a grant on that DAG.
+      const otherDagRuns = await subscribe(closedUrl, DAG_RUNS, { dagId: 'pair' }, as(talkOnly));
+      expect((await otherDagRuns.next())!.errors![0]).toMatchObject({ message: expect.stringContaining('pair'), extensions: { code: 'FORBIDDEN' } });
+      expect(await otherDagRuns.next()).toBeNull();
+      const ownDagRuns = await subscribe(closedUrl, DAG_RUNS, { dagId: 'talk' }, as(talkOnly));
+      expect((await ownDagRuns.next())!.data.dagRunsChanged).toEqual({ resync: true, dagRuns: [] });
+      ownDagRuns.close();
 
       // The DAG list tells a limited token of its DAGs only.
       const dags = await subscribe(closedUrl, DAG_LIST, undefined, as(talkOnly));
@@ -348,13 +413,13 @@ describe('live updates over SSE', () => {
       if (!field.description) undocumented.push(`Subscription.${field.name}`);
       for (const arg of field.args) if (!arg.description) undocumented.push(`Subscription.${field.name}(${arg.name})`);
     }
-    for (const name of ['DagRunUpdate', 'TaskLogLinesUpdate', 'DagListUpdate']) {
+    for (const name of ['DagRunUpdate', 'DagRunsUpdate', 'TaskLogLinesUpdate', 'DagListUpdate']) {
       const type = schema.getType(name) as import('graphql').GraphQLObjectType;
       if (!type.description) undocumented.push(name);
       for (const field of Object.values(type.getFields())) if (!field.description) undocumented.push(`${name}.${field.name}`);
     }
     expect(undocumented).toEqual([]);
-    expect(Object.keys(subscription.getFields()).sort()).toEqual(['dagRunUpdated', 'dagsChanged', 'taskLogLines']);
+    expect(Object.keys(subscription.getFields()).sort()).toEqual(['dagRunUpdated', 'dagRunsChanged', 'dagsChanged', 'taskLogLines']);
   });
 
   it('refuses unknown and malformed ids, foreign origins and oversized subscriptions', async () => {

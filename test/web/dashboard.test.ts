@@ -27,6 +27,11 @@ const Params = z.object({ count: z.number().int().min(1).max(50), label: z.strin
 const noop = task('noop', () => 1);
 export default dag({ id: 'sized', params: Params, tags: ['test'] }, () => { noop(); });
 `,
+  // A long log, for "load earlier".
+  'chatty.ts': `import { context, dag, task } from '@updraft/sdk';
+const chatty = task('chatty', () => { for (let i = 0; i < 3500; i++) context().log.info('line ' + i); });
+export default dag({ id: 'chatty', tags: ['test'] }, () => { chatty(); });
+`,
   // A mapped task whose runs the tests write straight to the database.
   'wide.ts': `import { dag, task } from '@updraft/sdk';
 const items = task('items', () => [1, 2, 3]);
@@ -60,7 +65,7 @@ describe('the dashboard in Chromium', () => {
   it('lists the DAGs; triggering hello_world from the UI turns its grid green, live', async () => {
     const { page, problems } = await open('/');
     await page.getByRole('link', { name: 'hello_world' }).waitFor();
-    expect(await page.locator('tr[data-dag]').count()).toBe(4);
+    expect(await page.locator('tr[data-dag]').count()).toBe(5);
     await screenshot(page, 'dag-list');
     await page.getByRole('link', { name: 'hello_world' }).click();
     await page.getByRole('tab', { name: 'Trigger' }).click();
@@ -79,6 +84,36 @@ describe('the dashboard in Chromium', () => {
     expect(problems).toEqual([]);
     await page.close();
   }, 60_000);
+
+  it('shows a run triggered elsewhere (through the API) as a new grid column that turns green, and in the runs list', async () => {
+    const { page, problems } = await open('/dag?id=hello_world');
+    await page.locator('[data-testid=grid]').waitFor();
+    const before = await page.locator('[data-testid=grid] a.run-link').count();
+    const trigger = async () => {
+      const response = await fetch(`${dashboard.origin}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'mutation { triggerDagRun(input: { dagId: "hello_world" }) { dagRun { id } } }' }),
+      });
+      const body = (await response.json()) as { data: { triggerDagRun: { dagRun: { id: string } } } };
+      return body.data.triggerDagRun.dagRun.id;
+    };
+    const runId = await trigger();
+    // No reload, no click: the column arrives through dagRunsChanged, then follows the run to success.
+    await page.locator(`[data-testid=grid] a.run-link[data-run="${runId}"]`).waitFor({ timeout: 15_000 });
+    await page.locator(`[data-testid=grid] a[data-task="say_hi"][data-run="${runId}"][data-state="success"]`).waitFor({ timeout: 30_000 });
+    await page.locator(`[data-testid=grid] a.run-link[data-run="${runId}"][data-state="success"]`).waitFor({ timeout: 15_000 });
+    expect(await page.locator('[data-testid=grid] a.run-link').count()).toBe(before + 1);
+    // The runs list too.
+    await page.getByRole('tab', { name: 'Runs' }).click();
+    const list = page.getByRole('region', { name: 'Runs' });
+    await list.locator(`a[href="/run?id=${runId}"]`).waitFor();
+    const next = await trigger();
+    await list.locator(`a[href="/run?id=${next}"]`).waitFor({ timeout: 15_000 });
+    expect(await dashboard.platform.waitForRun(Number(next))).toBe('success');
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 90_000);
 
   it("opens say_hi's log, finds the hi line and searches it", async () => {
     const runId = await dashboard.platform.trigger('hello_world');
@@ -100,6 +135,29 @@ describe('the dashboard in Chromium', () => {
     const xcom = page.getByRole('region', { name: 'XCom' });
     await xcom.getByText('return_value').waitFor();
     expect(await xcom.locator('pre').textContent()).toBe('"hi, ready to fly!"');
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('shows the last 1,000 lines of a 3,500-line log and pages back to the first with "load earlier"', async () => {
+    const runId = await dashboard.platform.trigger('chatty');
+    expect(await dashboard.platform.waitForRun(runId)).toBe('success');
+    const { page, problems } = await open(`/task?run=${runId}&task=chatty&map=-1`);
+    const log = page.getByLabel('Log lines');
+    const line = (n: number) => log.locator('.message').getByText(`line ${n}`, { exact: true });
+    await line(3499).waitFor();
+    const messages = () => log.locator('.message').allTextContents();
+    expect((await messages()).length).toBe(1000);
+    expect(await line(2499).count()).toBe(0);
+    const earlier = log.getByRole('button', { name: /Load earlier lines/ });
+    for (const first of [1500, 500, 0]) {
+      await earlier.click();
+      await line(first).waitFor();
+      // What was in view stays in view: the reader is not thrown to either end.
+      expect(await log.evaluate((el) => el.scrollTop > 0 && el.scrollTop + el.clientHeight < el.scrollHeight)).toBe(true);
+    }
+    expect(await earlier.count()).toBe(0);
+    expect(await messages()).toEqual(Array.from({ length: 3500 }, (_, i) => `line ${i}`));
     expect(problems).toEqual([]);
     await page.close();
   }, 60_000);
@@ -176,8 +234,76 @@ describe('the dashboard in Chromium', () => {
     const cell = page.locator(`[data-testid=grid] a[data-task="echo"][data-run="${runId}"]`);
     await cell.waitFor();
     expect(await cell.getAttribute('aria-label')).toBe(`echo in run ${(await dashboard.platform.db.prisma.dagRun.findUniqueOrThrow({ where: { id: runId } })).runId}: 2969 success, 31 failed`);
-    await page.getByRole('button', { name: 'Unfold the states of mapped task echo' }).click();
-    await page.locator('[data-line="task:echo:failed"]').waitFor({ state: 'attached' });
+    await page.close();
+  }, 60_000);
+
+  it('unfolds a mapped task of 10,000 instances into one grid row per instance, drawing only those in view, each linking to its instance', async () => {
+    // Seeded: item i at map index i, every 97th failed.
+    const runId = await seedMappedRun(dashboard.platform, 'wide', 'echo', 10_000);
+    const { page, problems } = await open('/dag?id=wide');
+    const grid = page.locator('[data-testid=grid]');
+    await grid.locator(`a[data-task="echo"][data-run="${runId}"]`).waitFor();
+    await page.getByRole('button', { name: 'Unfold the instances of mapped task echo' }).click();
+    const instance = (i: number) => grid.locator(`a[data-task="echo"][data-map="${i}"][data-run="${runId}"]`);
+    await instance(1).waitFor();
+    expect(await grid.getAttribute('aria-rowcount')).toBe(String(3 + 10_000));
+    expect([await instance(0).getAttribute('data-state'), await instance(1).getAttribute('data-state')]).toEqual(['failed', 'success']);
+    expect(await page.locator('[data-line="task:echo[5]"] [role=rowheader]').textContent()).toBe('[5] 5');
+    expect(await page.locator('.grid-line').count()).toBeLessThan(80);
+    await screenshot(page, 'grid-mapped');
+    // To the end: the last rows are read and drawn, and still only those in view are in the page.
+    await grid.evaluate((el) => (el.scrollTop = el.scrollHeight));
+    await instance(9_999).waitFor();
+    expect([await instance(9_991).getAttribute('data-state'), await instance(9_999).getAttribute('data-state')]).toEqual(['failed', 'success']);
+    expect(await page.locator('.grid-line').count()).toBeLessThan(80);
+    await instance(9_999).click();
+    await page.getByRole('heading', { name: 'echo [9999]' }).waitFor();
+    expect(new URL(page.url()).search).toBe(`?run=${runId}&task=echo&map=9999`);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 90_000);
+
+  it('moves across the grid with the arrow keys, shows the focus, and opens a cell with Enter', async () => {
+    for (let i = 0; i < 2; i++) expect(await dashboard.platform.waitForRun(await dashboard.platform.trigger('hello_world'))).toBe('success');
+    const { page, problems } = await open('/dag?id=hello_world');
+    const grid = page.locator('[data-testid=grid]');
+    await grid.locator('a.cell-link').first().waitFor();
+    const runs = await grid.locator('a.run-link').evaluateAll((links) => links.map((a) => a.getAttribute('data-run')));
+    const newest = runs.at(-1)!;
+    const previous = runs.at(-2)!;
+    // One tab stop for the whole grid: Tab from the Runs selector lands on a cell.
+    await page.getByLabel('Runs to show').focus();
+    await page.keyboard.press('Tab');
+    const focused = () =>
+      page.evaluate(() => {
+        const cell = document.activeElement?.closest('[role=gridcell]');
+        const link = cell?.querySelector('a');
+        return cell ? { task: link?.getAttribute('data-task') ?? null, run: link?.getAttribute('data-run') ?? null, outline: getComputedStyle(cell).outlineStyle } : null;
+      });
+    // Start: the first task (make_hi) in the newest run, with a visible outline.
+    expect(await focused()).toEqual({ task: 'make_hi', run: newest, outline: 'solid' });
+    await page.keyboard.press('ArrowDown');
+    expect(await focused()).toMatchObject({ task: 'ready_hi', run: newest });
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown'); // past the last task: stays
+    expect(await focused()).toMatchObject({ task: 'say_hi', run: newest });
+    await page.keyboard.press('ArrowLeft');
+    expect(await focused()).toMatchObject({ task: 'say_hi', run: previous, outline: 'solid' });
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('ArrowRight'); // past the newest run: stays
+    expect(await focused()).toMatchObject({ task: 'ready_hi', run: newest });
+    // Above the first task: the run's header.
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('ArrowUp');
+    expect(await page.evaluate(() => document.activeElement?.querySelector('a')?.getAttribute('href'))).toBe(`/run?id=${newest}`);
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    await screenshot(page, 'grid-focus');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'ready_hi' }).waitFor();
+    expect(new URL(page.url()).search).toBe(`?run=${newest}&task=ready_hi&map=-1`);
+    expect(problems).toEqual([]);
     await page.close();
   }, 60_000);
 

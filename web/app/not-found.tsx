@@ -4,7 +4,7 @@ export default function NotFound() {
   return (
     <section className="empty">
       <strong>No such page</strong>
-      <Link href="/">Back to the DAGs</Link>
+      <Link prefetch={false} href="/">Back to the DAGs</Link>
     </section>
   );
 }

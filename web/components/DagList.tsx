@@ -127,7 +127,7 @@ function DagRow({ dag, canAct }: { dag: DagSummary; canAct: boolean }) {
         <ErrorNote error={error} />
       </td>
       <td>
-        <Link href={`/dag?id=${encodeURIComponent(dag.id)}`}>
+        <Link prefetch={false} href={`/dag?id=${encodeURIComponent(dag.id)}`}>
           <strong>{dag.id}</strong>
         </Link>
         {dag.importError ? <span className="error"> import error</span> : null}
@@ -150,7 +150,7 @@ function DagRow({ dag, canAct }: { dag: DagSummary; canAct: boolean }) {
         ) : (
           <span className="tags">
             {runs.map((r) => (
-              <Link key={r.id} href={`/run?id=${r.id}`} aria-label={`Run ${r.runId}: ${r.state}`}>
+              <Link prefetch={false} key={r.id} href={`/run?id=${r.id}`} aria-label={`Run ${r.runId}: ${r.state}`}>
                 <StateMark state={r.state} size={14} />
               </Link>
             ))}

@@ -1,17 +1,21 @@
 'use client';
 // A DAG's page: its details and tabs for the grid, graph, runs, code and the trigger form.
+import dynamic from 'next/dynamic';
 import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { DAG, DAG_RUNS, DAG_SOURCE, SET_PAUSED, type DagDetail } from '../lib/queries';
 import { scheduleInWords } from '../lib/schedule';
 import { RUN_STATES, type RunState } from '../lib/states';
-import { Graph } from './Graph';
-import { Grid } from './Grid';
+import { DagRunsWatcher, Grid } from './Grid';
 import { useAuth } from './Shell';
 import { TriggerForm } from './TriggerForm';
 import { Empty, ErrorNote, formatDuration, formatTime, StateBadge } from './ui';
+
+// The graph's layout library (dagre) is loaded only when the graph tab opens: the grid, the
+// page's first view, starts without parsing it.
+const Graph = dynamic(() => import('./Graph').then((m) => m.Graph), { ssr: false, loading: () => <p className="muted">Loading the graph…</p> });
 
 const TABS = ['grid', 'graph', 'runs', 'code', 'trigger'] as const;
 type Tab = (typeof TABS)[number];
@@ -23,7 +27,7 @@ export function DagPage() {
   const [{ data, error, fetching }] = useQuery({ query: DAG, variables: { id }, pause: !id });
   const auth = useAuth();
   const [paused, setPaused] = useMutation(SET_PAUSED);
-  if (!id) return <Empty title="No DAG chosen"><Link href="/">Pick one from the list</Link></Empty>;
+  if (!id) return <Empty title="No DAG chosen"><Link prefetch={false} href="/">Pick one from the list</Link></Empty>;
   if (error) return <ErrorNote error={error} />;
   const dag = data?.dag;
   if (!dag && !fetching) return <Empty title={`No DAG ${id}`} />;
@@ -32,7 +36,7 @@ export function DagPage() {
   return (
     <section>
       <p className="muted">
-        <Link href="/">DAGs</Link> / {id}
+        <Link prefetch={false} href="/">DAGs</Link> / {id}
       </p>
       <div className="row">
         <h1 style={{ margin: 0 }}>{id}</h1>
@@ -56,7 +60,7 @@ export function DagPage() {
       ) : null}
       <nav className="tabs" role="tablist" aria-label="DAG views">
         {TABS.filter((t) => t !== 'trigger' || auth.canAct).map((t) => (
-          <Link key={t} href={href(t)} role="tab" aria-selected={tab === t}>
+          <Link prefetch={false} key={t} href={href(t)} role="tab" aria-selected={tab === t}>
             {t[0]!.toUpperCase() + t.slice(1)}
           </Link>
         ))}
@@ -74,10 +78,21 @@ export function DagPage() {
 function RunsList({ dag }: { dag: DagDetail }) {
   const [states, setStates] = useState<RunState[]>([]);
   const [after, setAfter] = useState<string | null>(null);
-  const [{ data, error, fetching }] = useQuery({ query: DAG_RUNS, variables: { dagId: dag.id, states: states.length ? states : null, after }, requestPolicy: 'cache-and-network' });
+  const [{ data, error, fetching }, refetch] = useQuery({ query: DAG_RUNS, variables: { dagId: dag.id, states: states.length ? states : null, after }, requestPolicy: 'cache-and-network' });
   const runs = data?.dagRuns.edges.map((e) => e.node) ?? [];
+  // A new run, or one leaving the filtered states, changes the list: re-read it (at most every 300 ms).
+  const pending = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const onRunsEvent = () => {
+    if (pending.current) return;
+    pending.current = setTimeout(() => {
+      pending.current = null;
+      refetch({ requestPolicy: 'network-only' });
+    }, 300);
+  };
+  useEffect(() => () => void (pending.current && clearTimeout(pending.current)), []);
   return (
     <section aria-label="Runs">
+      <DagRunsWatcher dagId={dag.id} onEvent={onRunsEvent} />
       <div className="toolbar" role="group" aria-label="Filter by state">
         {RUN_STATES.map((s) => (
           <button key={s} className="tag" aria-pressed={states.includes(s)} onClick={() => (setAfter(null), setStates((cur) => (cur.includes(s) ? cur.filter((x) => x !== s) : [...cur, s])))}>
@@ -88,7 +103,7 @@ function RunsList({ dag }: { dag: DagDetail }) {
       <ErrorNote error={error} />
       {data && runs.length === 0 ? (
         <Empty title={states.length ? 'No run in these states' : 'No runs yet — trigger one'}>
-          <Link href={`/dag?id=${encodeURIComponent(dag.id)}&tab=trigger`}>Trigger {dag.id}</Link>
+          <Link prefetch={false} href={`/dag?id=${encodeURIComponent(dag.id)}&tab=trigger`}>Trigger {dag.id}</Link>
         </Empty>
       ) : null}
       {runs.length > 0 ? (
@@ -110,7 +125,7 @@ function RunsList({ dag }: { dag: DagDetail }) {
                   <StateBadge state={r.state} />
                 </td>
                 <td>
-                  <Link href={`/run?id=${r.id}`}>{r.runId}</Link>
+                  <Link prefetch={false} href={`/run?id=${r.id}`}>{r.runId}</Link>
                 </td>
                 <td className="hide-narrow">{r.runType}</td>
                 <td>{formatTime(r.logicalDate)}</td>

@@ -106,7 +106,7 @@ export function Graph({ dag }: { dag: DagDetail }) {
               </g>
             );
             return run ? (
-              <Link key={task.id} href={task.mapped ? `/run?id=${run.id}&task=${encodeURIComponent(task.id)}` : `/task?run=${run.id}&task=${encodeURIComponent(task.id)}&map=-1`} aria-label={label}>
+              <Link prefetch={false} key={task.id} href={task.mapped ? `/run?id=${run.id}&task=${encodeURIComponent(task.id)}` : `/task?run=${run.id}&task=${encodeURIComponent(task.id)}&map=-1`} aria-label={label}>
                 {node}
               </Link>
             ) : (

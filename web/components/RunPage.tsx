@@ -39,7 +39,7 @@ export function RunPage() {
   return (
     <section>
       <p className="muted">
-        <Link href="/">DAGs</Link> / <Link href={`/dag?id=${encodeURIComponent(run.dagId)}`}>{run.dagId}</Link> / {run.runId}
+        <Link prefetch={false} href="/">DAGs</Link> / <Link prefetch={false} href={`/dag?id=${encodeURIComponent(run.dagId)}`}>{run.dagId}</Link> / {run.runId}
       </p>
       <div className="row">
         <h1 style={{ margin: 0 }}>{run.runId}</h1>
@@ -70,7 +70,7 @@ export function RunPage() {
             <Json value={run.params} />
           </dd>
         </dl>
-        <Link href={`/dag?id=${encodeURIComponent(run.dagId)}&tab=code&run=${run.id}`}>Code this run used</Link>
+        <Link prefetch={false} href={`/dag?id=${encodeURIComponent(run.dagId)}&tab=code&run=${run.id}`}>Code this run used</Link>
       </details>
       <TaskInstanceList key={listGeneration} run={run} initialTask={params.get('task')} initialState={params.get('state')} />
     </section>
@@ -167,7 +167,7 @@ function TaskInstanceLine({ ti, run, top, span, onOpen }: { ti: TaskInstanceRow;
   const s = stateStyle(ti.state);
   return (
     <div className="list-row ti-row" role="listitem" style={{ top, height: ROW_HEIGHT }} data-task={ti.taskId} data-map={ti.mapIndex} data-state={ti.state} onDoubleClick={onOpen}>
-      <Link href={taskHref(run.id, ti)}>
+      <Link prefetch={false} href={taskHref(run.id, ti)}>
         {ti.taskId}
         {ti.mapIndex >= 0 ? ` [${ti.mapIndex}]` : ''}
       </Link>

@@ -111,10 +111,10 @@ function Header() {
   return (
     <header className="header">
       <a className="skip" href="#main">Skip to content</a>
-      <Link href="/" className="brand">Updraft</Link>
+      <Link prefetch={false} href="/" className="brand">Updraft</Link>
       <nav aria-label="Main">
         {LINKS.map((l) => (
-          <Link key={l.href} href={l.href} aria-current={pathname === l.href ? 'page' : undefined}>
+          <Link prefetch={false} key={l.href} href={l.href} aria-current={pathname === l.href ? 'page' : undefined}>
             {l.label}
           </Link>
         ))}

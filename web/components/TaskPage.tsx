@@ -3,9 +3,9 @@
 // try runs, searchable), XCom values, and the operator's actions with confirmation.
 import Link from 'next/link';
 import { useSearchParams } from 'next/navigation';
-import { useEffect, useMemo, useRef, useState } from 'react';
-import { useMutation, useQuery, useSubscription } from 'urql';
-import { CLEAR, DAG_RUN_UPDATED, MARK_TASKS, TASK_INSTANCE, TASK_LOG_LINES, TRY_LOG_TAIL, type LogLine, type TaskInstanceDetail } from '../lib/queries';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { useClient, useMutation, useQuery, useSubscription, type CombinedError } from 'urql';
+import { CLEAR, DAG_RUN_UPDATED, MARK_TASKS, TASK_INSTANCE, TASK_LOG_LINES, TRY_LOG_EARLIER, TRY_LOG_TAIL, type LogLine, type TaskInstanceDetail } from '../lib/queries';
 import { UNFINISHED } from '../lib/states';
 import { useAuth } from './Shell';
 import { ConfirmButton, Empty, ErrorNote, formatDuration, formatTime, Json, StateBadge } from './ui';
@@ -35,7 +35,7 @@ export function TaskPage() {
   return (
     <section>
       <p className="muted">
-        <Link href="/">DAGs</Link> / <Link href={`/dag?id=${encodeURIComponent(run.dagId)}`}>{run.dagId}</Link> / <Link href={`/run?id=${run.id}`}>{run.runId}</Link> / {name}
+        <Link prefetch={false} href="/">DAGs</Link> / <Link prefetch={false} href={`/dag?id=${encodeURIComponent(run.dagId)}`}>{run.dagId}</Link> / <Link prefetch={false} href={`/run?id=${run.id}`}>{run.runId}</Link> / {name}
       </p>
       <div className="row">
         <h1 style={{ margin: 0 }}>{name}</h1>
@@ -141,6 +141,35 @@ function Logs({ runId, ti }: { runId: string; ti: TaskInstanceDetail }) {
   const box = useRef<HTMLDivElement>(null);
   const stored = data?.dagRun?.taskInstance?.tries?.find((t) => t.id === tryId);
   const storedLines = useMemo(() => stored?.logs.edges.map((e) => e.node) ?? [], [stored]);
+
+  // "Load earlier": pages of TAIL lines before the first one shown, per try, read on demand.
+  const client = useClient();
+  const [earlier, setEarlier] = useState<Record<string, { lines: LogLine[]; hasPrevious: boolean; cursor: string | null }>>({});
+  const [loadingEarlier, setLoadingEarlier] = useState(false);
+  const [earlierError, setEarlierError] = useState<CombinedError | undefined>();
+  const older = tryId ? earlier[tryId] : undefined;
+  const hasEarlier = older ? older.hasPrevious : (stored?.logs.pageInfo.hasPreviousPage ?? false);
+  const keepFromBottom = useRef<number | null>(null);
+  const loadEarlier = async () => {
+    const cursor = older ? older.cursor : (stored?.logs.pageInfo.startCursor ?? null);
+    const tryNumber = tries.find((t) => t.id === tryId)?.tryNumber;
+    if (!tryId || !cursor || tryNumber === undefined) return;
+    setLoadingEarlier(true);
+    const result = await client
+      .query(TRY_LOG_EARLIER, { runId, taskId: ti.taskId, mapIndex: ti.mapIndex, tryNumber, last: TAIL, before: cursor }, { requestPolicy: 'network-only' })
+      .toPromise();
+    setLoadingEarlier(false);
+    setEarlierError(result.error);
+    const page = result.data?.dagRun?.taskInstance?.tries?.[0]?.logs;
+    if (!page) return;
+    // Keep the lines in view where they are while earlier ones are added above them.
+    atBottom.current = false;
+    if (box.current) keepFromBottom.current = box.current.scrollHeight - box.current.scrollTop;
+    setEarlier((all) => ({
+      ...all,
+      [tryId]: { lines: [...page.edges.map((e) => e.node), ...(all[tryId]?.lines ?? [])], hasPrevious: page.pageInfo.hasPreviousPage, cursor: page.pageInfo.startCursor },
+    }));
+  };
   const lastStoredSeq = storedLines.at(-1)?.seq ?? -1;
 
   // While the instance is unfinished, its latest try's new lines arrive over SSE.
@@ -159,8 +188,8 @@ function Logs({ runId, ti }: { runId: string; ti: TaskInstanceDetail }) {
 
   const lines = useMemo(() => {
     const extra = (tryId ? liveLines[tryId] : undefined) ?? [];
-    return [...storedLines, ...extra.filter((l) => l.seq > lastStoredSeq)];
-  }, [storedLines, liveLines, tryId, lastStoredSeq]);
+    return [...(older?.lines ?? []), ...storedLines, ...extra.filter((l) => l.seq > lastStoredSeq)];
+  }, [older, storedLines, liveLines, tryId, lastStoredSeq]);
   const needle = search.trim().toLowerCase();
   const shown = needle ? lines.filter((l) => l.message.toLowerCase().includes(needle)) : lines;
 
@@ -169,6 +198,12 @@ function Logs({ runId, ti }: { runId: string; ti: TaskInstanceDetail }) {
   useEffect(() => {
     if (box.current && atBottom.current) box.current.scrollTop = box.current.scrollHeight;
   }, [shown.length]);
+  useLayoutEffect(() => {
+    if (box.current && keepFromBottom.current !== null) {
+      box.current.scrollTop = box.current.scrollHeight - keepFromBottom.current;
+      keepFromBottom.current = null;
+    }
+  }, [older]);
 
   return (
     <section aria-label="Logs">
@@ -192,15 +227,20 @@ function Logs({ runId, ti }: { runId: string; ti: TaskInstanceDetail }) {
         </label>
         <span className="muted" aria-live="polite">
           {needle ? `${shown.length} of ${lines.length} lines match` : `${lines.length} lines`}
-          {stored?.logs.pageInfo.hasPreviousPage ? ` (the last ${TAIL})` : ''}
+          {hasEarlier ? ` (from line ${lines[0]?.seq ?? 0}; earlier ones not loaded)` : ''}
           {following ? ' · live' : ''}
         </span>
       </div>
-      <ErrorNote error={error ?? live.error} />
+      <ErrorNote error={error ?? earlierError ?? live.error} />
       {tries.length === 0 ? (
         <Empty title="No log yet: the task has not started" />
       ) : (
         <div className="log" ref={box} tabIndex={0} aria-label="Log lines" onScroll={(e) => (atBottom.current = e.currentTarget.scrollTop + e.currentTarget.clientHeight >= e.currentTarget.scrollHeight - 8)}>
+          {hasEarlier ? (
+            <button className="load-earlier" onClick={() => void loadEarlier()} disabled={loadingEarlier}>
+              {loadingEarlier ? 'Loading…' : `Load earlier lines (before line ${lines[0]?.seq ?? 0})`}
+            </button>
+          ) : null}
           {shown.length === 0 ? <span className="muted">{needle ? 'No line matches' : 'No lines'}</span> : null}
           {shown.map((l) => (
             <div key={l.seq} className="line" data-level={l.level}>

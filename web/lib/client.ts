@@ -23,6 +23,9 @@ const EMBEDDED = [
   'DagGrid',
   'DagGridRow',
   'DagGridCell',
+  'DagGridMappedSlice',
+  'DagGridInstance',
+  'DagGridMapItem',
   'TaskStateCount',
   'TaskEdge',
   'TaskGroup',
@@ -33,6 +36,7 @@ const EMBEDDED = [
   'Me',
   'Health',
   'DagRunUpdate',
+  'DagRunsUpdate',
   'TaskLogLinesUpdate',
   'DagListUpdate',
   'RunActionPayload',
@@ -76,4 +80,20 @@ export function createClient(onUnauthenticated: () => void): Client {
       fetchExchange,
     ],
   });
+}
+
+/**
+ * One query sent as the client sends them (POST, the token), without the cache: for data that
+ * is read often and shown once, such as the grid's unfolded instances. Null when it failed.
+ */
+export async function postQuery<Data>(query: string, variables: Record<string, unknown>): Promise<Data | null> {
+  const token = storedToken();
+  const response = await fetch('/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  if (!response.ok) return null;
+  const body = (await response.json()) as { data?: Data | null };
+  return body.data ?? null;
 }

@@ -164,6 +164,28 @@ export const DAG_GRID = gql<{ dagGrid: { dagId: string; runs: RunMark[]; rows: P
   }
 `;
 
+export interface MappedSlice {
+  instances: Array<{ dagRunId: string; mapIndex: number; state: TaskState }>;
+  items: Array<{ mapIndex: number; label: string | null }>;
+}
+
+/**
+ * A block of a mapped task's instances across the grid's runs: what its unfolded rows in view
+ * draw. Plain text, sent with `postQuery` rather than through the cache: written into the
+ * cached grid, each block would make graphcache hand the whole grid out anew.
+ */
+export const MAPPED_SLICE = `
+  query MappedSlice($dagId: ID!, $runs: Int!, $taskId: String!, $from: Int!, $count: Int!) {
+    dagGrid(dagId: $dagId, runs: $runs) {
+      mappedInstances(taskId: $taskId, fromMapIndex: $from, count: $count) {
+        instances { dagRunId mapIndex state }
+        items { mapIndex label }
+      }
+    }
+  }
+`;
+export type MappedSliceData = { dagGrid: { mappedInstances: MappedSlice } | null };
+
 export interface RunDetail extends RunMark {
   dagId: string;
   runType: string;
@@ -226,6 +248,16 @@ export const DAG_RUN_UPDATED = gql<{ dagRunUpdated: { resync: boolean | null; da
       resync
       dagRun { ${RUN_DETAIL} }
       taskInstances { ${TI_ROW} }
+    }
+  }
+`;
+
+/** A DAG's runs as they are created or change state: the grid and the runs list re-read on each event. */
+export const DAG_RUNS_CHANGED = gql<{ dagRunsChanged: { resync: boolean | null; dagRuns: RunDetail[] | null } }, { dagId: string }>`
+  subscription DagRunsChanged($dagId: ID!) {
+    dagRunsChanged(dagId: $dagId) {
+      resync
+      dagRuns { ${RUN_DETAIL} }
     }
   }
 `;
@@ -296,6 +328,28 @@ export const TRY_LOG_TAIL = gql<
         tries {
           id
           logs(last: $last) {
+            edges { node { seq level loggedAt message } }
+            pageInfo { hasNextPage endCursor hasPreviousPage startCursor }
+          }
+        }
+      }
+    }
+  }
+`;
+
+/** The lines of one try before `before` (a cursor of its lines): the log view's "load earlier". */
+export const TRY_LOG_EARLIER = gql<
+  { dagRun: { id: string; taskInstance: { id: string; tries: Array<{ id: string; logs: Page<LogLine> & { pageInfo: { hasPreviousPage: boolean; startCursor: string | null } } }> | null } | null } | null },
+  { runId: string; taskId: string; mapIndex: number; tryNumber: number; last: number; before: string }
+>`
+  query TryLogEarlier($runId: ID!, $taskId: String!, $mapIndex: Int!, $tryNumber: Int!, $last: Int!, $before: String!) {
+    dagRun(id: $runId) {
+      id
+      taskInstance(taskId: $taskId, mapIndex: $mapIndex) {
+        id
+        tries(tryNumber: $tryNumber) {
+          id
+          logs(last: $last, before: $before) {
             edges { node { seq level loggedAt message } }
             pageInfo { hasNextPage endCursor hasPreviousPage startCursor }
           }

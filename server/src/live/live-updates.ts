@@ -29,6 +29,8 @@ export interface LiveTopics {
   log?: string;
   /** Changes of the DAG list. */
   dags?: boolean;
+  /** Every run's creation and state changes, whatever its DAG (run notifications that carry a `state`). */
+  runStates?: boolean;
 }
 
 export interface LiveUpdatesOptions {
@@ -64,6 +66,7 @@ export class LiveUpdates {
     run: [dagRunId: number, event: LiveEvent];
     log: [tryId: string, event: LiveEvent];
     dags: [event: LiveEvent];
+    runStates: [event: LiveEvent];
   }>({ eventTarget: manyListeners(new EventTarget()) });
   private readonly inboxes = new Set<Inbox>();
   /** This process's own listeners (watch()). */
@@ -128,6 +131,7 @@ export class LiveUpdates {
     if (topics.run !== undefined) listen(this.pubsub.subscribe('run', topics.run));
     if (topics.log !== undefined) listen(this.pubsub.subscribe('log', topics.log));
     if (topics.dags) listen(this.pubsub.subscribe('dags'));
+    if (topics.runStates) listen(this.pubsub.subscribe('runStates'));
     try {
       await this.listening();
     } catch (e) {
@@ -229,7 +233,12 @@ export class LiveUpdates {
     let event: WatchedEvent | undefined;
     if (channel === CHANNELS.run) {
       const n = parseRunNotification(payload);
-      if (n) this.pubsub.publish('run', n.run, (event = { kind: 'run', n }));
+      if (n) {
+        const heard: LiveEvent = { kind: 'run', n };
+        this.pubsub.publish('run', n.run, heard);
+        if (n.state !== undefined) this.pubsub.publish('runStates', heard);
+        event = heard;
+      }
     } else if (channel === CHANNELS.log) {
       const n = parseLogNotification(payload);
       if (n) this.pubsub.publish('log', n.try, (event = { kind: 'log', n }));

@@ -15,6 +15,10 @@ export const MAX_EVENT_TASK_INSTANCES = 1_000;
 export const MAX_EVENT_LOG_LINES = 1_000;
 /** Most DAGs one dagsChanged event carries; past them it says `resync`. */
 export const MAX_EVENT_DAGS = 100;
+/** Most runs one dagRunsChanged event carries; past them it says `resync`. */
+export const MAX_EVENT_DAG_RUNS = 100;
+/** Runs whose DAG a dagRunsChanged stream remembers (a run never changes DAG); past them it forgets and asks again. */
+const MAX_KNOWN_RUNS = 10_000;
 
 /** One event of a run's stream: the run and these task instances changed. */
 export interface DagRunUpdate {
@@ -38,6 +42,14 @@ export interface TaskLogLinesUpdate {
 export interface DagsUpdate {
   dagIds: string[];
   importErrorsChanged: boolean;
+  resync: boolean;
+}
+
+/** One event of a DAG's runs stream: these runs of the DAG were created or changed state. */
+export interface DagRunsUpdate {
+  dagId: string;
+  dagRunIds: number[];
+  /** Read the DAG's runs anew: first event, too many changes, or notifications lost. */
   resync: boolean;
 }
 
@@ -154,6 +166,42 @@ export function dagsUpdates(ctx: StreamContext): Promise<AsyncIterable<DagsUpdat
       if (ids.size > MAX_EVENT_DAGS) more = true;
       await push({ dagIds: more ? [] : [...ids], importErrorsChanged: importErrorsChanged || more, resync: more });
     }
+  });
+}
+
+/**
+ * Runs of a DAG created or changing state: first an event with `resync` (read the runs now),
+ * then the runs that changed, coalesced. Run notifications name the run, not its DAG: the
+ * stream hears every run's state changes (`runStates`, over the same LISTEN connection) and
+ * looks up the DAG of runs it does not know yet, one query per event at most; task instance
+ * changes that leave the run's state alone never reach it.
+ */
+export function dagRunsUpdates(ctx: StreamContext, dagId: string): Promise<AsyncIterable<DagRunsUpdate>> {
+  return stream<DagRunsUpdate>(ctx, { runStates: true }, async (listening) => {
+    const dag = await ctx.prisma.dag.findUnique({ where: { id: dagId }, select: { id: true } });
+    if (!dag) throw notFound(`DAG "${dagId}" does not exist`);
+    /** Whether a run is of this DAG; a run never moves to another DAG. */
+    const mine = new Map<number, boolean>();
+    return async (push) => {
+      await push({ dagId, dagRunIds: [], resync: true });
+      while (await next(listening)) {
+        const { events, resync, overflowed } = listening.inbox.take();
+        const changed = new Set<number>();
+        for (const event of events) if (event.kind === 'run' && event.n.state !== undefined) changed.add(event.n.run);
+        const unknown = [...changed].filter((id) => !mine.has(id));
+        if (unknown.length > 0) {
+          const found = await ctx.prisma.dagRun.findMany({ where: { id: { in: unknown } }, select: { id: true, dagId: true } });
+          if (mine.size + unknown.length > MAX_KNOWN_RUNS) mine.clear();
+          const ofDag = new Set(found.filter((r) => r.dagId === dagId).map((r) => r.id));
+          // A run gone already (deleted) is not remembered: its id is never reused anyway.
+          for (const r of found) mine.set(r.id, ofDag.has(r.id));
+        }
+        const ids = [...changed].filter((id) => mine.get(id) === true);
+        const more = resync || overflowed || ids.length > MAX_EVENT_DAG_RUNS;
+        if (ids.length === 0 && !more) continue;
+        await push({ dagId, dagRunIds: more ? [] : ids.sort((a, b) => b - a), resync: more });
+      }
+    };
   });
 }
 

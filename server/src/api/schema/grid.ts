@@ -10,7 +10,8 @@ import type { DagStructure, TaskStructure } from '../../dags/structure.js';
 import { loadStructures } from '../../dags/versions.js';
 import { badInput, notFound } from '../../errors.js';
 import type { TaskInstanceState as State } from '../../executor/states.js';
-import { checkDagId } from '../../runs.js';
+import { checkDagId, checkTaskId } from '../../runs.js';
+import { finishedRunCells, type TaskCounts } from '../finished-run-cells.js';
 import { builder, type ApiContext } from '../builder.js';
 import { LIMITS, pageSize } from '../limits.js';
 import { pageTypes } from './connections.js';
@@ -39,11 +40,29 @@ const SUMMARY_ORDER: readonly State[] = [
   'success',
 ];
 
+/** Most map indexes one `mappedInstances` slice covers. */
+export const MAX_MAPPED_SLICE = 500;
+/** A map item whose JSON text is longer is not labelled in the grid (open the instance to see it). */
+export const MAP_ITEM_LABEL_CHARS = 40;
+
+/** One instance of a mapped task in one of the grid's runs. */
+interface MappedInstance {
+  dagRunId: number;
+  mapIndex: number;
+  state: State;
+}
+
+/** A map index's item, as the newest shown run that has the instance holds it. */
+interface MappedItem {
+  mapIndex: number;
+  label: string | null;
+}
+
 /** What the root field found: the DAG's newest version and its last runs, newest first. */
 interface GridSource {
   dagId: string;
   latestVersionId: number | null;
-  runs: Array<{ id: number; versionId: number }>;
+  runs: Array<{ id: number; versionId: number; finished: boolean }>;
 }
 
 /** A task of the grid, before its cells are read. */
@@ -88,6 +107,44 @@ const DagGridCell = builder.objectRef<GridCell>('DagGridCell').implement({
   }),
 });
 
+const DagGridInstance = builder.objectRef<MappedInstance>('DagGridInstance').implement({
+  description: 'One instance of a mapped task in one run of the grid: a cell of its unfolded rows.',
+  fields: (t) => ({
+    dagRunId: t.id({ description: 'The run (a column of the grid).', resolve: (i) => String(i.dagRunId) }),
+    mapIndex: t.exposeInt('mapIndex', { description: 'The instance’s map index (a row of the unfolded task).' }),
+    state: t.field({ type: TaskInstanceState, description: 'The instance’s state.', resolve: (i) => i.state }),
+  }),
+});
+
+const DagGridMapItem = builder.objectRef<MappedItem>('DagGridMapItem').implement({
+  description: 'What a map index stands for: its item, as the newest shown run that has the instance holds it.',
+  fields: (t) => ({
+    mapIndex: t.exposeInt('mapIndex', { description: 'The map index.' }),
+    label: t.exposeString('label', {
+      nullable: true,
+      description: `The item as JSON text when it is plain JSON of at most ${MAP_ITEM_LABEL_CHARS} characters; null otherwise (the task instance’s \`mapItem\` has it whole).`,
+    }),
+  }),
+});
+
+const DagGridMappedSlice = builder.objectRef<{ instances: MappedInstance[]; items: MappedItem[] }>('DagGridMappedSlice').implement({
+  description: 'A range of map indexes of a mapped task across the grid’s runs: what its unfolded rows draw.',
+  fields: (t) => ({
+    instances: t.field({
+      type: [DagGridInstance],
+      description: 'The instances in the range, by map index, then newest run first; a run without the instance has none.',
+      complexity: { field: 1, multiplier: 1 },
+      resolve: (slice) => slice.instances,
+    }),
+    items: t.field({
+      type: [DagGridMapItem],
+      description: 'One per map index in the range that some shown run has, by map index.',
+      complexity: { field: 1, multiplier: 1 },
+      resolve: (slice) => slice.items,
+    }),
+  }),
+});
+
 const DagGridRow = builder.objectRef<GridRow>('DagGridRow').implement({
   description: 'A task of the grid with its cells.',
   fields: (t) => ({
@@ -113,6 +170,34 @@ const DagGrid = builder.objectRef<GridSource>('DagGrid').implement({
       resolve: async (query, grid, _args, ctx) => {
         if (grid.runs.length === 0) return [];
         return ctx.prisma.dagRun.findMany({ ...query, where: { id: { in: grid.runs.map((r) => r.id) } }, orderBy: { id: 'desc' } });
+      },
+    }),
+    mappedInstances: t.field({
+      type: DagGridMappedSlice,
+      description: `The instances of a mapped task with map indexes \`fromMapIndex\` … \`fromMapIndex + count − 1\` in each shown run (at most ${MAX_MAPPED_SLICE} indexes at once): one row per instance when the grid unfolds the task. Read on the task instances’ unique key, so a slice costs the same in a run of 10 or 100,000.`,
+      args: {
+        taskId: t.arg.string({ required: true, description: 'The mapped task.' }),
+        fromMapIndex: t.arg.int({ defaultValue: 0, description: 'The first map index of the range.' }),
+        count: t.arg.int({ defaultValue: 100, description: `How many map indexes, 1 to ${MAX_MAPPED_SLICE}.` }),
+      },
+      complexity: (args) => ({ field: 1, multiplier: Math.min(Math.max(args.count ?? 100, 1), MAX_MAPPED_SLICE) }),
+      resolve: async (grid, args, ctx) => {
+        checkTaskId(args.taskId);
+        const from = args.fromMapIndex ?? 0;
+        const count = args.count ?? 100;
+        if (!Number.isInteger(from) || from < 0) throw badInput(`fromMapIndex is ${from}; map indexes start at 0`);
+        if (!Number.isInteger(count) || count < 1 || count > MAX_MAPPED_SLICE) throw badInput(`count is ${count}; a slice covers 1 to ${MAX_MAPPED_SLICE} map indexes`);
+        if (grid.runs.length === 0) return { instances: [], items: [] };
+        const rows = await ctx.prisma.$queryRaw<Array<{ dag_run_id: number; map_index: number; state: State; label: string | null }>>`
+          SELECT dag_run_id, map_index, state::text AS state,
+                 CASE WHEN map_item IS NOT NULL AND length(map_item::text) <= ${MAP_ITEM_LABEL_CHARS} THEN map_item::text END AS label
+          FROM task_instance
+          WHERE dag_run_id = ANY(${grid.runs.map((r) => r.id)}::int[]) AND task_id = ${args.taskId}
+            AND map_index >= ${from} AND map_index < ${from + count}
+          ORDER BY map_index, dag_run_id DESC`;
+        const items: MappedItem[] = [];
+        for (const row of rows) if (items.at(-1)?.mapIndex !== row.map_index) items.push({ mapIndex: row.map_index, label: row.label });
+        return { instances: rows.map((r) => ({ dagRunId: r.dag_run_id, mapIndex: r.map_index, state: r.state })), items };
       },
     }),
     rows: t.connection(
@@ -168,11 +253,11 @@ builder.queryFields((t) => ({
       checkDagId(dagId);
       const runs = args.runs ?? DEFAULT_GRID_RUNS;
       if (!Number.isInteger(runs) || runs < 1 || runs > MAX_GRID_RUNS) throw badInput(`runs is ${runs}; a grid shows 1 to ${MAX_GRID_RUNS} runs`);
-      const [found] = await ctx.prisma.$queryRaw<Array<{ latest_version_id: number | null; runs: Array<{ id: number; versionId: number }> }>>`
+      const [found] = await ctx.prisma.$queryRaw<Array<{ latest_version_id: number | null; runs: GridSource['runs'] }>>`
         SELECT
           (SELECT v.id FROM dag_version v WHERE v.dag_id = d.id ORDER BY v.version_number DESC LIMIT 1) AS latest_version_id,
-          coalesce((SELECT json_agg(json_build_object('id', r.id, 'versionId', r.dag_version_id) ORDER BY r.id DESC)
-                    FROM (SELECT id, dag_version_id FROM dag_run WHERE dag_id = d.id ORDER BY id DESC LIMIT ${runs}) r), '[]') AS runs
+          coalesce((SELECT json_agg(json_build_object('id', r.id, 'versionId', r.dag_version_id, 'finished', r.state IN ('success', 'failed')) ORDER BY r.id DESC)
+                    FROM (SELECT id, dag_version_id, state FROM dag_run WHERE dag_id = d.id ORDER BY id DESC LIMIT ${runs}) r), '[]') AS runs
         FROM dag d WHERE d.id = ${dagId}`;
       if (!found) throw notFound(`DAG "${dagId}" does not exist`);
       return { dagId, latestVersionId: found.latest_version_id, runs: found.runs };
@@ -203,35 +288,62 @@ async function gridTasks(ctx: ApiContext, grid: GridSource): Promise<GridTask[]>
  * task. A page of some tasks probes the task instances' unique key once per (run, task) cell
  * (a LATERAL join): filtering the runs' rows by `task_id = ANY(...)` instead let the planner
  * read all 250,000 instances of 25 runs of a 10,000-task DAG to keep 2,500 (40 ms, not 11).
+ * Finished runs' counts come from memory when they are known (finished-run-cells.ts: kept
+ * until a notification names the run), and a read of every task stores them there.
  */
 async function gridCells(ctx: ApiContext, grid: GridSource, taskIds: string[] | null): Promise<Map<string, GridCell[]>> {
   const cells = new Map<string, GridCell[]>();
   if (grid.runs.length === 0 || taskIds?.length === 0) return cells;
-  const runIds = grid.runs.map((r) => r.id);
-  const rows =
-    taskIds === null
-      ? await ctx.prisma.$queryRaw<CellRow[]>`
-          SELECT dag_run_id, task_id, state::text AS state, count(*)::int AS count
-          FROM task_instance
-          WHERE dag_run_id = ANY(${runIds}::int[])
-          GROUP BY dag_run_id, task_id, state
-          ORDER BY dag_run_id DESC, task_id, task_instance.state`
-      : await ctx.prisma.$queryRaw<CellRow[]>`
-          SELECT r.id AS dag_run_id, t.task_id, c.state::text AS state, c.count
-          FROM unnest(${runIds}::int[]) AS r(id)
-          CROSS JOIN unnest(${taskIds}::text[]) AS t(task_id)
-          CROSS JOIN LATERAL (
-            SELECT state, count(*)::int AS count FROM task_instance
-            WHERE dag_run_id = r.id AND task_id = t.task_id
-            GROUP BY state
-          ) c
-          ORDER BY r.id DESC, t.task_id, c.state`;
-  for (const row of rows) {
-    let taskCells = cells.get(row.task_id);
-    if (!taskCells) cells.set(row.task_id, (taskCells = []));
-    let cell = taskCells[taskCells.length - 1];
-    if (cell?.dagRunId !== row.dag_run_id) taskCells.push((cell = { dagRunId: row.dag_run_id, counts: [] }));
-    cell.counts.push({ state: row.state, count: row.count });
+  const cache = ctx.live ? finishedRunCells(ctx.live) : null;
+  const byRun = new Map<number, TaskCounts>();
+  for (const run of grid.runs) {
+    const known = run.finished ? cache?.get(run.id) : undefined;
+    if (known) byRun.set(run.id, known);
+  }
+  const runIds = grid.runs.filter((r) => !byRun.has(r.id)).map((r) => r.id);
+  if (runIds.length > 0) {
+    const reading = taskIds === null ? cache?.begin(grid.runs.filter((r) => r.finished && !byRun.has(r.id)).map((r) => r.id)) : undefined;
+    try {
+      const rows =
+        taskIds === null
+          ? await ctx.prisma.$queryRaw<CellRow[]>`
+              SELECT dag_run_id, task_id, state::text AS state, count(*)::int AS count
+              FROM task_instance
+              WHERE dag_run_id = ANY(${runIds}::int[])
+              GROUP BY dag_run_id, task_id, state
+              ORDER BY dag_run_id DESC, task_id, task_instance.state`
+          : await ctx.prisma.$queryRaw<CellRow[]>`
+              SELECT r.id AS dag_run_id, t.task_id, c.state::text AS state, c.count
+              FROM unnest(${runIds}::int[]) AS r(id)
+              CROSS JOIN unnest(${taskIds}::text[]) AS t(task_id)
+              CROSS JOIN LATERAL (
+                SELECT state, count(*)::int AS count FROM task_instance
+                WHERE dag_run_id = r.id AND task_id = t.task_id
+                GROUP BY state
+              ) c
+              ORDER BY r.id DESC, t.task_id, c.state`;
+      for (const id of runIds) byRun.set(id, new Map());
+      for (const row of rows) {
+        const counts = byRun.get(row.dag_run_id)!;
+        let states = counts.get(row.task_id);
+        if (!states) counts.set(row.task_id, (states = []));
+        states.push({ state: row.state, count: row.count });
+      }
+      if (reading) for (const id of runIds) reading.store(id, byRun.get(id)!);
+    } finally {
+      reading?.end();
+    }
+  }
+  // Cells in the order of the runs, newest first.
+  for (const run of grid.runs) {
+    const counts = byRun.get(run.id)!;
+    for (const taskId of taskIds ?? counts.keys()) {
+      const states = counts.get(taskId);
+      if (!states) continue;
+      let taskCells = cells.get(taskId);
+      if (!taskCells) cells.set(taskId, (taskCells = []));
+      taskCells.push({ dagRunId: run.id, counts: states });
+    }
   }
   return cells;
 }

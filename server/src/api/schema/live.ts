@@ -6,17 +6,20 @@ import type { Db } from '../../db/prisma.js';
 import { badInput, UpdraftError } from '../../errors.js';
 import type { LiveUpdates } from '../../live/live-updates.js';
 import {
+  dagRunsUpdates,
   dagRunUpdates,
   dagsUpdates,
+  MAX_EVENT_DAG_RUNS,
   MAX_EVENT_DAGS,
   MAX_EVENT_LOG_LINES,
   MAX_EVENT_TASK_INSTANCES,
   taskLogLines,
+  type DagRunsUpdate,
   type DagRunUpdate,
   type DagsUpdate,
   type TaskLogLinesUpdate,
 } from '../../live/streams.js';
-import { parseDagRunId } from '../../runs.js';
+import { checkDagId, parseDagRunId } from '../../runs.js';
 import { builder, type ApiContext } from '../builder.js';
 
 const RESYNC =
@@ -84,7 +87,34 @@ const DagListUpdateType = builder.objectRef<DagsUpdate>('DagListUpdate').impleme
   }),
 });
 
+const DagRunsUpdateType = builder.objectRef<DagRunsUpdate>('DagRunsUpdate').implement({
+  description: 'Runs of a DAG that were created (by the scheduler, a trigger, a backfill, a webhook…) or changed state since the previous event (at most one event every 100 ms).',
+  fields: (t) => ({
+    dagRuns: t.prismaField({
+      type: ['DagRun'],
+      description: `The runs created or changed since the previous event, as they are now, newest first; at most ${MAX_EVENT_DAG_RUNS} (past that the event says \`resync\` and lists none). A run deleted meanwhile is left out.`,
+      complexity: { field: 1, multiplier: MAX_EVENT_DAG_RUNS },
+      resolve: (query, update, _args, ctx) =>
+        update.dagRunIds.length === 0 ? [] : ctx.prisma.dagRun.findMany({ ...query, where: { id: { in: update.dagRunIds }, dagId: update.dagId }, orderBy: { id: 'desc' } }),
+    }),
+    resync: t.exposeBoolean('resync', { description: `${RESYNC} For a DAG's runs: \`dagRuns(dagId)\` or \`dagGrid(dagId)\`.` }),
+  }),
+});
+
 builder.subscriptionFields((t) => ({
+  dagRunsChanged: t.field({
+    type: DagRunsUpdateType,
+    description:
+      'Runs of a DAG as they are created or change state (queued, running, success, failed), whoever made them: the scheduler, a trigger from the API, the CLI or a webhook, a backfill, a clear. Task instance changes that leave the run’s state alone are not sent (follow a run with `dagRunUpdated`). The first event says `resync`: read the runs then, and apply the events that follow.',
+    args: { dagId: t.arg.id({ required: true, description: 'The DAG’s id.' }) },
+    // Authorized when it starts, like the dag query: a token needs the grant on this DAG.
+    authScopes: (_root, args) => ({ dag: String(args.dagId) }),
+    subscribe: (_root, args, ctx) => {
+      checkDagId(String(args.dagId));
+      return dagRunsUpdates(live(ctx), String(args.dagId));
+    },
+    resolve: (update) => update,
+  }),
   dagRunUpdated: t.field({
     type: DagRunUpdateType,
     description:

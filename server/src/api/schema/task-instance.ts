@@ -104,7 +104,11 @@ builder.prismaObject('TaskInstance', {
     }),
     xcoms: t.relation('xcoms', { description: 'Every value it published (XCom), by key.', query: { orderBy: { key: 'asc' } } }),
     dagRun: t.relation('dagRun', { description: 'The run it belongs to.' }),
-    tries: t.relation('tries', { description: 'Its tries, first first; kept across retries and clears.', query: { orderBy: { tryNumber: 'asc' } } }),
+    tries: t.relation('tries', {
+      description: 'Its tries, first first; kept across retries and clears.',
+      args: { tryNumber: t.arg.int({ description: 'Only the try with this number (e.g. to page back through its log lines alone).' }) },
+      query: (args) => ({ where: args.tryNumber != null ? { tryNumber: args.tryNumber } : {}, orderBy: { tryNumber: 'asc' } }),
+    }),
   }),
 });
 
@@ -136,7 +140,7 @@ builder.prismaObject('TaskTry', {
       {
         type: 'TaskLog',
         cursor: 'taskTryId_seq',
-        description: 'Its log lines in `seq` order: `first`/`after` pages forward, `last: n` is the tail.',
+        description: 'Its log lines in `seq` order: `first`/`after` pages forward, `last: n` is the tail, and `last: n, before: startCursor` the lines before those (a log view’s “load earlier”).',
         args: { afterSeq: t.arg.int({ description: 'Only lines after this sequence number (e.g. the last one a client has).' }) },
         ...pageLimits,
         resolve: (query, tt, args, ctx, info) => {
