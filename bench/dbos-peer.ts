@@ -43,14 +43,18 @@ const stepsWorkflow = DBOS.registerWorkflow(
 );
 const RUNS_QUEUE = 'bench_runs';
 
-/** DBOS launched on `databaseUrl` (shut down by `cleanup`), with its queues at `concurrency`. */
-export async function launchDbos(databaseUrl: string, cleanup: Cleanup, opts: { concurrency: number }): Promise<void> {
+/**
+ * DBOS launched on `databaseUrl`, with its queues at `concurrency`; returns its shutdown (which
+ * `cleanup` runs otherwise). Its queue polling must stop before anything counts statements.
+ */
+export async function launchDbos(databaseUrl: string, cleanup: Cleanup, opts: { concurrency: number }): Promise<() => Promise<void>> {
   DBOS.setConfig({ name: 'updraft-bench', systemDatabaseUrl: databaseUrl, logLevel: 'error', systemDatabasePoolSize: 20 });
   await DBOS.launch();
-  cleanup.defer('shut DBOS down', () => DBOS.shutdown());
+  const shutdown = cleanup.defer('shut DBOS down', () => DBOS.shutdown());
   for (const name of [QUEUE, RUNS_QUEUE]) {
     await DBOS.registerQueue(name, { workerConcurrency: opts.concurrency, minPollingIntervalMs: DBOS_QUEUE_POLL_MS, onConflict: 'always_update' });
   }
+  return shutdown;
 }
 
 export interface PeerChainResult {

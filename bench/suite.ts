@@ -38,6 +38,8 @@ export interface Sizes {
   manyRuns: { runs: number; tasks: number };
   api: { warmup: number; samples: number };
   dagList: number;
+  /** Samples of the DAG list (a slower read). */
+  dagListSamples: { warmup: number; samples: number };
   idleMs: number;
   /** Fan-out size per scale-out step (1, 2, 4 worker processes); 0: no scale-out. */
   scaleOut: number;
@@ -54,6 +56,7 @@ export const FULL: Sizes = {
   manyRuns: { runs: 100, tasks: 50 },
   api: { warmup: 20, samples: 200 },
   dagList: 1_000,
+  dagListSamples: { warmup: 5, samples: 50 },
   idleMs: 60_000,
   scaleOut: 5_000,
   web: true,
@@ -63,12 +66,13 @@ export const QUICK: Sizes = {
   quick: true,
   chainLengths: [40, 200],
   chainRuns: 1,
-  fanOut: { small: 1_000, large: 3_000 },
+  fanOut: { small: 1_000, large: 2_000 },
   rawLatency: { rounds: 1, warmup: 5, samples: 50 },
   triggerCalls: { warmup: 5, measured: 30 },
   manyRuns: { runs: 30, tasks: 50 },
   api: { warmup: 5, samples: 50 },
   dagList: 1_000,
+  dagListSamples: { warmup: 2, samples: 15 },
   idleMs: 10_000,
   scaleOut: 0,
   web: false,
@@ -93,8 +97,16 @@ class Figures {
       const failure = this.failures.find((f) => f.workload === WORKLOAD_OF[name]);
       this.add(figure(name, unit, {}), { error: failure ? `${failure.workload}: ${failure.error}` : 'not measured' });
     }
-    const order = new Map(REQUIRED_FIGURES.map(([name], i) => [name, i]));
-    this.all.sort((a, b) => (order.get(a.figure) ?? 1e6) - (order.get(b.figure) ?? 1e6));
+    // Each extra figure (p50s, in-process variants…) goes right after the issue's figure of its family.
+    const family = (name: string) => name.split('.').slice(0, 2).join('.');
+    const rank = (f: Figure) => {
+      const exact = REQUIRED_FIGURES.findIndex(([name]) => name === f.figure);
+      if (exact >= 0) return exact;
+      const sibling = REQUIRED_FIGURES.findIndex(([name]) => family(name) === family(f.figure));
+      return sibling >= 0 ? sibling + 0.5 : REQUIRED_FIGURES.length;
+    };
+    const inserted = new Map(this.all.map((f, i) => [f, i]));
+    this.all.sort((a, b) => rank(a) - rank(b) || inserted.get(a)! - inserted.get(b)!);
   }
 }
 
@@ -125,7 +137,9 @@ interface Context {
   sizes: Sizes;
   figures: Figures;
   /** DBOS, launched on first use in the bench's database (shut down at the end). */
-  dbos(): Promise<void>;
+  dbos(): Promise<unknown>;
+  /** Shuts DBOS down now (its queues poll the database). */
+  stopDbos(): Promise<void>;
 }
 
 function log(message: string): void {
@@ -141,7 +155,7 @@ export async function runSuite(opts: { db: Database; home: string; dagsDir: stri
   const machine = await describeMachine(db.pool, opts.kind);
   const figures = new Figures();
   const cacheDir = bundleCacheDir({ home: opts.home });
-  let dbosLaunched: Promise<void> | undefined;
+  let dbosLaunched: Promise<() => Promise<void>> | undefined;
   const ctx: Context = {
     db,
     home: opts.home,
@@ -150,6 +164,11 @@ export async function runSuite(opts: { db: Database; home: string; dagsDir: stri
     sizes,
     figures,
     dbos: () => (dbosLaunched ??= launchDbos(db.url, opts.cleanup, { concurrency: CONCURRENCY })),
+    stopDbos: async () => {
+      const launched = dbosLaunched;
+      dbosLaunched = undefined;
+      if (launched) await (await launched.catch(() => async () => undefined))();
+    },
   };
   log(`${machine.postgres}; ${opts.kind}`);
   log(`deploying the bench DAGs`);
@@ -344,9 +363,9 @@ async function apiReads(ctx: Context, cleanup: Cleanup): Promise<void> {
   figures.add(figure('api.grid25.p95', 'ms', { updraft: grid!.graphql.p95, baseline: grid!.select.p95 }));
   figures.add(figure('api.grid25.p50', 'ms', { updraft: grid!.graphql.p50, baseline: grid!.select.p50 }));
 
-  log(`API: ${sizes.dagList} DAGs with 10 runs each; the DAG list`);
+  log(`API: ${sizes.dagList} DAGs with 10 runs each; the DAG list, ${sizes.dagListSamples.warmup} + ${sizes.dagListSamples.samples} samples`);
   await seedDags(db.pool, layeredDagId(sizes.manyRuns.tasks), { count: sizes.dagList, runsEach: 10 });
-  const list = await measureDagList(db, sizes.api);
+  const list = await measureDagList(db, sizes.dagListSamples);
   if (list.dags < Math.min(sizes.dagList, 1000)) throw new Error(`the DAG list showed ${list.dags} DAGs, not ${sizes.dagList}`);
   figures.add(figure('api.dag_list1k.p95', 'ms', { updraft: list.graphql.p95, baseline: list.select.p95 }));
   figures.add(figure('api.dag_list1k.p50', 'ms', { updraft: list.graphql.p50, baseline: list.select.p50 }));
@@ -354,6 +373,7 @@ async function apiReads(ctx: Context, cleanup: Cleanup): Promise<void> {
 
 /** idle.queries_per_s: `updraft start` in process, left alone. */
 async function idle(ctx: Context): Promise<void> {
+  await ctx.stopDbos();
   log(`idle platform: counting its statements for ${ctx.sizes.idleMs / 1000} s`);
   const measured = await measureIdleQueries(ctx.home, path.join(ctx.dagsDir, 'idle'), { measureMs: ctx.sizes.idleMs, settleMs: ctx.sizes.quick ? 3_000 : 5_000 });
   ctx.figures.add(figure('idle.queries_per_s', 'queries/s', { updraft: measured.perSecond }));
