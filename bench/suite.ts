@@ -20,6 +20,7 @@ import { FASTEST_PRESET, measureRawChain, measureRawLatency, measureRawThroughpu
 import { summarize } from './stats.js';
 import { measureDashboard } from './web.js';
 import { measureWebhook } from './webhook.js';
+import { probeServer, type ServerProbe } from './server-probe.js';
 import { samplePeak, startFleet, type Fleet } from './worker-fleet.js';
 
 /** Tasks run at once everywhere: Updraft's worker, the raw runner, DBOS's queue. */
@@ -171,6 +172,13 @@ export async function runSuite(opts: { db: Database; home: string; dagsDir: stri
     },
   };
   log(`${machine.postgres}; ${opts.kind}`);
+  let server: ServerProbe | undefined;
+  try {
+    server = await probeServer(db.pool);
+    log(`server: SELECT 1 p50 ${server.roundTrip.p50.toFixed(2)} ms; one-row commit p50 ${server.commit.p50.toFixed(2)} ms, p99 ${server.commit.p99.toFixed(2)} ms; ${JSON.stringify(server.settings)}`);
+  } catch (e) {
+    log(`the server probe failed: ${e instanceof Error ? e.message : String(e)}`);
+  }
   log(`deploying the bench DAGs`);
   await writeBenchDags(opts.dagsDir, {
     chainLengths: sizes.chainLengths,
@@ -216,7 +224,7 @@ export async function runSuite(opts: { db: Database; home: string; dagsDir: stri
 
   figures.fillMissing();
   const elapsedS = (performance.now() - began) / 1000;
-  const markdown = benchmarksMarkdown({ machine, figures: figures.all, notes: figures.notes, quick: sizes.quick, elapsedS, method: method(sizes), findings: [] });
+  const markdown = benchmarksMarkdown({ machine, server, figures: figures.all, notes: figures.notes, quick: sizes.quick, elapsedS, method: method(sizes), findings: [] });
   await fs.writeFile(path.resolve(import.meta.dirname, '..', 'BENCHMARKS.md'), markdown);
   log(`BENCHMARKS.md written; the suite took ${elapsedS.toFixed(0)} s${figures.failures.length > 0 ? `; FAILED: ${figures.failures.map((f) => f.workload).join(', ')}` : ''}`);
   return figures.failures.length === 0;
@@ -261,11 +269,15 @@ async function fanOut(ctx: Context, cleanup: Cleanup): Promise<void> {
   ] as const) {
     const note = name === 'fanout10k' && count !== 10_000 ? { measuredOver: `${count.toLocaleString('en')} tasks` } : undefined;
     log(`fan-out of ${count}: raw graphile-worker (fastest, then default settings), Updraft (isolated, in-process), DBOS`);
+    let lsn = await walLsn(ctx);
     const rawFastest = count / ((await measureRawThroughput(ctx.db.pool, cleanup, { count, concurrency: CONCURRENCY, fastest: true })) / 1000);
+    const rawWal = (await walLsn(ctx)) - lsn;
     const rawDefault = count / ((await measureRawThroughput(ctx.db.pool, cleanup, { count, concurrency: CONCURRENCY })) / 1000);
     const peak = samplePeak(() => fleet.rss().main[0]!);
     const peakTree = samplePeak(() => fleet.rss().tree[0]!);
+    lsn = await walLsn(ctx);
     const isolated = await fleetRun(ctx, fleet, mappedDagId(count));
+    const updraftWal = (await walLsn(ctx)) - lsn;
     const peakMb = peak.stop();
     const peakTreeMb = peakTree.stop();
     const inProcess = await fleetRun(ctx, fleet, mappedDagId(count, true));
@@ -274,12 +286,20 @@ async function fanOut(ctx: Context, cleanup: Cleanup): Promise<void> {
     figures.add(figure(`${name}.tasks_per_s`, 'tasks/s', { updraft: rate(isolated.wallMs), baseline: rawFastest, peer }), note);
     figures.add(figure(`${name}.tasks_per_s.in_process`, 'tasks/s', { updraft: rate(inProcess.wallMs), baseline: rawFastest, peer }), note);
     figures.add(figure(`${name}.tasks_per_s.raw_default_settings`, 'tasks/s', { updraft: rate(isolated.wallMs), baseline: rawDefault }), note);
+    // WAL written per task (the whole server's, so other databases' writes count too; there are none in the bench's own).
+    figures.add(figure(`${name}.wal_kb_per_task`, 'kB', { updraft: updraftWal / count / 1024, baseline: rawWal / count / 1024 }), note);
     if (name === 'fanout10k') {
       figures.add(figure('worker.rss_idle_mb', 'MB', { updraft: idle.main[0]! }));
       figures.add(figure('worker.rss_fanout_mb', 'MB', { updraft: peakMb }), note);
       figures.add(figure('worker.rss_fanout_with_task_processes_mb', 'MB', { updraft: peakTreeMb }), note);
     }
   }
+}
+
+/** The server's current WAL insert position, bytes. */
+async function walLsn(ctx: Context): Promise<number> {
+  const { rows } = await ctx.db.pool.query<{ at: string }>(`SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::text AS at`);
+  return Number(rows[0]!.at);
 }
 
 /** Triggers `dagId` and waits for the fleet to end the run; wall = dag_run ended_at − started_at (database clock). */
@@ -390,11 +410,24 @@ async function scaleOut(ctx: Context, cleanup: Cleanup): Promise<void> {
     const undo = cleanup.defer(`stop the scale-out workers`, () => local.run());
     try {
       const fleet = await startFleet(processes, { databaseUrl: ctx.db.url, cacheDir: ctx.cacheDir, concurrency: CONCURRENCY }, local);
-      const { wallMs } = await fleetRun(ctx, fleet, mappedDagId(count));
+      let connections = 0;
+      const sampler = setInterval(() => {
+        ctx.db.pool
+          .query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+          .then(({ rows }) => (connections = Math.max(connections, rows[0]!.n)))
+          .catch(() => undefined);
+      }, 250);
+      const lsn = await walLsn(ctx);
+      const { wallMs } = await fleetRun(ctx, fleet, mappedDagId(count)).finally(() => clearInterval(sampler));
+      const walPerTask = ((await walLsn(ctx)) - lsn) / count / 1024;
       const rate = count / (wallMs / 1000);
       if (processes === 1) one = rate;
       // The baseline here is the single process: ratio = speed-up.
-      ctx.figures.add(figure(`scaleout.workers${processes}.tasks_per_s`, 'tasks/s', { updraft: rate, baseline: one }), count !== 10_000 ? { measuredOver: `${count.toLocaleString('en')} tasks` } : undefined);
+      const note = count !== 10_000 ? { measuredOver: `${count.toLocaleString('en')} tasks` } : undefined;
+      ctx.figures.add(figure(`scaleout.workers${processes}.tasks_per_s`, 'tasks/s', { updraft: rate, baseline: one }), note);
+      // Every connection to the bench's database at the peak: the workers' and the bench's own pool.
+      ctx.figures.add(figure(`scaleout.workers${processes}.connections`, 'connections', { updraft: connections }), note);
+      ctx.figures.add(figure(`scaleout.workers${processes}.wal_kb_per_task`, 'kB', { updraft: walPerTask }), note);
     } finally {
       await undo();
     }

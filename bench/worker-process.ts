@@ -11,6 +11,7 @@ if (!databaseUrl || !cacheDir || !process.send) throw new Error('bench/worker-pr
 const send = (message: object) => process.send?.(message);
 
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 20 });
+pool.on('error', (e) => console.warn(`worker ${process.pid}: an idle database connection failed: ${e.message}`));
 const worker = await startWorker({
   pool,
   databaseUrl,
