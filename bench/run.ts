@@ -19,6 +19,8 @@ import { measureWebhook, WEBHOOK_CALLS, webhookRows } from './webhook.js';
 import { measureIdleQueries } from './idle-queries.js';
 import { measureDashboard, WEB_BENCH } from './web.js';
 import { FULL, QUICK, runSuite, type Sizes } from './suite.js';
+import { mappedDagId, writeBenchDags } from './dags.js';
+import { profileFanOut } from './profile-fan-out.js';
 
 const FAN_OUT_WIDTH = 10_000;
 const IDLE_MS = 60_000;
@@ -40,9 +42,18 @@ async function main(cleanup: Cleanup): Promise<void> {
   }
   if (flags.has('--sched-only')) return schedOnly(home, dagsDir);
   if (flags.has('--web-only')) return webOnly(db, home, dagsDir);
+  if (flags.has('--profile-fan-out')) {
+    const at = process.argv.indexOf('--profile-fan-out');
+    const count = process.argv[at + 1] && !process.argv[at + 1]!.startsWith('--') ? Number(process.argv[at + 1]) : 2_000;
+    if (!Number.isInteger(count) || count < 1) throw new Error(`--profile-fan-out takes a whole number of tasks, got ${process.argv[at + 1]}`);
+    await writeBenchDags(dagsDir, { chainLengths: [], mappedCounts: [count], wideWidth: 10, layeredTasks: 5 });
+    await deployChain(db.prisma, dagsDir, bundleCacheDir({ home }));
+    console.log(await profileFanOut(db, cleanup, { cacheDir: bundleCacheDir({ home }), dagId: mappedDagId(count), count }));
+    return;
+  }
   const known = new Set(['--quick', '--scale-out', '--no-scale-out', '--no-web']);
-  const unknown = [...flags].filter((f) => !known.has(f) && f !== '--retention-runs' && f !== '--explain');
-  if (unknown.length > 0) throw new Error(`unknown flag(s) ${unknown.join(', ')}: use --quick, --scale-out, --no-scale-out, --no-web, or one of --api-only, --webhook-only, --retention-only, --sched-only, --web-only`);
+  const unknown = [...flags].filter((f) => f.startsWith('--') && !known.has(f));
+  if (unknown.length > 0) throw new Error(`unknown flag(s) ${unknown.join(', ')}: use --quick, --scale-out, --no-scale-out, --no-web, or one of --api-only, --webhook-only, --retention-only, --sched-only, --web-only, --profile-fan-out [N]`);
   const sizes: Sizes = { ...(flags.has('--quick') ? QUICK : FULL) };
   if (flags.has('--no-scale-out')) sizes.scaleOut = 0;
   if (flags.has('--no-web')) sizes.web = false;
