@@ -45,6 +45,8 @@ export interface Sizes {
   /** Fan-out size per scale-out step (1, 2, 4 worker processes); 0: no scale-out. */
   scaleOut: number;
   web: boolean;
+  /** Also measure the chains and fan-outs with `isolation: 'none'` (the `.in_process` figures). */
+  inProcessVariants: boolean;
 }
 
 export const FULL: Sizes = {
@@ -61,6 +63,7 @@ export const FULL: Sizes = {
   idleMs: 60_000,
   scaleOut: 5_000,
   web: true,
+  inProcessVariants: true,
 };
 
 export const QUICK: Sizes = {
@@ -73,10 +76,11 @@ export const QUICK: Sizes = {
   manyRuns: { runs: 30, tasks: 50 },
   api: { warmup: 5, samples: 50 },
   dagList: 1_000,
-  dagListSamples: { warmup: 2, samples: 15 },
+  dagListSamples: { warmup: 1, samples: 8 },
   idleMs: 10_000,
   scaleOut: 0,
   web: false,
+  inProcessVariants: false,
 };
 
 /** The figures measured so far, printed as they come, and why a workload's are missing. */
@@ -237,17 +241,19 @@ async function chains(ctx: Context, cleanup: Cleanup): Promise<void> {
   for (const length of sizes.chainLengths) {
     log(`chain of ${length}: Updraft (isolated, then in-process), raw graphile-worker, DBOS; ${sizes.chainRuns} run(s) each after a warm-up`);
     const isolated = await measureHandoff(ctx.db, cleanup, { cacheDir: ctx.cacheDir, concurrency: CONCURRENCY, dagId: chainDagId(length), warmup: 1, measured: sizes.chainRuns, runTimeoutMs: 120_000 });
-    const inProcess = await measureHandoff(ctx.db, cleanup, { cacheDir: ctx.cacheDir, concurrency: CONCURRENCY, dagId: chainDagId(length, true), warmup: 1, measured: sizes.chainRuns, runTimeoutMs: 120_000 });
+    const inProcess = sizes.inProcessVariants
+      ? await measureHandoff(ctx.db, cleanup, { cacheDir: ctx.cacheDir, concurrency: CONCURRENCY, dagId: chainDagId(length, true), warmup: 1, measured: sizes.chainRuns, runTimeoutMs: 120_000 })
+      : undefined;
     const raw = await measureRawChain(ctx.db.pool, cleanup, { length, chains: sizes.chainRuns });
     const peer = await measureDbosChain({ length, chains: sizes.chainRuns });
     const perTask = (walls: number[]) => summarize(walls).p50 / length;
     figures.add(figure(`chain${length}.per_task`, 'ms', { updraft: perTask(isolated.runWallTimes), baseline: summarize(raw.perStep).p50, peer: summarize(peer.perStep).p50 }));
-    figures.add(figure(`chain${length}.per_task.in_process`, 'ms', { updraft: perTask(inProcess.runWallTimes), baseline: summarize(raw.perStep).p50, peer: summarize(peer.perStep).p50 }));
+    if (inProcess) figures.add(figure(`chain${length}.per_task.in_process`, 'ms', { updraft: perTask(inProcess.runWallTimes), baseline: summarize(raw.perStep).p50, peer: summarize(peer.perStep).p50 }));
     if (length !== Math.max(...sizes.chainLengths)) continue;
     for (const p of ['p50', 'p99'] as const) {
       const values = { baseline: summarize(raw.handoffs)[p], peer: summarize(peer.handoffs)[p] };
       figures.add(figure(`chain${length}.handoff.${p}`, 'ms', { updraft: summarize(isolated.handoffs)[p], ...values }));
-      figures.add(figure(`chain${length}.handoff.${p}.in_process`, 'ms', { updraft: summarize(inProcess.handoffs)[p], ...values }));
+      if (inProcess) figures.add(figure(`chain${length}.handoff.${p}.in_process`, 'ms', { updraft: summarize(inProcess.handoffs)[p], ...values }));
     }
   }
 }
@@ -280,11 +286,11 @@ async function fanOut(ctx: Context, cleanup: Cleanup): Promise<void> {
     const updraftWal = (await walLsn(ctx)) - lsn;
     const peakMb = peak.stop();
     const peakTreeMb = peakTree.stop();
-    const inProcess = await fleetRun(ctx, fleet, mappedDagId(count, true));
+    const inProcess = sizes.inProcessVariants ? await fleetRun(ctx, fleet, mappedDagId(count, true)) : undefined;
     const peer = await measureDbosFanOut({ count });
     const rate = (wallMs: number) => count / (wallMs / 1000);
     figures.add(figure(`${name}.tasks_per_s`, 'tasks/s', { updraft: rate(isolated.wallMs), baseline: rawFastest, peer }), note);
-    figures.add(figure(`${name}.tasks_per_s.in_process`, 'tasks/s', { updraft: rate(inProcess.wallMs), baseline: rawFastest, peer }), note);
+    if (inProcess) figures.add(figure(`${name}.tasks_per_s.in_process`, 'tasks/s', { updraft: rate(inProcess.wallMs), baseline: rawFastest, peer }), note);
     figures.add(figure(`${name}.tasks_per_s.raw_default_settings`, 'tasks/s', { updraft: rate(isolated.wallMs), baseline: rawDefault }), note);
     // WAL written per task (the whole server's, so other databases' writes count too; there are none in the bench's own).
     figures.add(figure(`${name}.wal_kb_per_task`, 'kB', { updraft: updraftWal / count / 1024, baseline: rawWal / count / 1024 }), note);

@@ -12,6 +12,7 @@ const send = (message: object) => process.send?.(message);
 
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 20 });
 pool.on('error', (e) => console.warn(`worker ${process.pid}: an idle database connection failed: ${e.message}`));
+pool.on('connect', (client) => client.on('error', (e) => console.warn(`worker ${process.pid}: a database connection failed: ${e.message}`)));
 const worker = await startWorker({
   pool,
   databaseUrl,
