@@ -3,18 +3,15 @@
 // --*-only flags measure one part and print it, leaving BENCHMARKS.md alone.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { bundleCacheDir } from '../server/src/config.js';
 import { runWithCleanup, type Cleanup } from './cleanup.js';
-import { describeMachine, openBenchDatabase } from './environment.js';
+import { openBenchDatabase } from './environment.js';
 import type { Database } from '../server/src/platform.js';
-import { expansionMs, FAN_OUT_DAG_ID, FAN_OUT_IN_PROCESS_DAG_ID, MAPPED_DAG_ID, MAPPED_IN_PROCESS_DAG_ID, writeFanOutDag, writeMappedDag } from './fan-out.js';
-import { CHAIN_IN_PROCESS_DAG_ID, CHAIN_LOGGING_DAG_ID, deployChain, measureHandoff, writeChainDag, type HandoffResult } from './handoff.js';
+import { FAN_OUT_DAG_ID, MAPPED_DAG_ID, writeFanOutDag, writeMappedDag } from './fan-out.js';
+import { deployChain, measureHandoff } from './handoff.js';
 import { API_READS, apiReadRatios, apiReadRows, copyRunHistory, explainApiReads, measureApiReads, type ApiReadFigure } from './api-reads.js';
-import { measureRawLatency, measureRawThroughput } from './raw-graphile-worker.js';
 import { measureRetention } from './retention.js';
-import { benchmarksMarkdown, ratioLine, table, type Row } from './report.js';
-import { summarize } from './stats.js';
+import { table } from './report.js';
 import { measureWebhook, WEBHOOK_CALLS, webhookRows } from './webhook.js';
 import { measureIdleQueries } from './idle-queries.js';
 import { measureDashboard, WEB_BENCH } from './web.js';
@@ -138,14 +135,8 @@ async function webOnly(db: Database, home: string, dagsDir: string): Promise<voi
   }
 }
 
-function append(into: HandoffResult, from: HandoffResult): void {
-  into.handoffs.push(...from.handoffs);
-  into.runWallTimes.push(...from.runWallTimes);
-  into.firstStarts.push(...from.firstStarts);
-}
-
 function log(message: string): void {
-  console.log(`[bench] ${message}`);
+  console.error(`[bench] ${message}`);
 }
 
 await runWithCleanup(main);

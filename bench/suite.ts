@@ -151,8 +151,6 @@ function log(message: string): void {
   console.error(`[bench] ${message}`);
 }
 
-const k = (n: number) => (n % 1000 === 0 ? `${n / 1000}k` : String(n));
-
 /** Runs every workload; a failing one is reported and the others go on. Returns whether all succeeded. */
 export async function runSuite(opts: { db: Database; home: string; dagsDir: string; kind: string; sizes: Sizes; cleanup: Cleanup; only?: 'scale-out' }): Promise<boolean> {
   const began = performance.now();
