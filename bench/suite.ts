@@ -184,7 +184,7 @@ export async function runSuite(opts: { db: Database; home: string; dagsDir: stri
   log(`deploying the bench DAGs`);
   await writeBenchDags(opts.dagsDir, {
     chainLengths: sizes.chainLengths,
-    mappedCounts: [...new Set([sizes.fanOut.small, sizes.fanOut.large, ...(sizes.scaleOut ? [sizes.scaleOut] : [])])],
+    mappedCounts: [...new Set([sizes.fanOut.small, sizes.fanOut.large, ...(sizes.scaleOut || opts.only === 'scale-out' ? [scaleOutCount(sizes)] : [])])],
     wideWidth: 1_000,
     layeredTasks: sizes.manyRuns.tasks,
   });
@@ -404,9 +404,12 @@ async function idle(ctx: Context): Promise<void> {
   log(`idle statements: ${measured.byLabel.map(([label, n]) => `${n} ${label}`).join(', ')}`);
 }
 
+/** The scale-out's fan-out: the full run's size, or 2,000 tasks for `--scale-out --quick`. */
+const scaleOutCount = (sizes: Sizes) => sizes.scaleOut || 2_000;
+
 /** Issue 12 item 4: the same fan-out on 1, 2 and 4 worker processes (concurrency 8 each) on one database. */
 async function scaleOut(ctx: Context, cleanup: Cleanup): Promise<void> {
-  const count = ctx.sizes.scaleOut || 2_000;
+  const count = scaleOutCount(ctx.sizes);
   let one = 0;
   for (const processes of [1, 2, 4]) {
     log(`scale-out: a fan-out of ${count} on ${processes} worker process(es)`);
