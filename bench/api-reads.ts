@@ -48,7 +48,12 @@ export async function copyRunHistory(pool: Pool, runId: number, copies: number):
  * request through the API's fetch handler (parse, validate, authorize, resolve, serialize)
  * with the baseline's statement right after it, so both see the same load.
  */
-export async function measureApiReads(db: { prisma: Db; pool: Pool }, opts: { dagId: string; runId: number; label: string }): Promise<ApiReadFigure[]> {
+export async function measureApiReads(
+  db: { prisma: Db; pool: Pool },
+  opts: { dagId: string; runId: number; label: string; reads?: Array<'page' | 'grid'>; samples?: { warmup: number; samples: number } },
+): Promise<ApiReadFigure[]> {
+  const reads = opts.reads ?? ['page', 'grid'];
+  const { warmup, samples } = opts.samples ?? API_READS;
   const api = createApi({ prisma: db.prisma, pool: db.pool });
   const graphql = async (query: string, variables: Record<string, unknown>) => {
     const response = await api.fetch('http://bench/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
@@ -101,19 +106,20 @@ export async function measureApiReads(db: { prisma: Db; pool: Pool }, opts: { da
   };
 
   const figures: ApiReadFigure[] = [];
-  for (const [name, read] of [
-    [`${opts.label}: first page of ${API_READS.pageSize} task instances of a run of ${(10_000).toLocaleString('en')}`, firstPage],
-    [`${opts.label}: grid of the last ${API_READS.runs} runs, first ${API_READS.pageSize} tasks`, grid],
+  for (const [kind, name, read] of [
+    ['page', `${opts.label}: first page of ${API_READS.pageSize} task instances of a run of ${(10_000).toLocaleString('en')}`, firstPage],
+    ['grid', `${opts.label}: grid of the last ${API_READS.runs} runs, first ${API_READS.pageSize} tasks`, grid],
   ] as const) {
+    if (!reads.includes(kind)) continue;
     const times = { graphql: [] as number[], select: [] as number[] };
-    for (let i = 0; i < API_READS.warmup + API_READS.samples; i++) {
+    for (let i = 0; i < warmup + samples; i++) {
       let began = performance.now();
       await graphql(read.query, read.variables);
       const graphqlMs = performance.now() - began;
       began = performance.now();
       await read.select();
       const selectMs = performance.now() - began;
-      if (i >= API_READS.warmup) {
+      if (i >= warmup) {
         times.graphql.push(graphqlMs);
         times.select.push(selectMs);
       }

@@ -55,18 +55,25 @@ export interface Machine {
   memoryGiB: number;
   node: string;
   postgres: string;
+  /** `server_version`, e.g. 18.4. */
+  postgresShort: string;
   database: string;
+  /** The peer's package version. */
+  dbos?: string;
   date: string;
 }
 
 export async function describeMachine(pool: Pool, database: string): Promise<Machine> {
-  const { rows } = await pool.query<{ version: string }>('SELECT version()');
+  const { rows } = await pool.query<{ version: string; short: string }>(`SELECT version(), current_setting('server_version') AS short`);
+  const dbos = JSON.parse(await fs.readFile(path.resolve(import.meta.dirname, '..', 'node_modules/@dbos-inc/dbos-sdk/package.json'), 'utf8').catch(() => '{}')) as { version?: string };
   return {
     cpus: os.availableParallelism(),
     memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     postgres: rows[0]!.version,
+    postgresShort: `PostgreSQL ${rows[0]!.short.split(' ')[0]}`,
     database,
+    dbos: dbos.version,
     date: new Date().toISOString(),
   };
 }

@@ -46,6 +46,78 @@ export async function measureRawLatency(pool: Pool, cleanup: Cleanup, opts: { wa
   return latencies;
 }
 
+/**
+ * graphile-worker 0.17's settings for throughput (its "Performance: batching" docs): a local
+ * queue that locks and fetches jobs in batches (served to its workers without a round trip
+ * each), and completions and failures batched into one statement per window. The local queue
+ * holds several fetches' worth for the concurrency; the completion window is short enough not
+ * to hold a fast job's lock for long.
+ */
+export const FASTEST_PRESET = (concurrency: number) => ({
+  worker: {
+    localQueue: { size: Math.max(50, concurrency * 10) },
+    completeJobBatchDelay: 10,
+    failJobBatchDelay: 10,
+  },
+});
+
+export interface RawChainResult {
+  /** Per step: the chain's wall time (first add → last handler end) / its length, ms, one per chain. */
+  perStep: number[];
+  /** addJob of the next job called (inside the handler) → that job's handler starts, ms. */
+  handoffs: number[];
+}
+
+/**
+ * The baseline of a chain: a job whose handler enqueues the next job (`helpers.addJob`, in
+ * the job's own connection, so it commits before the job completes), `length` jobs in all,
+ * `chains` times one after the other, on a bare runner at concurrency 1 with default settings
+ * (a local queue does not help a chain: there is never more than one job to fetch).
+ */
+export async function measureRawChain(pool: Pool, cleanup: Cleanup, opts: { length: number; chains: number }): Promise<RawChainResult> {
+  const result: RawChainResult = { perStep: [], handoffs: [] };
+  let addedAt = 0;
+  let onChainEnd: (() => void) | undefined;
+  const runner = await run({
+    pgPool: pool,
+    concurrency: 1,
+    noHandleSignals: true,
+    pollInterval: 2_000,
+    logger: quietLogger,
+    taskList: {
+      [CHAIN_TASK]: async (payload, helpers) => {
+        const startedAt = performance.now();
+        const { step, value } = payload as { step: number; value: number };
+        if (step > 0 && measuring) result.handoffs.push(startedAt - addedAt);
+        if (step + 1 === opts.length) {
+          onChainEnd?.();
+          return;
+        }
+        addedAt = performance.now();
+        await helpers.addJob(CHAIN_TASK, { step: step + 1, value: value + 1 });
+      },
+    },
+  });
+  const stopRunner = cleanup.defer('stop the raw graphile-worker chain runner', () => runner.stop());
+  let measuring = false;
+  try {
+    // One warm-up chain, then the measured ones.
+    for (let i = 0; i <= opts.chains; i++) {
+      measuring = i > 0;
+      const ended = new Promise<void>((resolve) => (onChainEnd = resolve));
+      const began = performance.now();
+      await pool.query('SELECT graphile_worker.add_job($1, $2::json)', [CHAIN_TASK, JSON.stringify({ step: 0, value: 0 })]);
+      await within(ended, 120_000, `a raw chain of ${opts.length} jobs did not end`);
+      if (measuring) result.perStep.push((performance.now() - began) / opts.length);
+    }
+  } finally {
+    await stopRunner();
+  }
+  return result;
+}
+
+const CHAIN_TASK = 'bench_raw_chain';
+
 export const quietLogger = new Logger(() => (level, message) => {
   if (level === 'error') console.error(`graphile-worker: ${message}`);
 });
@@ -54,7 +126,7 @@ export const quietLogger = new Logger(() => (level, message) => {
  * The floor for a wide run: `count` no-op jobs added in one `add_jobs` call and run by a
  * bare runner at `concurrency`; returns the wall-clock ms from the add to the last job's end.
  */
-export async function measureRawThroughput(pool: Pool, cleanup: Cleanup, opts: { count: number; concurrency: number }): Promise<number> {
+export async function measureRawThroughput(pool: Pool, cleanup: Cleanup, opts: { count: number; concurrency: number; fastest?: boolean }): Promise<number> {
   let done = 0;
   let onAllDone: (() => void) | undefined;
   const runner = await run({
@@ -64,6 +136,7 @@ export async function measureRawThroughput(pool: Pool, cleanup: Cleanup, opts: {
     noHandleSignals: true,
     pollInterval: 2_000,
     logger: quietLogger,
+    ...(opts.fastest ? { preset: FASTEST_PRESET(opts.concurrency) } : {}),
     taskList: {
       [TASK]: async () => {
         if (++done === opts.count) onAllDone?.();

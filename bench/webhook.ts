@@ -43,6 +43,8 @@ export async function writeWebhookDags(dir: string): Promise<void> {
 }
 
 export interface WebhookFigures {
+  /** GraphQL `triggerDagRun` mutation sent (HTTP, token) → the run's first try started, ms, isolated task. */
+  triggerGraphql: number[];
   /** Request sent → the run's first try started (task_try.started_at), ms, isolated task. */
   triggerIsolated: number[];
   /** The same, `isolation: 'none'`. */
@@ -59,7 +61,12 @@ export interface WebhookFigures {
  * previous run ended). Times are epoch milliseconds: the bench's clock when the request is
  * sent, the database's `clock_timestamp()` when the try starts (one machine, one clock).
  */
-export async function measureWebhook(db: { pool: Pool; prisma: Db; url: string }, cleanup: Cleanup, opts: { dagsDir: string; cacheDir: string }): Promise<WebhookFigures> {
+export async function measureWebhook(
+  db: { pool: Pool; prisma: Db; url: string },
+  cleanup: Cleanup,
+  opts: { dagsDir: string; cacheDir: string; calls?: { warmup: number; measured: number }; assetEvents?: boolean },
+): Promise<WebhookFigures> {
+  const calls = opts.calls ?? WEBHOOK_CALLS;
   await writeWebhookDags(opts.dagsDir);
   await deployChain(db.prisma, opts.dagsDir, opts.cacheDir);
   const { token } = await createApiToken(db.prisma, { role: 'op', name: 'bench-webhook' }, 'bench');
@@ -112,32 +119,42 @@ export async function measureWebhook(db: { pool: Pool; prisma: Db; url: string }
     return rows[0]!.at;
   };
 
-  const figures: WebhookFigures = { triggerIsolated: [], triggerInProcess: [], roundTrip: [], assetEvent: [] };
+  const figures: WebhookFigures = { triggerGraphql: [], triggerIsolated: [], triggerInProcess: [], roundTrip: [], assetEvent: [] };
   try {
+    const mutation = `mutation ($dagId: String!, $conf: JSON) { triggerDagRun(input: { dagId: $dagId, conf: $conf }) { dagRun { id } } }`;
+    for (let i = 0; i < calls.warmup + calls.measured; i++) {
+      const sent = now();
+      const response = await fetch(`${base}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query: mutation, variables: { dagId: WEBHOOK_DAG_ID, conf: { call: i } } }) });
+      const body = (await response.json()) as { data?: { triggerDagRun?: { dagRun?: { id: string } } }; errors?: unknown };
+      const dagRunId = Number(body.data?.triggerDagRun?.dagRun?.id);
+      if (response.status !== 200 || !dagRunId) throw new Error(`the triggerDagRun mutation answered ${response.status}: ${JSON.stringify(body)}`);
+      await waitForRun(dagRunId);
+      if (i >= calls.warmup) figures.triggerGraphql.push((await firstStart(dagRunId)) - sent);
+    }
     for (const [dagId, into] of [
       [WEBHOOK_DAG_ID, figures.triggerIsolated],
       [WEBHOOK_IN_PROCESS_DAG_ID, figures.triggerInProcess],
     ] as const) {
-      for (let i = 0; i < WEBHOOK_CALLS.warmup + WEBHOOK_CALLS.measured; i++) {
+      for (let i = 0; i < calls.warmup + calls.measured; i++) {
         const sent = now();
         const response = await fetch(`${base}/api/dags/${dagId}/trigger`, { method: 'POST', headers, body: JSON.stringify({ call: i }) });
         const body = (await response.json()) as { dagRunId?: number; errors?: unknown };
         const answered = now();
         if (response.status !== 200 || !body.dagRunId) throw new Error(`the webhook answered ${response.status}: ${JSON.stringify(body)}`);
         await waitForRun(body.dagRunId);
-        if (i < WEBHOOK_CALLS.warmup) continue;
+        if (i < calls.warmup) continue;
         into.push((await firstStart(body.dagRunId)) - sent);
         if (dagId === WEBHOOK_IN_PROCESS_DAG_ID) figures.roundTrip.push(answered - sent);
       }
     }
-    for (let i = 0; i < WEBHOOK_CALLS.warmup + WEBHOOK_CALLS.measured; i++) {
+    for (let i = 0; opts.assetEvents !== false && i < calls.warmup + calls.measured; i++) {
       const triggered = new Promise<number>((resolve) => assetRuns.set(ASSET_CONSUMER_DAG_ID, resolve));
       const sent = now();
       const response = await fetch(`${base}/api/assets/events`, { method: 'POST', headers, body: JSON.stringify({ uri: ASSET_URI, extra: { call: i } }) });
       if (response.status !== 201) throw new Error(`the asset event webhook answered ${response.status}: ${await response.text()}`);
       const dagRunId = await within(triggered, 30_000, 'no asset-triggered run came');
       await waitForRun(dagRunId);
-      if (i >= WEBHOOK_CALLS.warmup) figures.assetEvent.push((await firstStart(dagRunId)) - sent);
+      if (i >= calls.warmup) figures.assetEvent.push((await firstStart(dagRunId)) - sent);
     }
   } finally {
     await stopServer();
@@ -150,9 +167,10 @@ export async function measureWebhook(db: { pool: Pool; prisma: Db; url: string }
 /** The figures as rows of the bench's table. */
 export function webhookRows(figures: WebhookFigures): Row[] {
   return [
+    { name: 'GraphQL triggerDagRun → first task start (HTTP, token, isolated task)', summary: summarize(figures.triggerGraphql) },
     { name: 'webhook → first task start (HTTP, token, isolated task)', summary: summarize(figures.triggerIsolated) },
     { name: 'the same, `isolation: none`', summary: summarize(figures.triggerInProcess) },
     { name: 'webhook HTTP round trip (request sent → run id read)', summary: summarize(figures.roundTrip) },
-    { name: 'asset event webhook → first task start of the asset-triggered run', summary: summarize(figures.assetEvent) },
+    ...(figures.assetEvent.length > 0 ? [{ name: 'asset event webhook → first task start of the asset-triggered run', summary: summarize(figures.assetEvent) }] : []),
   ];
 }
