@@ -9,6 +9,7 @@ import { createApi } from '../server/src/api/server.js';
 import { createPool } from '../server/src/db/pool.js';
 import { createPrisma, type Db } from '../server/src/db/prisma.js';
 import { platformRunning, type TestPlatform } from './support/platform.js';
+import { seedDags } from '../bench/dag-list.js';
 
 const DAGS = {
   // Small: three tasks in a line, in a group, with owners.
@@ -197,5 +198,17 @@ describe('SQL statements per operation', () => {
     expect(await sqlOf(`{ dagRuns(first: 5) { edges { node { id runId dag { id } } } } }`)).not.toMatch(/"conf"/);
     expect(await sqlOf(`{ dags(first: 5) { edges { node { id paused versions(first: 2) { edges { node { versionNumber } } } } } } }`)).not.toMatch(/"structure"|"source_code"/);
     expect(await sqlOf(`{ dag(id: "small") { versions(first: 1) { edges { node { sourceCode } } } } }`)).toMatch(/"source_code"/);
+  });
+
+  // Longer than the structures' cache (256): the ones read in one statement must be used as read,
+  // not read back one by one after the cache evicted them (1,000 statements for 1,000 DAGs).
+  it('reads the structures of 400 DAGs in one statement', async () => {
+    await seedDags(platform.pool, 'small', { count: 400, runsEach: 1 });
+    try {
+      const list = await statementsOf(`query { dags(first: 400) { edges { node { id tasks { id } } } } }`, 'small');
+      expect(list.filter((s) => s.includes('select_dag_version'))).toEqual(['select_dag_versions (named)']);
+    } finally {
+      await platform.pool.query(`DELETE FROM dag WHERE id LIKE 'bench\\_listed\\_%'`);
+    }
   });
 });

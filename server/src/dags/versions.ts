@@ -39,11 +39,18 @@ export function loadStructure(db: Pool | ClientBase, dagVersionId: number): Prom
 export async function loadStructures(db: Pool | ClientBase, dagVersionIds: number[]): Promise<DagStructure[]> {
   const structures = cacheOf(db);
   const missing = [...new Set(dagVersionIds.filter((id) => !structures.has(id)))];
+  // The ones just read are used from here, not read back from the cache: a list longer than
+  // the cache (1,000 DAGs) would otherwise evict them before use and read them one by one.
+  const read = new Map<number, DagStructure>();
   if (missing.length > 0) {
     const rows = await sql<{ id: number; structure: StoredStructure }>(db, 'select_dag_versions', [missing]);
-    for (const row of rows) remember(structures, row.id, Promise.resolve(upgradeStructure(row.structure)));
+    for (const row of rows) {
+      const structure = upgradeStructure(row.structure);
+      read.set(row.id, structure);
+      remember(structures, row.id, Promise.resolve(structure));
+    }
   }
-  return Promise.all(dagVersionIds.map((id) => loadStructure(db, id)));
+  return Promise.all(dagVersionIds.map((id) => read.get(id) ?? loadStructure(db, id)));
 }
 
 type TaskV3 = Omit<TaskStructure, 'map' | 'maxMapLength' | 'maxActiveTisPerTask'>;
