@@ -206,7 +206,8 @@ export async function startWorker(opts: WorkerOptions): Promise<Worker> {
     })().catch((e) => warn(`worker heartbeat failed: ${coerceError(e).message}`)));
   let recovering = false;
   const recover = async () => {
-    if (recovering) return;
+    // A pass timed before stop() would otherwise run on a pool its owner may have ended.
+    if (recovering || stopRequested) return;
     recovering = true;
     try {
       const { tries, releasedSlots } = await recoverLostTries(opts.pool, { heartbeatTimeoutMs: lostWorkerTimeoutMs });
