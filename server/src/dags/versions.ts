@@ -38,10 +38,14 @@ export function loadStructure(db: Pool | ClientBase, dagVersionId: number): Prom
 /** The structures of several DagVersions, those not cached read in one statement. */
 export async function loadStructures(db: Pool | ClientBase, dagVersionIds: number[]): Promise<DagStructure[]> {
   const structures = cacheOf(db);
-  const missing = [...new Set(dagVersionIds.filter((id) => !structures.has(id)))];
-  // The ones just read are used from here, not read back from the cache: a list longer than
-  // the cache (1,000 DAGs) would otherwise evict them before use and read them one by one.
-  const read = new Map<number, DagStructure>();
+  // Taken from the cache, and read, up front: a list longer than the cache (1,000 DAGs) would
+  // otherwise evict some before use, and read them again one by one.
+  const read = new Map<number, DagStructure | Promise<DagStructure>>();
+  for (const id of dagVersionIds) {
+    const cached = structures.get(id);
+    if (cached) read.set(id, cached);
+  }
+  const missing = [...new Set(dagVersionIds.filter((id) => !read.has(id)))];
   if (missing.length > 0) {
     const rows = await sql<{ id: number; structure: StoredStructure }>(db, 'select_dag_versions', [missing]);
     for (const row of rows) {
