@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { Logger, run } from 'graphile-worker';
+import { Logger, run, type Runner, type TaskList } from 'graphile-worker';
 import type { Pool } from 'pg';
 import type { Cleanup } from './cleanup.js';
 import { within } from './wait.js';
@@ -17,14 +17,7 @@ const TASK = 'bench_raw_noop';
 export async function measureRawLatency(pool: Pool, cleanup: Cleanup, opts: { warmup: number; samples: number }): Promise<number[]> {
   let onStart: ((at: number) => void) | undefined;
   let onIdle: (() => void) | undefined;
-  const runner = await run({
-    pgPool: pool,
-    concurrency: 1,
-    noHandleSignals: true,
-    pollInterval: 2_000,
-    logger: quietLogger,
-    taskList: { [TASK]: async () => onStart?.(performance.now()) },
-  });
+  const runner = await bareRunner(pool, 1, { [TASK]: async () => onStart?.(performance.now()) });
   const stopRunner = cleanup.defer('stop the raw graphile-worker runner', () => runner.stop());
   runner.events.on('worker:getJob:empty', () => onIdle?.());
 
@@ -78,24 +71,17 @@ export async function measureRawChain(pool: Pool, cleanup: Cleanup, opts: { leng
   const result: RawChainResult = { perStep: [], handoffs: [] };
   let addedAt = 0;
   let onChainEnd: (() => void) | undefined;
-  const runner = await run({
-    pgPool: pool,
-    concurrency: 1,
-    noHandleSignals: true,
-    pollInterval: 2_000,
-    logger: quietLogger,
-    taskList: {
-      [CHAIN_TASK]: async (payload, helpers) => {
-        const startedAt = performance.now();
-        const { step, value } = payload as { step: number; value: number };
-        if (step > 0 && measuring) result.handoffs.push(startedAt - addedAt);
-        if (step + 1 === opts.length) {
-          onChainEnd?.();
-          return;
-        }
-        addedAt = performance.now();
-        await helpers.addJob(CHAIN_TASK, { step: step + 1, value: value + 1 });
-      },
+  const runner = await bareRunner(pool, 1, {
+    [CHAIN_TASK]: async (payload, helpers) => {
+      const startedAt = performance.now();
+      const { step, value } = payload as { step: number; value: number };
+      if (step > 0 && measuring) result.handoffs.push(startedAt - addedAt);
+      if (step + 1 === opts.length) {
+        onChainEnd?.();
+        return;
+      }
+      addedAt = performance.now();
+      await helpers.addJob(CHAIN_TASK, { step: step + 1, value: value + 1 });
     },
   });
   const stopRunner = cleanup.defer('stop the raw graphile-worker chain runner', () => runner.stop());
@@ -118,6 +104,11 @@ export async function measureRawChain(pool: Pool, cleanup: Cleanup, opts: { leng
 
 const CHAIN_TASK = 'bench_raw_chain';
 
+/** A bare graphile-worker runner on `pool` (the same poll interval as Updraft's worker) with `taskList`. */
+function bareRunner(pool: Pool, concurrency: number, taskList: TaskList, preset?: GraphileConfig.Preset): Promise<Runner> {
+  return run({ pgPool: pool, concurrency, noHandleSignals: true, pollInterval: 2_000, logger: quietLogger, ...(preset ? { preset } : {}), taskList });
+}
+
 export const quietLogger = new Logger(() => (level, message) => {
   if (level === 'error') console.error(`graphile-worker: ${message}`);
 });
@@ -129,20 +120,10 @@ export const quietLogger = new Logger(() => (level, message) => {
 export async function measureRawThroughput(pool: Pool, cleanup: Cleanup, opts: { count: number; concurrency: number; fastest?: boolean }): Promise<number> {
   let done = 0;
   let onAllDone: (() => void) | undefined;
-  const runner = await run({
-    pgPool: pool,
-    ...(process.env.RAWLQ ? { preset: { worker: { localQueue: { size: opts.concurrency }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } } } : {}),
-    concurrency: opts.concurrency,
-    noHandleSignals: true,
-    pollInterval: 2_000,
-    logger: quietLogger,
-    ...(opts.fastest ? { preset: FASTEST_PRESET(opts.concurrency) } : {}),
-    taskList: {
-      [TASK]: async () => {
-        if (++done === opts.count) onAllDone?.();
-      },
-    },
-  });
+  const onJob = async () => {
+    if (++done === opts.count) onAllDone?.();
+  };
+  const runner = await bareRunner(pool, opts.concurrency, { [TASK]: onJob }, opts.fastest ? FASTEST_PRESET(opts.concurrency) : undefined);
   const stopRunner = cleanup.defer('stop the raw graphile-worker runner', () => runner.stop());
   try {
     const allDone = new Promise<void>((resolve) => (onAllDone = resolve));

@@ -2,13 +2,12 @@
 // @updraft/plugin-shell, install the tarballs into an empty project (outside the repository, so
 // nothing resolves to the workspace), type-check a DAG that uses them with strict settings against
 // the published .d.ts, then deploy it and run it with the `updraft` CLI.
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lastLine, UPDRAFT_BIN } from './support/cli.js';
+import { lastLine, runCommand, UPDRAFT_BIN, type CliResult } from './support/cli.js';
 import { createTestDatabase, type TestDatabase } from './support/db.js';
 import { REPO_ROOT } from './support/paths.js';
 
@@ -16,29 +15,9 @@ const require = createRequire(import.meta.url);
 /** The version the monorepo has installed, so that an offline install finds it in npm's cache. */
 const installed = (name: string) => (require(path.join(REPO_ROOT, 'node_modules', name, 'package.json')) as { version: string }).version;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${command} ${args.join(' ')} took over ${timeoutMs} ms\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+/** A command in `cwd`, with the environment plus `env`. */
+function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliResult> {
+  return runCommand(command, args, { cwd, env: { ...process.env, ...env }, timeoutMs });
 }
 
 const DAG = `import { dag, task } from '@updraft/sdk';

@@ -10,20 +10,30 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `updraft <args>` as a user would, from the repository root. */
+/** Runs `updraft <args>` as a user would, from the repository root (an env value of undefined unsets it). */
 export function updraft(args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<CliResult> {
+  const merged = { ...process.env, ...env };
+  for (const [key, value] of Object.entries(env)) if (value === undefined) delete merged[key];
+  return runCommand(process.execPath, [UPDRAFT_BIN, ...args], { cwd: REPO_ROOT, env: merged, timeoutMs, name: `updraft ${args.join(' ')}` });
+}
+
+/** Runs a command to its end and collects its output; fails if it takes over `timeoutMs` (then it is SIGKILLed). */
+export function runCommand(command: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; name?: string }): Promise<CliResult> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
   return new Promise((resolve, reject) => {
-    const merged = { ...process.env, ...env };
-    for (const [key, value] of Object.entries(env)) if (value === undefined) delete merged[key];
-    const child = spawn(process.execPath, [UPDRAFT_BIN, ...args], { cwd: REPO_ROOT, env: merged });
+    const child = spawn(command, args, { cwd: opts.cwd, env: opts.env ?? process.env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`updraft ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stdout}\n${stderr}`));
+      reject(new Error(`${opts.name ?? `${command} ${args.join(' ')}`} did not finish in ${timeoutMs} ms\n${stdout}\n${stderr}`));
     }, timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });

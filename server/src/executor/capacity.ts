@@ -56,10 +56,16 @@ export function scopeOf(structure: DagStructure, pools: string[]): Scope {
  */
 export async function enqueueTaskInstances(client: PoolClient, dagRunId: number, structure: DagStructure, ids: string[], changes: RunChanges): Promise<void> {
   if (ids.length === 0) return;
-  const [row] = await sql<{ gated_pools: string[]; due_jobs: Array<[string, string, string]> }>(client, 'enqueue_task_instances', [ids, structure.maxActiveTasks !== undefined]);
-  const jobs = enqueuedJobs.get(changes) ?? [];
-  for (const [taskInstanceId, jobId, queue] of row?.due_jobs ?? []) jobs.push({ taskInstanceId, jobId, queue });
-  enqueuedJobs.set(changes, jobs);
+  const [row] = await sql<{ gated_pools: string[]; due_count: number; due_job: [string, string, string] | null }>(client, 'enqueue_task_instances', [
+    ids,
+    structure.maxActiveTasks !== undefined,
+  ]);
+  if (row && row.due_count > 0) {
+    const due = dueJobs.get(changes) ?? { count: 0 };
+    due.count += row.due_count;
+    if (row.due_job) due.job = { taskInstanceId: row.due_job[0], jobId: row.due_job[1], queue: row.due_job[2] };
+    dueJobs.set(changes, due);
+  }
   if (row && row.gated_pools.length > 0) {
     needAdmission(changes, scopeOf(structure, row.gated_pools));
     changes.more(dagRunId); // some are `scheduled`, not `queued`: subscribers read them anew
@@ -73,11 +79,12 @@ export interface EnqueuedJob {
   queue: string;
 }
 
-const enqueuedJobs = new WeakMap<RunChanges, EnqueuedJob[]>();
+const dueJobs = new WeakMap<RunChanges, { count: number; job?: EnqueuedJob }>();
 
-/** The jobs due now that the transaction of `changes` added (enqueueTaskInstances). */
-export function jobsEnqueued(changes: RunChanges): EnqueuedJob[] {
-  return enqueuedJobs.get(changes) ?? [];
+/** The job due now that the transaction of `changes` added (enqueueTaskInstances), when it added exactly one. */
+export function onlyDueJob(changes: RunChanges): EnqueuedJob | undefined {
+  const due = dueJobs.get(changes);
+  return due?.count === 1 ? due.job : undefined;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { DagStructure, TaskStructure } from '../dags/structure.js';
 import { leafTaskIds, taskOf } from '../dags/versions.js';
 import { inTransactionRetryingConflicts } from '../db/transaction.js';
 import { RunChanges } from '../live/notifications.js';
-import { admitLeftover, admitPending, DEFAULT_POOL, enqueueTaskInstances, jobsEnqueued, needAdmission, scopeOf } from './capacity.js';
+import { admitLeftover, admitPending, DEFAULT_POOL, enqueueTaskInstances, needAdmission, onlyDueJob, scopeOf } from './capacity.js';
 import { claimTaskInstances, type Claim } from './claims.js';
 import { releaseMappedSlot, startTaskInstances } from './mapping.js';
 import { retryDelayMs } from './retry.js';
@@ -130,12 +130,11 @@ export async function finishTries(pool: Pool, batch: FinishArgs[], continueWith?
 
 /** Claims the one instance the finishing transaction made runnable now, when there is exactly one (ContinueWith). */
 async function continueRun(client: PoolClient, finished: FinishArgs, to: ContinueWith, changes: RunChanges): Promise<Claim | undefined> {
-  const due = jobsEnqueued(changes);
-  if (due.length !== 1 || !to.queues.includes(due[0]!.queue)) return undefined;
-  const [job] = due;
-  const [claim] = await claimTaskInstances(client, to.workerId, [{ taskInstanceId: job!.taskInstanceId, jobId: null }]);
+  const job = onlyDueJob(changes);
+  if (!job || !to.queues.includes(job.queue)) return undefined;
+  const [claim] = await claimTaskInstances(client, to.workerId, [{ taskInstanceId: job.taskInstanceId, jobId: null }]);
   if (!claim) return undefined;
-  await sql(client, 'delete_jobs', [[job!.jobId, ...(finished.jobId ? [finished.jobId] : [])]]);
+  await sql(client, 'delete_jobs', [[job.jobId, ...(finished.jobId ? [finished.jobId] : [])]]);
   return claim;
 }
 
@@ -187,7 +186,9 @@ async function finishInTransaction(client: PoolClient, batch: FinishArgs[], chan
       await recordTaskAssetEvents(client, { dagId: args.structure.id, dagRunId: args.dagRunId, taskId: args.task.id, mapIndex: done.mapIndex, outlets: args.task.outlets });
     }
     await releaseMappedSlot(client, args.dagRunId, args.structure, args.task, done.mapIndex, changes);
-    runs.set(args.dagRunId, [...(runs.get(args.dagRunId) ?? []), done]);
+    const ofRun = runs.get(args.dagRunId);
+    if (ofRun) ofRun.push(done);
+    else runs.set(args.dagRunId, [done]);
   }
   const byRun = [...runs].sort(([a], [b]) => a - b);
   const pending = new Map<number, number>();

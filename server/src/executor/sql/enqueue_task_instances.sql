@@ -6,7 +6,8 @@
 -- An instance a limit governs is `gated` instead and gets no job: its pool has slots or does
 -- not exist, or ($2) its DAG has maxActiveTasks. It waits `scheduled` (or in its due-later
 -- state) until admission queues it (executor/capacity.ts); the pools of those are returned.
--- Returns the pools of the gated ones, and [task instance id, job id, queue] of the jobs due now.
+-- Returns the pools of the gated ones, how many jobs are due now, and the one due job as
+-- [task instance id, job id, queue] when there is exactly one.
 -- $1 task instance ids, $2 whether the DAG has maxActiveTasks
 WITH unlimited AS (
   SELECT name FROM pool WHERE slots IS NULL
@@ -22,19 +23,22 @@ WITH unlimited AS (
   WHERE ti.id = ANY($1::bigint[]) AND ti.state IN ('none', 'scheduled', 'up_for_retry', 'up_for_reschedule')
   RETURNING ti.id, ti.next_try_at, ti.queue, ti.pool, ti.priority_weight, ti.gated
 ), jobs AS (
-  SELECT j.id, (j.payload->>'taskInstanceId') AS task_instance_id
-  FROM graphile_worker.add_jobs(ARRAY(
-    SELECT ROW(
+  SELECT j.id, (j.payload->>'taskInstanceId')::bigint AS task_instance_id
+  FROM (
+    SELECT array_agg(ROW(
       CASE WHEN queue = 'default' THEN 'run_task' ELSE 'run_task:' || queue END,
       json_build_object('taskInstanceId', id::text), NULL, next_try_at, 5, NULL,
       -greatest(-32767, least(32767, priority_weight)), NULL
-    )::graphile_worker.job_spec
+    )::graphile_worker.job_spec) AS specs
     FROM ready
     WHERE NOT gated
-  )) j
+    HAVING count(*) > 0
+  ) s
+  CROSS JOIN LATERAL graphile_worker.add_jobs(s.specs) j
+), due AS (
+  SELECT jobs.task_instance_id, jobs.id, ready.queue FROM jobs JOIN ready ON ready.id = jobs.task_instance_id WHERE ready.next_try_at IS NULL
 )
 SELECT array(SELECT DISTINCT pool FROM ready WHERE gated) AS gated_pools,
-       -- The jobs due now, for a worker that may run one itself (transitions.ts, continueWith).
-       coalesce((SELECT json_agg(json_build_array(jobs.task_instance_id, jobs.id::text, ready.queue))
-                 FROM jobs JOIN ready ON ready.id::text = jobs.task_instance_id
-                 WHERE ready.next_try_at IS NULL), '[]') AS due_jobs
+       (SELECT count(*) FROM due)::int AS due_count,
+       -- The job due now when it is the only one: its worker may run that instance itself (transitions.ts, ContinueWith).
+       (SELECT json_build_array(task_instance_id::text, id::text, queue) FROM due WHERE (SELECT count(*) FROM due) = 1) AS due_job
