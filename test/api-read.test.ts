@@ -130,6 +130,17 @@ describe('DAGs', () => {
     expect(nodes((await data(`{ dags(first: 10, paused: true) { edges { node { id } } } }`)).dags)).toEqual([]);
     expect(nodes((await data(`{ dags(first: 10, paused: false) { edges { node { id } } } }`)).dags)).toHaveLength(3);
   });
+
+  it('search by id, description or tag, ignoring case, wildcards matched as text; dagTags lists what tags filters by', async () => {
+    const ids = async (search: string) => nodes((await data(`query ($s: String) { dags(first: 10, search: $s) { edges { node { id } } } }`, { s: search })).dags).map((d: { id: string }) => d.id);
+    expect(await ids('APE')).toEqual(['shapes']);
+    expect(await ids('team-a')).toEqual(['shapes']);
+    expect(await ids('team')).toEqual([]); // a tag matches whole
+    expect(await ids('_')).toEqual([]); // as LIKE's wildcard it would match every DAG
+    expect(await ids('%')).toEqual([]);
+    expect(await ids('  ')).toEqual(['logs', 'mapped', 'shapes']);
+    expect(await data(`{ dagTags }`)).toEqual({ dagTags: ['team-a'] });
+  });
 });
 
 describe('runs', () => {
@@ -365,6 +376,7 @@ describe('bad input', () => {
       [`{ dagGrid(dagId: "mapped") { mappedInstances(taskId: "echo", fromMapIndex: -1) { items { mapIndex } } } }`, undefined, /fromMapIndex is -1/],
       [`{ dagGrid(dagId: "mapped") { mappedInstances(taskId: "") { items { mapIndex } } } }`, undefined, /is not a task id/],
       [`{ dags(first: 5, tags: []) { edges { node { id } } } }`, undefined, /tags must list 1 to 20 tags/],
+      [`query ($s: String) { dags(first: 5, search: $s) { edges { node { id } } } }`, { s: 'x'.repeat(201) }, /search is 201 characters long; at most 200/],
     ];
     for (const [query, variables, message] of cases) {
       const { body } = await ask(query, variables);

@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedDags } from '../../bench/dag-list.js';
 import { createApiToken } from '../../server/src/tokens.js';
 import { exampleDags, ensureDashboardBuilt, launchChromium, openPage, screenshot, seedMappedRun, startDashboard, type Dashboard } from './browser.js';
 
@@ -189,6 +190,39 @@ describe('the dashboard in Chromium', () => {
     expect(dag.paused).toBe(true);
     await page.close();
   }, 30_000);
+
+  it('searches, filters by tag and pages the DAG list on the server', async () => {
+    await seedDags(dashboard.platform.pool, 'hello_world', { count: 155, runsEach: 1 });
+    try {
+      const { page, problems } = await open('/');
+      const rows = page.locator('tr[data-dag]');
+      await page.getByText('The first 100 DAGs by id').waitFor();
+      expect(await rows.count()).toBe(100);
+      await page.getByRole('button', { name: 'Show 100 more' }).click();
+      await page.getByText('155 DAGs').waitFor();
+      expect(await rows.count()).toBe(155);
+      // A deploy adds a DAG to the first page, live.
+      await fs.writeFile(path.join(dashboard.dagsDir, 'added.ts'), `import { dag, task } from '@updraft/sdk';\nexport default dag({ id: 'added' }, () => { task('t', () => 1)(); });\n`);
+      await dashboard.platform.deploy(dashboard.dagsDir);
+      await page.locator('tr[data-dag="added"]').waitFor({ timeout: 15_000 });
+      await page.getByLabel('Search').fill('HELLO_W');
+      await page.getByText('1 DAG', { exact: true }).waitFor();
+      expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-dag')))).toEqual(['hello_world']);
+      await page.getByLabel('Search').fill('');
+      await page.getByText('155 DAGs').waitFor(); // both pages, from the cache
+      await page.getByRole('group', { name: /Filter by tag/ }).getByRole('button', { name: 'test' }).click();
+      await page.getByText('4 DAGs').waitFor();
+      expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-dag')))).toEqual(['chatty', 'flaky', 'sized', 'wide']);
+      await page.getByLabel('Search').fill('no such dag');
+      await page.getByText('No DAG matches these filters').waitFor();
+      expect(problems).toEqual([]);
+      await page.close();
+    } finally {
+      await dashboard.platform.pool.query(`DELETE FROM dag WHERE id LIKE 'bench\\_listed\\_%'`);
+      await fs.rm(path.join(dashboard.dagsDir, 'added.ts'), { force: true });
+      await dashboard.platform.deploy(dashboard.dagsDir);
+    }
+  }, 60_000);
 
   it('builds the trigger form from the params schema and rejects invalid params', async () => {
     const { page } = await open('/dag?id=sized&tab=trigger');

@@ -68,7 +68,8 @@ export function createClient(onUnauthenticated: () => void): Client {
     exchanges: [
       cacheExchange({
         // A run's task instances are read page after page as the list scrolls: one list.
-        resolvers: { DagRun: { taskInstances: relayPagination() } },
+        // The DAG list's pages likewise, one list per set of filters.
+        resolvers: { DagRun: { taskInstances: relayPagination() }, Query: { dags: relayPagination() } },
         keys: {
           ...keys,
           // A variable's id is its key.

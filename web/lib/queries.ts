@@ -40,9 +40,15 @@ export interface DagSummary {
 
 const RUN_MARK = `id runId state logicalDate startedAt endedAt`;
 
-export const DAGS = gql<{ dags: Page<DagSummary>; importErrors: Page<{ fileName: string; message: string; createdAt: string }> }>`
-  query Dags {
-    dags(first: 1000) {
+/** DAGs a page at a time (`after`), filtered on the server: the list shows the first pages and fetches more on request. */
+export const DAG_PAGE_SIZE = 100;
+
+export const DAGS = gql<
+  { dags: Page<DagSummary>; importErrors: Page<{ fileName: string; message: string; createdAt: string }>; dagTags: string[] },
+  { first: number; after?: string | null; search?: string | null; tags?: string[] | null; paused?: boolean | null }
+>`
+  query Dags($first: Int!, $after: String, $search: String, $tags: [String!], $paused: Boolean) {
+    dags(first: $first, after: $after, search: $search, tags: $tags, paused: $paused) {
       edges {
         node {
           id
@@ -62,6 +68,7 @@ export const DAGS = gql<{ dags: Page<DagSummary>; importErrors: Page<{ fileName:
       edges { node { fileName message createdAt } }
       pageInfo { hasNextPage endCursor }
     }
+    dagTags
   }
 `;
 

@@ -102,6 +102,19 @@ function nextOf(dag: {
   return nextInterval(timetable, null, { startDate, endDate: dag.endDate, catchup: dag.catchup }, new Date());
 }
 
+const MAX_SEARCH_LENGTH = 200;
+const MAX_LISTED_TAGS = 1000;
+
+/** `dags(search:)`: the text in the id or the description, or a tag equal to it, ignoring case. */
+function searchWhere(search: string): Prisma.DagWhereInput {
+  if (search.length > MAX_SEARCH_LENGTH) throw badInput(`search is ${search.length} characters long; at most ${MAX_SEARCH_LENGTH}`);
+  // LIKE's wildcards and escape character are matched as themselves.
+  const text = search.replace(/[\\%_]/g, (c) => `\\${c}`);
+  return {
+    OR: [{ id: { contains: text, mode: 'insensitive' } }, { description: { contains: text, mode: 'insensitive' } }, { tags: { has: search } }],
+  };
+}
+
 builder.prismaObject('Dag', {
   description: 'A DAG as last deployed. Its structure (tasks, edges, groups, params) is that of its newest version; each run keeps the version it started with.',
   select: { id: true },
@@ -218,6 +231,9 @@ builder.queryFields((t) => ({
         includeInactive: t.arg.boolean({ defaultValue: false, description: 'Also list DAGs whose file is gone (retired).' }),
         tags: t.arg.stringList({ description: 'Only DAGs with at least one of these tags.' }),
         paused: t.arg.boolean({ description: 'Only paused (true) or unpaused (false) DAGs.' }),
+        search: t.arg.string({
+          description: `Only DAGs whose id or description contains this text, or that have it as a tag (case-insensitive; at most ${MAX_SEARCH_LENGTH} characters).`,
+        }),
       },
       authScopes: { role: 'viewer' },
       ...pageLimits,
@@ -227,6 +243,8 @@ builder.queryFields((t) => ({
         if (!args.includeInactive) filters.push({ isActive: true });
         if (args.tags != null) filters.push({ tags: { hasSome: args.tags } });
         if (args.paused != null) filters.push({ paused: args.paused });
+        const search = args.search?.trim();
+        if (search) filters.push(searchWhere(search));
         const granted = dagWhere(ctx.caller);
         if (granted) filters.push(granted);
         return ctx.prisma.dag.findMany({ ...query, where: { AND: filters }, orderBy: { id: 'asc' } });
@@ -234,6 +252,15 @@ builder.queryFields((t) => ({
     },
     ...pageTypes('Dag', 'DAGs'),
   ),
+  dagTags: t.stringList({
+    description: `The tags of the DAGs the caller may see (active ones), sorted: what \`dags(tags:)\` can filter by. At most ${MAX_LISTED_TAGS}.`,
+    authScopes: { role: 'viewer' },
+    resolve: async (_root, _args, ctx) => {
+      const granted = dagWhere(ctx.caller);
+      const rows = await ctx.prisma.dag.findMany({ where: { AND: [{ isActive: true }, ...(granted ? [granted] : [])] }, select: { tags: true } });
+      return [...new Set(rows.flatMap((row) => row.tags))].sort().slice(0, MAX_LISTED_TAGS);
+    },
+  }),
   dag: t.prismaField({
     type: 'Dag',
     description: 'One DAG by id (NOT_FOUND if there is none; FORBIDDEN outside the caller’s grants, existing or not).',
