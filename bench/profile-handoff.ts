@@ -42,36 +42,31 @@ async function main(cleanup: Cleanup): Promise<void> {
 }
 
 /**
- * Splits each handoff at the statements that bound it: the finishing transaction after
- * finish_try (where ended_at is taken), its COMMIT, graphile-worker's get_job, and the
- * claim of the next task (where started_at is taken).
+ * Splits each handoff into the statements of the finishing transaction that carry it: a try
+ * that ends alone claims the next instance inside that transaction (transitions.ts ContinueWith),
+ * so the handoff runs from finish_try (where ended_at is taken) to the claim (started_at), and
+ * the COMMIT follows. Each statement after finish_try: its round trip, and the worker's time
+ * before sending it.
  */
 function handoffSegments(queries: TracedQuery[]): Map<string, number[]> {
   const segments = new Map<string, number[]>();
   const add = (name: string, value: number) => segments.set(name, [...(segments.get(name) ?? []), value]);
-  const claims = queries.filter((q) => q.label === 'updraft_claim_task_instances');
-  claims.forEach((claim, i) => {
-    if (i % CHAIN_LENGTH === 0) return; // first task of a run: no handoff into it
-    const before = queries.filter((q) => q.sentAt < claim.sentAt);
-    const finish = before.findLast((q) => q.label === 'updraft_finish_try')!;
-    const getJob = before.findLast((q) => q.label.startsWith('get_job'))!;
+  for (const finish of queries.filter((q) => q.label === 'updraft_finish_try')) {
     const tx = queries.filter((q) => q.client === finish.client && q.sentAt > finish.sentAt);
-    const commit = tx.find((q) => q.label === 'COMMIT')!;
-    add('  finish_try answered → COMMIT sent (trigger rules, enqueue)', commit.sentAt - finish.doneAt);
-    add('  COMMIT round trip', commit.doneAt - commit.sentAt);
-    add('  COMMIT answered → get_job sent (handler returns)', getJob.sentAt - commit.doneAt);
-    add('  get_job round trip', getJob.doneAt - getJob.sentAt);
-    add('  get_job answered → claim sent (handler starts)', claim.sentAt - getJob.doneAt);
-    add('  claim round trip', claim.doneAt - claim.sentAt);
-    add('  total, finish_try answered → claim answered', claim.doneAt - finish.doneAt);
-  });
-  claims.forEach((claim) => {
-    const after = queries.filter((q) => q.sentAt > claim.doneAt);
-    const finish = after.find((q) => q.label === 'updraft_finish_try')!;
-    const begin = queries.filter((q) => q.client === finish.client && q.sentAt < finish.sentAt).findLast((q) => q.label === 'BEGIN')!;
-    add('inside a try: claim answered → BEGIN sent (task runs)', begin.sentAt - claim.doneAt);
-    add('inside a try: BEGIN round trip', begin.doneAt - begin.sentAt);
-  });
+    // The COMMIT goes with the transaction's NOTIFYs, in one simple query (db/transaction.ts).
+    const end = tx.findIndex((q) => q.label === 'COMMIT' || q.label === 'ROLLBACK' || q.label.startsWith('NOTIFY'));
+    const statements = tx.slice(0, end + 1);
+    const claim = statements.find((q) => q.label === 'updraft_claim_task_instances');
+    if (!claim) continue; // the last task of a run: no handoff
+    let previous = finish;
+    for (const q of statements) {
+      add(`  worker, then ${q.label} sent`, q.sentAt - previous.doneAt);
+      add(`  ${q.label} round trip`, q.doneAt - q.sentAt);
+      previous = q;
+    }
+    add('total, finish_try answered → claim answered', claim.doneAt - finish.doneAt);
+    add('total, finish_try answered → COMMIT answered', previous.doneAt - finish.doneAt);
+  }
   return segments;
 }
 

@@ -21,6 +21,14 @@ const hold = task('hold', async () => {
 export const stalled = dag({ id: 'stalled_chain' }, () => {
   chain(task('first', () => 1)(), hold(), task('last', () => 2)());
 });
+// One finish makes two instances due, queued by two statements (the plain one, then the
+// mapped one's expansion): the first was queued without a job, and must get one.
+const one = task('one', () => [7]);
+export const forked = dag({ id: 'forked' }, () => {
+  const list = one();
+  task('plain', (xs: number[]) => xs.length)(list);
+  task('mapped', (x: number) => x * 2).map(list);
+});
 export const queues = dag({ id: 'queue_hop' }, () => {
   chain(task('cpu', () => 1)(), task({ id: 'gpu', queue: 'gpu' }, () => 2)(), task('cpu_again', () => 3)());
 });`,
@@ -40,9 +48,14 @@ export const queues = dag({ id: 'queue_hop' }, () => {
   }
   const jobsLeft = async () => (await platform.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM graphile_worker.jobs WHERE task_identifier LIKE 'run_task%'`)).rows[0]!.n;
 
-  it('runs a chain in one slot: each try after the first starts without a job, the values pass, and no job is left', async () => {
+  /** How many jobs were ever added (the jobs' id sequence). */
+  const jobsAdded = async () =>
+    Number((await platform.pool.query<{ v: string }>(`SELECT (last_value - CASE WHEN is_called THEN 0 ELSE 1 END)::text AS v FROM ${(await platform.pool.query<{ s: string }>(`SELECT pg_get_serial_sequence('graphile_worker._private_jobs', 'id') AS s`)).rows[0]!.s}`)).rows[0]!.v);
+
+  it('runs a chain in one slot: each try after the first starts without a job (none is even added), the values pass, and no job is left', async () => {
     const worker = await platform.startWorker(2);
     try {
+      const jobsBefore = await jobsAdded();
       const runId = await platform.trigger('chain20');
       expect(await platform.waitForRun(runId)).toBe('success');
       const rows = await tries(runId);
@@ -52,6 +65,24 @@ export const queues = dag({ id: 'queue_hop' }, () => {
       expect(new Set(rows.map((r) => r.worker_id))).toEqual(new Set([worker.id]));
       expect((await platform.taskInstances(runId)).find((ti) => ti.taskId === 's19')!.returnValue).toBe(20);
       expect(await jobsLeft()).toBe(0);
+      expect((await jobsAdded()) - jobsBefore).toBe(1); // the first task's
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('adds the job of an instance queued for continuing when the finish made a second one due', async () => {
+    const worker = await platform.startWorker(1);
+    try {
+      const runId = await platform.trigger('forked');
+      expect(await platform.waitForRun(runId, 15_000)).toBe('success');
+      const rows = await tries(runId);
+      expect(rows.map((r) => [r.task_id, r.state, r.job_id === null]).sort()).toEqual([
+        ['mapped', 'success', false],
+        ['one', 'success', false],
+        ['plain', 'success', false],
+      ]);
+      await expect.poll(jobsLeft).toBe(0);
     } finally {
       await worker.stop();
     }

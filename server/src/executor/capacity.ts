@@ -56,14 +56,21 @@ export function scopeOf(structure: DagStructure, pools: string[]): Scope {
  */
 export async function enqueueTaskInstances(client: PoolClient, dagRunId: number, structure: DagStructure, ids: string[], changes: RunChanges): Promise<void> {
   if (ids.length === 0) return;
-  const [row] = await sql<{ gated_pools: string[]; due_count: number; due_job: [string, string, string] | null }>(client, 'enqueue_task_instances', [
+  const due = dueJobs.get(changes) ?? { count: 0 };
+  // Only the transaction's first due instance may go without a job: a second one means no continuation.
+  const deferTo = due.count === 0 ? due.continuingQueues : undefined;
+  const [row] = await sql<{ gated_pools: string[]; due_count: number; due_job: [string, string | null, string] | null }>(client, 'enqueue_task_instances', [
     ids,
     structure.maxActiveTasks !== undefined,
+    deferTo ?? null,
   ]);
   if (row && row.due_count > 0) {
-    const due = dueJobs.get(changes) ?? { count: 0 };
     due.count += row.due_count;
-    if (row.due_job) due.job = { taskInstanceId: row.due_job[0], jobId: row.due_job[1], queue: row.due_job[2] };
+    if (row.due_job) {
+      const [taskInstanceId, jobId, queue] = row.due_job;
+      due.job = { taskInstanceId, jobId, queue };
+      if (jobId === null) due.deferred = due.job;
+    }
     dueJobs.set(changes, due);
   }
   if (row && row.gated_pools.length > 0) {
@@ -72,19 +79,37 @@ export async function enqueueTaskInstances(client: PoolClient, dagRunId: number,
   }
 }
 
-/** A job a transaction added for a task instance, due now. */
+/** A task instance a transaction queued, due now, with its job (null: deferred, see deferJob). */
 export interface EnqueuedJob {
   taskInstanceId: string;
-  jobId: string;
+  jobId: string | null;
   queue: string;
 }
 
-const dueJobs = new WeakMap<RunChanges, { count: number; job?: EnqueuedJob }>();
+/** What a transaction queued due now: how many, the last single one, and the one queued without a job. */
+const dueJobs = new WeakMap<RunChanges, { count: number; job?: EnqueuedJob; continuingQueues?: readonly string[]; deferred?: EnqueuedJob }>();
 
-/** The job due now that the transaction of `changes` added (enqueueTaskInstances), when it added exactly one. */
+/**
+ * Lets the transaction of `changes` queue its first due instance without a job when it is the
+ * only one in its statement and its queue is one of `queues`: the finishing worker means to
+ * run it itself (transitions.ts, ContinueWith), so the job would be added, announced to every
+ * worker with NOTIFY, and deleted in the same transaction. The transaction must then claim it
+ * or call addDeferredJob() before it commits.
+ */
+export function deferJob(changes: RunChanges, queues: readonly string[]): void {
+  dueJobs.set(changes, { ...(dueJobs.get(changes) ?? { count: 0 }), continuingQueues: queues });
+}
+
+/** The instance due now that the transaction of `changes` queued (enqueueTaskInstances), when it queued exactly one. */
 export function onlyDueJob(changes: RunChanges): EnqueuedJob | undefined {
   const due = dueJobs.get(changes);
   return due?.count === 1 ? due.job : undefined;
+}
+
+/** Adds the job of the instance queued without one (deferJob), for the transaction that did not claim it. */
+export async function addDeferredJob(client: PoolClient, changes: RunChanges): Promise<void> {
+  const deferred = dueJobs.get(changes)?.deferred;
+  if (deferred) await sql(client, 'add_deferred_job', [deferred.taskInstanceId]);
 }
 
 /**

@@ -23,6 +23,7 @@ const NAMES = [
   'count_upstream_outcomes',
   'set_task_states',
   'enqueue_task_instances',
+  'add_deferred_job',
   'select_map_sources',
   'expand_task_instance',
   'add_upstream_instances',

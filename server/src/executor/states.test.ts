@@ -14,6 +14,7 @@ function stateLists(file: string): string[][] {
 // Each statement that decides by a set of task instance states, and the sets it uses.
 const USES: Record<string, ReadonlyArray<readonly string[]>> = {
   'claim_task_instances.sql': [DUE_LATER],
+  'add_deferred_job.sql': [DUE_LATER],
   'enqueue_task_instances.sql': [DUE_LATER, [...WAITING, ...DUE_LATER]],
   'finish_dag_run.sql': [FAILED, UNFINISHED],
   'set_task_states.sql': [WAITING],

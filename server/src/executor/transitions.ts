@@ -6,7 +6,7 @@ import type { DagStructure, TaskStructure } from '../dags/structure.js';
 import { leafTaskIds, taskOf } from '../dags/versions.js';
 import { inTransactionRetryingConflicts } from '../db/transaction.js';
 import { RunChanges } from '../live/notifications.js';
-import { admitLeftover, admitPending, DEFAULT_POOL, enqueueTaskInstances, needAdmission, onlyDueJob, scopeOf } from './capacity.js';
+import { addDeferredJob, admitLeftover, admitPending, DEFAULT_POOL, deferJob, enqueueTaskInstances, needAdmission, onlyDueJob, scopeOf } from './capacity.js';
 import { claimTaskInstances, type Claim } from './claims.js';
 import { releaseMappedSlot, startTaskInstances } from './mapping.js';
 import { retryDelayMs } from './retry.js';
@@ -121,20 +121,31 @@ export async function finishTry(pool: Pool, args: FinishArgs): Promise<FinishedT
  * flushed for all. Any error rolls back every try of the batch.
  */
 export async function finishTries(pool: Pool, batch: FinishArgs[], continueWith?: ContinueWith): Promise<Array<FinishedTry | null>> {
+  const continuing = continueWith && batch.length === 1 ? continueWith : undefined;
   return inRunTransaction(pool, async (client, changes) => {
+    if (continuing) deferJob(changes, continuing.queues);
     const results = await finishInTransaction(client, batch, changes);
-    if (continueWith && batch.length === 1 && results[0]) results[0].next = await continueRun(client, batch[0]!, continueWith, changes);
+    if (continuing) {
+      const next = results[0] ? await continueRun(client, batch[0]!, continuing, changes) : undefined;
+      if (next) results[0]!.next = next;
+      else await addDeferredJob(client, changes);
+    }
     return results;
   });
 }
 
-/** Claims the one instance the finishing transaction made runnable now, when there is exactly one (ContinueWith). */
+/**
+ * Claims the one instance the finishing transaction made runnable now, when there is exactly
+ * one (ContinueWith); it was queued without a job (capacity.ts, deferJob), and the finished
+ * try's job goes too.
+ */
 async function continueRun(client: PoolClient, finished: FinishArgs, to: ContinueWith, changes: RunChanges): Promise<Claim | undefined> {
   const job = onlyDueJob(changes);
   if (!job || !to.queues.includes(job.queue)) return undefined;
   const [claim] = await claimTaskInstances(client, to.workerId, [{ taskInstanceId: job.taskInstanceId, jobId: null }]);
   if (!claim) return undefined;
-  await sql(client, 'delete_jobs', [[job.jobId, ...(finished.jobId ? [finished.jobId] : [])]]);
+  const jobIds = [job.jobId, finished.jobId].filter((id): id is string => id !== null && id !== undefined);
+  if (jobIds.length > 0) await sql(client, 'delete_jobs', [jobIds]);
   return claim;
 }
 
