@@ -65,6 +65,10 @@ function handoffSegments(queries: TracedQuery[]): Map<string, number[]> {
       previous = q;
     }
     add('total, finish_try answered → claim answered', claim.doneAt - finish.doneAt);
+    // The next try of this slot: from its claim to its own finish_try (running the task, its COMMIT before).
+    const nextFinish = queries.find((q) => q.label === 'updraft_finish_try' && q.client === finish.client && q.sentAt > claim.doneAt);
+    const nextBegin = nextFinish && queries.filter((q) => q.client === finish.client && q.sentAt < nextFinish.sentAt).findLast((q) => q.label === 'BEGIN');
+    if (nextBegin) add('inside a try: COMMIT answered → BEGIN of its finish sent (the task runs)', nextBegin.sentAt - previous.doneAt);
     add('total, finish_try answered → COMMIT answered', previous.doneAt - finish.doneAt);
   }
   return segments;
