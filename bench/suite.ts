@@ -135,6 +135,17 @@ const WORKLOAD_OF: Record<string, string> = {
   'idle.queries_per_s': 'idle',
 };
 
+const REPO_ROOT = path.resolve(import.meta.dirname, '..');
+
+/**
+ * Where a run's figures go: BENCHMARKS.md on the embedded server, BENCHMARKS.<server>.md on
+ * DATABASE_URL's (e.g. BENCHMARKS.postgresql-15.md), so that each server keeps its latest run.
+ */
+function resultsFile(kind: string, postgresShort: string): string {
+  if (kind.startsWith('embedded')) return 'BENCHMARKS.md';
+  return `BENCHMARKS.${postgresShort.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/\.\d+$/, '')}.md`;
+}
+
 interface Context {
   db: Database;
   home: string;
@@ -227,9 +238,11 @@ export async function runSuite(opts: { db: Database; home: string; dagsDir: stri
 
   figures.fillMissing();
   const elapsedS = (performance.now() - began) / 1000;
-  const markdown = benchmarksMarkdown({ machine, server, figures: figures.all, notes: figures.notes, quick: sizes.quick, elapsedS, method: method(sizes), findings: FINDINGS });
-  await fs.writeFile(path.resolve(import.meta.dirname, '..', 'BENCHMARKS.md'), markdown);
-  log(`BENCHMARKS.md written; the suite took ${elapsedS.toFixed(0)} s${figures.failures.length > 0 ? `; FAILED: ${figures.failures.map((f) => f.workload).join(', ')}` : ''}`);
+  const file = resultsFile(opts.kind, machine.postgresShort);
+  const otherServers = (await fs.readdir(REPO_ROOT)).filter((f) => /^BENCHMARKS\..+\.md$/.test(f) && f !== file).sort();
+  const markdown = benchmarksMarkdown({ machine, server, figures: figures.all, notes: figures.notes, quick: sizes.quick, elapsedS, method: method(sizes), findings: FINDINGS, otherServers });
+  await fs.writeFile(path.join(REPO_ROOT, file), markdown);
+  log(`${file} written; the suite took ${elapsedS.toFixed(0)} s${figures.failures.length > 0 ? `; FAILED: ${figures.failures.map((f) => f.workload).join(', ')}` : ''}`);
   return figures.failures.length === 0;
 }
 
