@@ -287,6 +287,7 @@ const MUTATIONS: Record<string, MutationCase> = {
 /** One sample call per query field, with the role it needs. */
 const QUERIES: Record<string, { role: Role; query: string; variables?: () => Record<string, unknown> }> = {
   dags: { role: 'viewer', query: `{ dags(first: 10) { edges { node { id } } } }` },
+  dagTags: { role: 'viewer', query: `{ dagTags }` },
   dag: { role: 'viewer', query: `{ dag(id: "alpha") { id } }` },
   dagRun: { role: 'viewer', query: `query ($id: ID!) { dagRun(id: $id) { id } }`, variables: () => ({ id: alphaRun }) },
   dagRuns: { role: 'viewer', query: `{ dagRuns(first: 10) { edges { node { id } } } }` },
@@ -427,25 +428,28 @@ describe('every query × every kind of caller', () => {
 describe('DAG grants', () => {
   const ids = (connection: any) => connection.edges.map((e: any) => e.node.id ?? e.node.dagId);
 
-  it('filter lists: dags, dagRuns, importErrors (files of granted DAGs only)', async () => {
+  it('filter lists: dags, dagRuns, importErrors (files of granted DAGs only), dagTags', async () => {
     const api = closedApi();
-    const query = `{ dags(first: 10) { edges { node { id tags } } } dagRuns(first: 10) { edges { node { dagId } } } importErrors(first: 10) { edges { node { fileName } } } }`;
+    const query = `{ dags(first: 10) { edges { node { id tags } } } dagRuns(first: 10) { edges { node { dagId } } } importErrors(first: 10) { edges { node { fileName } } } dagTags }`;
     const all = await call(api, query, undefined, { token: tokens.viewer });
     expect(ids(all.body.data.dags)).toEqual(['alpha', 'beta']);
     expect(all.body.data.dags.edges[0].node.tags).toEqual(['team-a']);
     expect(all.body.data.importErrors.edges.map((e: any) => e.node.fileName)).toEqual(['alpha.ts', 'broken.ts']);
+    expect(all.body.data.dagTags).toEqual(['team-a', 'team-b']);
 
     const alpha = await call(api, query, undefined, { token: tokens.userAlpha });
     expect(alpha.body.errors).toBeUndefined();
     expect(ids(alpha.body.data.dags)).toEqual(['alpha']);
     expect(new Set(ids(alpha.body.data.dagRuns))).toEqual(new Set(['alpha']));
     expect(alpha.body.data.importErrors.edges.map((e: any) => e.node.fileName)).toEqual(['alpha.ts']);
+    expect(alpha.body.data.dagTags).toEqual(['team-a']);
 
     // By tag.
     const teamB = await call(api, query, undefined, { token: tokens.viewerTeamB });
     expect(ids(teamB.body.data.dags)).toEqual(['beta']);
     expect(new Set(ids(teamB.body.data.dagRuns))).toEqual(new Set(['beta']));
     expect(teamB.body.data.importErrors.edges).toEqual([]);
+    expect(teamB.body.data.dagTags).toEqual(['team-b']);
   });
 
   it('refuse single objects of other DAGs with FORBIDDEN, existing or not', async () => {
