@@ -349,10 +349,11 @@ export async function scheduleDownstream(client: PoolClient, dagRunId: number, s
       }
     }
     if (tally.size === 0) break;
-    const locked = await sql<{ id: string; task_id: string }>(client, 'lock_task_instances', [dagRunId, [...tally.keys()]]);
+    const taskIds = [...tally.keys()];
     const counted = await sql<CountedInstance>(client, 'count_upstream_outcomes', [
-      locked.map((ti) => ti.id),
-      ...(['success', 'skipped', 'failed', 'upstream_failed'] as const).map((k) => locked.map((ti) => tally.get(ti.task_id)![k])),
+      dagRunId,
+      taskIds,
+      ...(['success', 'skipped', 'failed', 'upstream_failed'] as const).map((k) => taskIds.map((id) => tally.get(id)![k])),
     ]);
     const decided = await decide(client, dagRunId, structure, counted, changes);
     pending += decided.pending;
