@@ -4,9 +4,7 @@
 // other. For each kind, the median time after the request was sent at which each statement
 // on the path was sent and answered (the try's started_at is taken inside the claim). An
 // investigation aid, not part of `npm run bench`.
-import fs from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { serveApi } from '../server/src/api/server.js';
 import { bundleCacheDir } from '../server/src/config.js';
@@ -14,6 +12,7 @@ import { startWorker } from '../server/src/executor/worker.js';
 import { LiveUpdates } from '../server/src/live/live-updates.js';
 import { createApiToken } from '../server/src/tokens.js';
 import { runWithCleanup, type Cleanup } from './cleanup.js';
+import { linkSdk } from './dags.js';
 import { openBenchDatabase } from './environment.js';
 import { deployChain } from './handoff.js';
 import { traceQueries, type TracedQuery } from './query-trace.js';
@@ -25,8 +24,7 @@ const CALLS = { warmup: 10, measured: 50 };
 async function main(cleanup: Cleanup): Promise<void> {
   const { db, home, dagsDir } = await openBenchDatabase(cleanup);
   const cacheDir = bundleCacheDir({ home });
-  await fs.mkdir(path.join(dagsDir, 'node_modules', '@updraft'), { recursive: true });
-  await fs.symlink(path.resolve(import.meta.dirname, '..', 'sdk'), path.join(dagsDir, 'node_modules', '@updraft', 'sdk'), 'dir');
+  await linkSdk(dagsDir);
   await writeWebhookDags(dagsDir);
   await deployChain(db.prisma, dagsDir, cacheDir);
   const { token } = await createApiToken(db.prisma, { role: 'op', name: 'bench-profile' }, 'bench');

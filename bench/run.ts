@@ -1,7 +1,6 @@
 // `npm run bench [-- --quick]`: the benchmark suite (bench/suite.ts) on the embedded PostgreSQL or
 // DATABASE_URL's server, one JSON line per figure on stdout, BENCHMARKS.md rewritten. The
 // --*-only flags measure one part and print it, leaving BENCHMARKS.md alone.
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { bundleCacheDir } from '../server/src/config.js';
 import { runWithCleanup, type Cleanup } from './cleanup.js';
@@ -16,7 +15,7 @@ import { measureWebhook, WEBHOOK_CALLS, webhookRows } from './webhook.js';
 import { measureIdleQueries } from './idle-queries.js';
 import { measureDashboard, WEB_BENCH } from './web.js';
 import { FULL, QUICK, runSuite, type Sizes } from './suite.js';
-import { mappedDagId, writeBenchDags } from './dags.js';
+import { linkSdk, mappedDagId, writeBenchDags } from './dags.js';
 import { profileFanOut } from './profile-fan-out.js';
 
 const FAN_OUT_WIDTH = 10_000;
@@ -79,8 +78,7 @@ async function measureApiOnBenchRuns(db: Database): Promise<ApiReadFigure[]> {
 
 /** `npm run bench -- --webhook-only`: the webhook and asset-event figures, printed (BENCHMARKS.md is left alone). */
 async function webhookOnly(db: Database, home: string, dagsDir: string, cleanup: Cleanup): Promise<void> {
-  await fs.mkdir(path.join(dagsDir, 'node_modules', '@updraft'), { recursive: true });
-  await fs.symlink(path.resolve(import.meta.dirname, '..', 'sdk'), path.join(dagsDir, 'node_modules', '@updraft', 'sdk'), 'dir');
+  await linkSdk(dagsDir);
   log(`webhooks: ${WEBHOOK_CALLS.warmup} warm-up + ${WEBHOOK_CALLS.measured} calls per figure, over HTTP with a token`);
   const figures = await measureWebhook(db, cleanup, { dagsDir, cacheDir: bundleCacheDir({ home }) });
   console.log(`\n${table(webhookRows(figures))}`);
@@ -88,8 +86,7 @@ async function webhookOnly(db: Database, home: string, dagsDir: string, cleanup:
 
 /** `npm run bench -- --api-only`: one run of each 10,000-task DAG, then the API's reads, printed (BENCHMARKS.md is left alone). */
 async function apiOnly(db: Database, home: string, dagsDir: string, cleanup: Cleanup): Promise<void> {
-  await fs.mkdir(path.join(dagsDir, 'node_modules', '@updraft'), { recursive: true });
-  await fs.symlink(path.resolve(import.meta.dirname, '..', 'sdk'), path.join(dagsDir, 'node_modules', '@updraft', 'sdk'), 'dir');
+  await linkSdk(dagsDir);
   await writeFanOutDag(dagsDir, FAN_OUT_WIDTH);
   await writeMappedDag(dagsDir, MAPPED_COUNT);
   const cacheDir = bundleCacheDir({ home });
@@ -122,8 +119,7 @@ async function schedOnly(home: string, dagsDir: string): Promise<void> {
  * (bench/web.ts), printed (BENCHMARKS.md is left alone). Needs the dashboard built (npm ci does).
  */
 async function webOnly(db: Database, home: string, dagsDir: string): Promise<void> {
-  await fs.mkdir(path.join(dagsDir, 'node_modules', '@updraft'), { recursive: true });
-  await fs.symlink(path.resolve(import.meta.dirname, '..', 'sdk'), path.join(dagsDir, 'node_modules', '@updraft', 'sdk'), 'dir');
+  await linkSdk(dagsDir);
   await writeMappedDag(dagsDir, MAPPED_COUNT);
   await deployChain(db.prisma, dagsDir, bundleCacheDir({ home }));
   await db.pool.query('UPDATE dag SET paused = true WHERE id = $1', [MAPPED_DAG_ID]);
